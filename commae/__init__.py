@@ -1,0 +1,69 @@
+"""commae: end-to-end communication autoencoders, their baselines and their theory.
+
+The public API is flat::
+
+    from commae import AWGN, Rayleigh, qam, psk, Modem, Hamming74, ebno_db_to_no
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import theory
+from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
+from .channels import AWGN, Channel, Rayleigh, make_generator, split_channel_output
+from .constellations import Constellation, bits_to_int, gray_code, int_to_bits, pam, psk, qam
+from .snr import (
+    bits_per_use,
+    db_to_linear,
+    ebno_db_to_esno_db,
+    ebno_db_to_no,
+    esno_db_to_ebno_db,
+    esno_db_to_no,
+    esno_to_snr,
+    linear_to_db,
+    no_to_ebno_db,
+    no_to_esno_db,
+    noise_std_per_real_dim,
+)
+from .system import System, system_no, transmit_receive
+
+__all__ = [
+    "__version__",
+    "theory",
+    # system
+    "System",
+    "transmit_receive",
+    "system_no",
+    # snr
+    "bits_per_use",
+    "db_to_linear",
+    "linear_to_db",
+    "ebno_db_to_esno_db",
+    "esno_db_to_ebno_db",
+    "ebno_db_to_no",
+    "no_to_ebno_db",
+    "esno_db_to_no",
+    "no_to_esno_db",
+    "noise_std_per_real_dim",
+    "esno_to_snr",
+    # constellations
+    "Constellation",
+    "qam",
+    "psk",
+    "pam",
+    "gray_code",
+    "int_to_bits",
+    "bits_to_int",
+    # channels
+    "Channel",
+    "AWGN",
+    "Rayleigh",
+    "make_generator",
+    "split_channel_output",
+    # baselines
+    "Modem",
+    "Hamming74",
+    "UncodedBPSK",
+    "bpsk_metric",
+]

@@ -1,0 +1,263 @@
+r"""Constellations: complex points, their bit labels, and bits ↔ indices ↔ points.
+
+A :class:`Constellation` holds ``num_points = 2**k`` complex points of unit
+average energy (:math:`\frac1M\sum_i |s_i|^2 = 1`) and, for each point, the
+integer whose ``k``-bit binary expansion (most significant bit first) is that
+point's bit label. :func:`qam`, :func:`psk` and :func:`pam` build the classic
+Gray-labelled ones: points at minimum distance differ in exactly one bit.
+
+Examples
+--------
+>>> c = qam(16)
+>>> c.k, c.num_points
+(4, 16)
+>>> bits = torch.tensor([[0., 0., 1., 1.]])
+>>> c.indices_to_bits(c.bits_to_indices(bits))
+tensor([[0., 0., 1., 1.]])
+>>> round(float(c.points.abs().pow(2).mean()), 6)
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = [
+    "Constellation",
+    "qam",
+    "psk",
+    "pam",
+    "gray_code",
+    "int_to_bits",
+    "bits_to_int",
+]
+
+Kind = Literal["qam", "psk", "pam", "custom"]
+
+
+def _check_num_points(num_points: int, name: str = "M") -> int:
+    if isinstance(num_points, bool) or int(num_points) != num_points or num_points < 2:
+        raise ValueError(f"{name} must be a power of two >= 2, got {num_points!r}")
+    num_points = int(num_points)
+    if num_points & (num_points - 1):
+        raise ValueError(f"{name} must be a power of two >= 2 (2, 4, 8, 16, ...), got {num_points}")
+    return num_points
+
+
+def gray_code(indices: torch.Tensor) -> torch.Tensor:
+    """Binary-reflected Gray code ``i ^ (i >> 1)`` of integer indices.
+
+    >>> gray_code(torch.arange(8)).tolist()
+    [0, 1, 3, 2, 6, 7, 5, 4]
+    """
+    return indices ^ (indices >> 1)
+
+
+def int_to_bits(values: torch.Tensor, k: int) -> torch.Tensor:
+    """Integers ``[...]`` to their ``k`` bits ``[..., k]`` (float, MSB first).
+
+    >>> int_to_bits(torch.tensor([6]), 4)
+    tensor([[0., 1., 1., 0.]])
+    """
+    shifts = torch.arange(k - 1, -1, -1, device=values.device)
+    return ((values.unsqueeze(-1) >> shifts) & 1).to(torch.float32)
+
+
+def bits_to_int(bits: torch.Tensor) -> torch.Tensor:
+    """Bits ``[..., k]`` (MSB first, values in {0, 1}) to integers ``[...]`` (int64).
+
+    >>> bits_to_int(torch.tensor([[0., 1., 1., 0.]]))
+    tensor([6])
+    """
+    k = bits.shape[-1]
+    weights = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
+    return (bits.to(torch.int64) * weights).sum(-1)
+
+
+class Constellation(nn.Module):
+    r"""A labelled constellation of ``M = 2**k`` complex points with unit average energy.
+
+    Parameters
+    ----------
+    points : Tensor, [M] complex, or [M, 2] real (I, Q)
+        The points. They are normalised to unit average energy.
+    labels : Tensor, [M] int, optional
+        ``labels[i]`` is the integer whose binary expansion (MSB first) is the
+        bit label of point ``i``; a permutation of ``0 … M-1``. Default:
+        ``labels[i] = i``.
+    trainable : bool
+        If True the points are an ``nn.Parameter`` of shape ``[M, 2]`` and the
+        normalisation happens inside :meth:`forward`, so the power
+        constraint is part of the autograd graph.
+    kind : {"qam", "psk", "pam", "custom"}
+        What the points are; lets a demodulator use a fast exact slicer. Only
+        :func:`qam`, :func:`psk` and :func:`pam` should set it.
+
+    Notes
+    -----
+    Unit energy: :math:`\frac1M\sum_{i}|s_i|^2 = 1` (equiprobable points), so
+    :math:`E_s = 1` as :mod:`commae.snr` assumes.
+    """
+
+    def __init__(
+        self,
+        points: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        *,
+        trainable: bool = False,
+        kind: Kind = "custom",
+    ) -> None:
+        super().__init__()
+        points = torch.as_tensor(points)
+        if points.is_complex():
+            if points.ndim != 1:
+                raise ValueError(f"points must be [M] complex or [M, 2] real, got shape {tuple(points.shape)}")
+            points = torch.view_as_real(points.to(torch.complex64)).clone()
+        elif points.ndim != 2 or points.shape[-1] != 2:
+            raise ValueError(f"points must be [M] complex or [M, 2] real, got shape {tuple(points.shape)}")
+        points = points.to(torch.float32)
+        num_points = _check_num_points(points.shape[0], "number of points")
+        if not torch.isfinite(points).all():
+            raise ValueError("points must be finite")
+        if labels is None:
+            labels = torch.arange(num_points)
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        if labels.shape != (num_points,) or not torch.equal(labels.sort().values, torch.arange(num_points)):
+            raise ValueError(f"labels must be a permutation of 0..{num_points - 1}, got {labels.tolist()}")
+        if kind not in ("qam", "psk", "pam", "custom"):
+            raise ValueError(f"kind must be one of qam, psk, pam, custom, got {kind!r}")
+        # a trainable constellation moves away from its starting geometry
+        self.kind: Kind = "custom" if trainable else kind
+        self.num_points = num_points
+        self.k = int(math.log2(num_points))
+        self.trainable = trainable
+        energy = points.pow(2).sum(-1).mean()
+        if energy <= 0:
+            raise ValueError("points must not all be zero")
+        if trainable:
+            self.weight = nn.Parameter(points)
+        else:
+            self.register_buffer("weight", points / energy.sqrt())
+        self.register_buffer("labels", labels)
+        self.register_buffer("index_of_label", torch.argsort(labels))
+
+    def forward(self) -> torch.Tensor:
+        """The normalised points.
+
+        Returns
+        -------
+        points : Tensor, [M], complex64
+            Unit average energy; differentiable w.r.t. :attr:`weight` when trainable.
+        """
+        w = self.weight
+        if self.trainable:
+            w = w / w.pow(2).sum(-1).mean().sqrt()
+        return torch.view_as_complex(w.contiguous())
+
+    @property
+    def points(self) -> torch.Tensor:
+        """The normalised points, ``[M]`` complex64 (same as calling the module)."""
+        return self()
+
+    @property
+    def bit_labels(self) -> torch.Tensor:
+        """Bit label of each point, ``[M, k]`` float (MSB first)."""
+        return int_to_bits(self.labels, self.k)
+
+    def bits_to_indices(self, bits: torch.Tensor) -> torch.Tensor:
+        """Bits ``[..., m*k]`` to point indices ``[..., m]`` (int64)."""
+        if bits.ndim < 1 or bits.shape[-1] % self.k:
+            raise ValueError(f"bits must have a last dimension that is a multiple of k={self.k}, got shape {tuple(bits.shape)}")
+        grouped = bits.reshape(*bits.shape[:-1], bits.shape[-1] // self.k, self.k)  # [..., m, k]
+        return self.index_of_label[bits_to_int(grouped)]
+
+    def indices_to_bits(self, indices: torch.Tensor) -> torch.Tensor:
+        """Point indices ``[..., m]`` to bits ``[..., m*k]`` (float, MSB first)."""
+        bits = int_to_bits(self.labels[indices], self.k)  # [..., m, k]
+        return bits.flatten(-2)
+
+    def indices_to_points(self, indices: torch.Tensor) -> torch.Tensor:
+        """Point indices ``[...]`` to complex points ``[...]``."""
+        return self()[indices]
+
+    def map(self, bits: torch.Tensor) -> torch.Tensor:
+        """Bits ``[..., m*k]`` to complex symbols ``[..., m]`` (complex64)."""
+        return self.indices_to_points(self.bits_to_indices(bits))
+
+    def min_distance(self) -> float:
+        """Smallest distance between two distinct points."""
+        pts = self().detach()
+        d = (pts[:, None] - pts[None, :]).abs()
+        d.fill_diagonal_(float("inf"))
+        return float(d.min())
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind}, num_points={self.num_points}, trainable={self.trainable}"
+
+
+def _pam_levels(num_levels: int) -> torch.Tensor:
+    """Levels ``-(L-1), ..., -1, 1, ..., L-1`` and their Gray labels (left to right)."""
+    return torch.arange(num_levels, dtype=torch.float32) * 2 - (num_levels - 1)
+
+
+def qam(M: int, *, trainable: bool = False) -> Constellation:
+    """Square M-QAM, Gray-labelled per axis, unit average energy.
+
+    The first ``k/2`` bits of a label choose the in-phase level, the last
+    ``k/2`` the quadrature level, each with a Gray-coded PAM.
+
+    Parameters
+    ----------
+    M : int
+        Number of points: an even power of two (4, 16, 64, 256, ...).
+
+    Examples
+    --------
+    >>> qam(4).points
+    tensor([-0.7071-0.7071j, -0.7071+0.7071j,  0.7071-0.7071j,  0.7071+0.7071j])
+    """
+    M = _check_num_points(M)
+    k = int(math.log2(M))
+    if k % 2:
+        raise ValueError(f"M must be a square power of two for qam (4, 16, 64, 256, ...), got {M}")
+    side = 1 << (k // 2)
+    levels = _pam_levels(side)
+    idx_i, idx_q = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    idx_i, idx_q = idx_i.flatten(), idx_q.flatten()
+    points = torch.stack([levels[idx_i], levels[idx_q]], -1)
+    labels = (gray_code(idx_i) << (k // 2)) | gray_code(idx_q)
+    return Constellation(points, labels, trainable=trainable, kind="qam")
+
+
+def psk(M: int, *, phase_offset: float = 0.0, trainable: bool = False) -> Constellation:
+    """M-PSK on the unit circle, Gray-labelled around the circle.
+
+    Point ``i`` sits at angle ``2*pi*i/M + phase_offset`` and carries label
+    ``gray_code(i)``.
+
+    >>> psk(2).points
+    tensor([ 1.+0.j, -1.+0.j])
+    >>> psk(8).bit_labels[:3].tolist()  # neighbours differ in one bit
+    [[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+    """
+    M = _check_num_points(M)
+    angles = 2 * math.pi * torch.arange(M, dtype=torch.float64) / M + phase_offset
+    points = torch.stack([angles.cos(), angles.sin()], -1).to(torch.float32)
+    points[points.abs() < 1e-7] = 0.0
+    return Constellation(points, gray_code(torch.arange(M)), trainable=trainable, kind="psk")
+
+
+def pam(M: int, *, trainable: bool = False) -> Constellation:
+    """M-PAM on the in-phase axis, Gray-labelled, unit average energy.
+
+    >>> pam(4).points.real * 5 ** 0.5
+    tensor([-3.0000, -1.0000,  1.0000,  3.0000])
+    """
+    M = _check_num_points(M)
+    levels = _pam_levels(M)
+    points = torch.stack([levels, torch.zeros_like(levels)], -1)
+    return Constellation(points, gray_code(torch.arange(M)), trainable=trainable, kind="pam")
