@@ -59,10 +59,22 @@ def _check_bits(bits: torch.Tensor, k: int) -> None:
     if not isinstance(bits, torch.Tensor) or bits.ndim != 2 or bits.shape[-1] != k:
         shape = tuple(bits.shape) if isinstance(bits, torch.Tensor) else type(bits).__name__
         raise ValueError(f"bits must be a [B, {k}] tensor of 0/1, got {shape}")
+    if not bool(((bits == 0) | (bits == 1)).all()):
+        raise ValueError("bits must be 0 or 1")
+
+
+def _check_received(y: torch.Tensor, n: int) -> None:
+    if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[-1] != n:
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"y must be a [B, {n}] tensor of received samples, got {shape}")
 
 
 def _default_channel(channel: Channel | None) -> Channel:
-    return AWGN() if channel is None else channel
+    if channel is None:
+        return AWGN()
+    if not isinstance(channel, Channel):
+        raise ValueError(f"channel must be a commae Channel (AWGN(), Rayleigh(...)), got {type(channel).__name__}")
+    return channel
 
 
 class Modem(nn.Module):
@@ -172,6 +184,7 @@ class Modem(nn.Module):
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """ML hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is not needed)."""
+        _check_received(y, self.n)
         return self.constellation.indices_to_bits(self.decide(y, h))
 
     def llr(
@@ -283,7 +296,8 @@ class Hamming74(nn.Module):
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, 7]`` (and CSI ``h``) to decoded message bits ``[B, 4]``."""
-        metric = bpsk_metric(y, h)  # [B, 7]
+        _check_received(y, 7)
+        metric = bpsk_metric(y, h).to(self.codeword_symbols.dtype)  # [B, 7]
         if self.decoder == "hard":
             return self.syndrome_decode((metric < 0).to(self.check_matrix.dtype))
         best = torch.argmax(metric @ self.codeword_symbols.T, dim=-1)  # [B]
@@ -319,6 +333,7 @@ class UncodedBPSK(nn.Module):
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, K]`` to hard bit decisions ``[B, K]``."""
+        _check_received(y, self.n)
         return (bpsk_metric(y, h) < 0).to(torch.float32)
 
 

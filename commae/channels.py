@@ -27,6 +27,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from .snr import noise_std_per_real_dim
+
 __all__ = ["Channel", "AWGN", "Rayleigh", "make_generator", "split_channel_output", "broadcast_no"]
 
 Fading = Literal["fast", "block"]
@@ -59,9 +61,13 @@ def broadcast_no(no: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
     Raises ``ValueError`` for a negative, complex or non-finite ``no``.
     """
-    no = torch.as_tensor(no, dtype=x.real.dtype, device=x.device)
-    if no.is_complex() or not torch.isfinite(no).all() or (no < 0).any():
-        raise ValueError("no must be a finite, non-negative noise spectral density N0 (linear, not dB)")
+    try:
+        no = torch.as_tensor(no, device=x.device)
+    except (TypeError, ValueError, RuntimeError):
+        no = None
+    if no is None or no.is_complex() or no.dtype == torch.bool or not bool((torch.isfinite(no) & (no >= 0)).all()):
+        raise ValueError("no must be a finite, non-negative noise spectral density N0 (linear, not dB): a number or a [B] tensor")
+    no = no.to(x.real.dtype)
     if no.ndim > 0 and (no.ndim > x.ndim or tuple(no.shape) != tuple(x.shape[: no.ndim])):
         raise ValueError(f"no must be a scalar or have the leading shape of x {tuple(x.shape)}, got {tuple(no.shape)}")
     return no.reshape(*no.shape, *([1] * (x.ndim - no.ndim)))
@@ -70,7 +76,12 @@ def broadcast_no(no: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def _complex_normal(shape: torch.Size, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Samples of :math:`\\mathcal{CN}(0, 1)` of ``shape``, on ``like``'s device and precision."""
     parts = torch.randn((*shape, 2), dtype=like.real.dtype, device=like.device, generator=generator)
-    return torch.view_as_complex(parts) * (0.5**0.5)
+    return torch.view_as_complex(parts) * noise_std_per_real_dim(1.0)
+
+
+def _check_flag(value: bool, name: str) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def _check_input(x: torch.Tensor, real: bool) -> None:
@@ -125,7 +136,8 @@ class AWGN(Channel):
 
     def __init__(self, real: bool = False) -> None:
         super().__init__()
-        self.real = bool(real)
+        _check_flag(real, "real")
+        self.real = real
 
     def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor:
         _check_input(x, self.real)
@@ -133,7 +145,7 @@ class AWGN(Channel):
         gen = make_generator(generator, x.device)
         if self.real:
             noise = torch.randn(x.shape, dtype=x.dtype, device=x.device, generator=gen)
-            return x + noise * torch.sqrt(no / 2)
+            return x + noise * noise_std_per_real_dim(no)
         return x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
 
     def extra_repr(self) -> str:
@@ -166,8 +178,9 @@ class Rayleigh(Channel):
         super().__init__()
         if fading not in ("fast", "block"):
             raise ValueError(f"fading must be 'fast' or 'block', got {fading!r}")
+        _check_flag(csi, "csi")
         self.fading: Fading = fading
-        self.csi = bool(csi)
+        self.csi = csi
 
     def forward(
         self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None
@@ -180,7 +193,7 @@ class Rayleigh(Channel):
         if self.fading == "fast":
             h = _complex_normal(x.shape, x, gen)
         else:
-            h = _complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape)
+            h = _complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape).contiguous()
         y = h * x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
         return (y, h) if self.csi else y
 

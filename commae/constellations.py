@@ -21,6 +21,7 @@ tensor([[0., 0., 1., 1.]])
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Literal
 
 import torch
@@ -40,7 +41,7 @@ Kind = Literal["qam", "psk", "pam", "custom"]
 
 
 def _check_num_points(num_points: int, name: str = "M") -> int:
-    if isinstance(num_points, bool) or int(num_points) != num_points or num_points < 2:
+    if not isinstance(num_points, numbers.Integral) or isinstance(num_points, bool) or num_points < 2:
         raise ValueError(f"{name} must be a power of two >= 2, got {num_points!r}")
     num_points = int(num_points)
     if num_points & (num_points - 1):
@@ -172,6 +173,8 @@ class Constellation(nn.Module):
         """Bits ``[..., m*k]`` to point indices ``[..., m]`` (int64)."""
         if bits.ndim < 1 or bits.shape[-1] % self.k:
             raise ValueError(f"bits must have a last dimension that is a multiple of k={self.k}, got shape {tuple(bits.shape)}")
+        if not bool(((bits == 0) | (bits == 1)).all()):
+            raise ValueError("bits must be 0 or 1")
         grouped = bits.reshape(*bits.shape[:-1], bits.shape[-1] // self.k, self.k)  # [..., m, k]
         return self.index_of_label[bits_to_int(grouped)]
 
@@ -199,16 +202,22 @@ class Constellation(nn.Module):
         return f"kind={self.kind}, num_points={self.num_points}, trainable={self.trainable}"
 
 
-def _pam_levels(num_levels: int) -> torch.Tensor:
-    """Levels ``-(L-1), ..., -1, 1, ..., L-1`` and their Gray labels (left to right)."""
-    return torch.arange(num_levels, dtype=torch.float32) * 2 - (num_levels - 1)
+def _pam_levels(num_levels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Levels ``-(L-1), ..., -1, 1, ..., L-1`` (left to right) and their Gray labels.
+
+    The labels run right to left, so bit 0 sits on the positive side as in
+    BPSK's :math:`1 - 2b`: 2-PAM is BPSK and each axis of QPSK a BPSK, bit for bit.
+    """
+    levels = torch.arange(num_levels, dtype=torch.float32) * 2 - (num_levels - 1)
+    return levels, gray_code(torch.arange(num_levels - 1, -1, -1))
 
 
 def qam(M: int, *, trainable: bool = False) -> Constellation:
     """Square M-QAM, Gray-labelled per axis, unit average energy.
 
     The first ``k/2`` bits of a label choose the in-phase level, the last
-    ``k/2`` the quadrature level, each with a Gray-coded PAM.
+    ``k/2`` the quadrature level, each with a Gray-coded PAM whose bit 0 is on
+    the positive side (so QPSK is two BPSKs with :math:`x = 1 - 2b`).
 
     Parameters
     ----------
@@ -219,17 +228,19 @@ def qam(M: int, *, trainable: bool = False) -> Constellation:
     --------
     >>> qam(4).points
     tensor([-0.7071-0.7071j, -0.7071+0.7071j,  0.7071-0.7071j,  0.7071+0.7071j])
+    >>> qam(4).map(torch.tensor([[0., 1.]]))   # bit 0 -> +, bit 1 -> -
+    tensor([[0.7071-0.7071j]])
     """
     M = _check_num_points(M)
     k = int(math.log2(M))
     if k % 2:
         raise ValueError(f"M must be a square power of two for qam (4, 16, 64, 256, ...), got {M}")
     side = 1 << (k // 2)
-    levels = _pam_levels(side)
+    levels, gray = _pam_levels(side)
     idx_i, idx_q = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
     idx_i, idx_q = idx_i.flatten(), idx_q.flatten()
     points = torch.stack([levels[idx_i], levels[idx_q]], -1)
-    labels = (gray_code(idx_i) << (k // 2)) | gray_code(idx_q)
+    labels = (gray[idx_i] << (k // 2)) | gray[idx_q]
     return Constellation(points, labels, trainable=trainable, kind="qam")
 
 
@@ -258,6 +269,6 @@ def pam(M: int, *, trainable: bool = False) -> Constellation:
     tensor([-3.0000, -1.0000,  1.0000,  3.0000])
     """
     M = _check_num_points(M)
-    levels = _pam_levels(M)
+    levels, gray = _pam_levels(M)
     points = torch.stack([levels, torch.zeros_like(levels)], -1)
-    return Constellation(points, gray_code(torch.arange(M)), trainable=trainable, kind="pam")
+    return Constellation(points, gray, trainable=trainable, kind="pam")

@@ -95,8 +95,9 @@ def linear_to_db(x: Value) -> Value:
     >>> linear_to_db(100.0)
     20.0
     """
-    if isinstance(x, (int, float)) and x <= 0:
-        raise ValueError(f"x must be a positive power ratio, got {x}")
+    positive = x > 0
+    if not (bool(positive.all()) if isinstance(x, (np.ndarray, torch.Tensor)) else positive):
+        raise ValueError(f"a power ratio in linear scale must be positive to convert to dB, got {x}")
     return 10.0 * _log10(x)
 
 

@@ -69,6 +69,8 @@ Examples
 
 from __future__ import annotations
 
+import numbers
+
 import math
 from typing import Callable, Literal
 
@@ -128,7 +130,7 @@ def _check_fading(fading: str) -> None:
 def _check_order(M: int, square: bool) -> int:
     """Validate a constellation size; return the bits per symbol ``log2 M``."""
     what = "an even power of two >= 4 (square QAM)" if square else "a power of two >= 2"
-    if isinstance(M, bool) or int(M) != M or M < 2 or int(M) & (int(M) - 1):
+    if not isinstance(M, numbers.Integral) or isinstance(M, bool) or M < 2 or int(M) & (int(M) - 1):
         raise ValueError(f"M must be {what}, got {M!r}")
     k = int(M).bit_length() - 1
     if square and k % 2:

@@ -47,6 +47,17 @@ def test_rayleigh_with_csi_ber_and_ser_match_theory(name, fading):
         _check_against_theory(modem, name, ebno_db, "rayleigh", 100 + seed)
 
 
+@pytest.mark.parametrize("fading", ["fast", "block"])
+def test_rayleigh_block_errors_of_uncoded_bpsk_blocks_match_theory(fading):
+    # K = 4 BPSK bits per block: block fading puts one h on all four, so its errors cluster and its BLER is lower
+    system = UncodedBPSK(4, channel=Rayleigh(fading, csi=True))
+    for seed, ebno_db in enumerate((0.0, 10.0, 20.0)):
+        c = count_errors(system, ebno_db, min_errors=300, unit="block", seed=300 + seed)
+        bler = float(theory.bler_uncoded(ebno_db, 4, channel="rayleigh", fading=fading))
+        assert_inside(c.block_errors, c.blocks, bler, f"uncoded BPSK x4 BLER, {fading} fading, {ebno_db} dB")
+    assert theory.bler_uncoded(20.0, 4, channel="rayleigh", fading="block") < 0.85 * theory.bler_uncoded(20.0, 4, channel="rayleigh", fading="fast")
+
+
 @pytest.mark.parametrize("real", [False, True])
 def test_bpsk_ber_is_q_of_sqrt_two_ebno_on_complex_and_real_uses(real):
     for seed, ebno_db in enumerate((0.0, 4.0, 7.0)):
@@ -175,6 +186,20 @@ def test_exact_llr_is_the_bit_posterior():
     assert torch.allclose(modem.llr(y, no).double(), direct, atol=1e-3)
 
 
+def test_coherent_llr_over_rayleigh_is_the_bit_posterior():
+    modem = Modem(qam(16), channel=Rayleigh("fast", csi=True))
+    gen = torch.Generator().manual_seed(6)
+    bits = torch.randint(0, 2, (2000, 4), generator=gen).float()
+    no = esno_db_to_no(8.0)
+    y, h = modem.channel(modem.transmit(bits), no, generator=gen)
+    pts = modem.constellation.points.to(torch.complex128)
+    post = torch.softmax(-(y.to(torch.complex128) - h.to(torch.complex128) * pts).abs().pow(2) / no, dim=-1)
+    p1 = (post @ modem.constellation.bit_labels.to(torch.float64)).clamp(1e-12, 1 - 1e-12)
+    direct = torch.log(p1) - torch.log1p(-p1)
+    close = direct.abs() < 20  # beyond that, float64 p1 saturates
+    assert torch.allclose(modem.llr(y, no, h).double()[close], direct[close], atol=1e-3)
+
+
 def test_bpsk_llr_matches_closed_form():
     modem = Modem(psk(2))
     y = torch.tensor([[0.3 + 0.2j], [-1.1 + 0j]], dtype=torch.complex64)
@@ -194,6 +219,10 @@ def test_bpsk_llr_matches_closed_form():
         (lambda: Hamming74("ml"), "decoder must be 'hard' or 'soft'"),
         (lambda: Hamming74().transmit(torch.zeros(2, 7)), r"bits must be a \[B, 4\] tensor"),
         (lambda: UncodedBPSK(0), "K must be a positive integer"),
+        (lambda: Modem(qam(16)).transmit(torch.full((2, 4), 2.0)), "bits must be 0 or 1"),
+        (lambda: Modem(qam(16)).receive(torch.zeros(2, 3, dtype=torch.complex64)), r"y must be a \[B, 1\] tensor"),
+        (lambda: Hamming74().receive(torch.zeros(2, 5)), r"y must be a \[B, 7\] tensor"),
+        (lambda: Modem(qam(16), channel="awgn"), "channel must be a commae Channel"),
     ],
 )
 def test_bad_input_names_the_argument(call, match):

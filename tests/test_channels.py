@@ -120,6 +120,10 @@ def test_make_generator_accepts_int_and_none():
         (lambda: Rayleigh("block")(torch.ones(2, dtype=torch.complex64), 0.1), r"x must have shape \[B, n\]"),
         (lambda: Rayleigh("slow"), "fading must be 'fast' or 'block'"),
         (lambda: AWGN()(torch.tensor(1 + 0j), 0.1), r"x must have shape \[B, n\]"),
+        (lambda: AWGN()(torch.ones(2, 1, dtype=torch.complex64), None), "no must be a finite, non-negative"),
+        (lambda: AWGN()(torch.ones(2, 1, dtype=torch.complex64), 0.1 + 0.1j), "no must be a finite, non-negative"),
+        (lambda: AWGN(real="yes"), "real must be True or False"),
+        (lambda: Rayleigh(csi="no"), "csi must be True or False"),
     ],
 )
 def test_bad_input_names_the_argument(call, match):

@@ -52,10 +52,18 @@ def test_qam16_layout_and_labels():
     c = qam(16)
     levels = torch.tensor([-3.0, -1.0, 1.0, 3.0]) / math.sqrt(10)
     assert torch.allclose(torch.unique(c.points.real), levels, atol=1e-6)
-    # first two bits pick the in-phase level, Gray-coded left to right: 00 01 11 10
-    for bits, level in zip(([0, 0], [0, 1], [1, 1], [1, 0]), levels):
+    # first two bits pick the in-phase level, Gray-coded right to left (bit 0 on the positive side): 10 11 01 00
+    for bits, level in zip(([1, 0], [1, 1], [0, 1], [0, 0]), levels):
         sym = c.map(torch.tensor([bits + [0, 0]], dtype=torch.float32))
         assert float(sym.real) == pytest.approx(float(level), abs=1e-6)
+
+
+def test_qpsk_is_two_bpsks_and_2pam_is_bpsk():
+    bits = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    x = qam(4).map(bits).flatten() * math.sqrt(2)
+    assert torch.allclose(x.real, 1 - 2 * bits[:, 0]) and torch.allclose(x.imag, 1 - 2 * bits[:, 1])
+    assert torch.allclose(pam(2).map(bits[:, :1]).flatten().real, 1 - 2 * bits[:, 0])
+    assert torch.allclose(psk(2).map(bits[:, :1]).flatten().real, 1 - 2 * bits[:, 0])
 
 
 def test_gray_and_bit_helpers():
@@ -110,6 +118,9 @@ def test_constellation_moves_with_the_module(device):
         (lambda: Constellation(torch.zeros(4, 3)), r"points must be \[M\] complex or \[M, 2\] real"),
         (lambda: Constellation(torch.ones(4, 2), labels=torch.tensor([0, 0, 1, 2])), "labels must be a permutation"),
         (lambda: Constellation(torch.zeros(4, 2)), "points must not all be zero"),
+        (lambda: qam("16"), "M must be a power of two"),
+        (lambda: psk(None), "M must be a power of two"),
+        (lambda: qam(16).map(torch.full((2, 4), 2.0)), "bits must be 0 or 1"),
     ],
 )
 def test_bad_input_names_the_argument(make, match):

@@ -62,5 +62,8 @@ def test_bad_rates_name_the_argument(kwargs, match):
 
 
 def test_linear_to_db_rejects_non_positive():
-    with pytest.raises(ValueError, match="positive"):
-        snr.linear_to_db(0.0)
+    for bad in (0.0, np.array([1.0, -1.0]), torch.tensor([0.0])):
+        with pytest.raises(ValueError, match="must be positive"):
+            snr.linear_to_db(bad)
+    with pytest.raises(ValueError, match="must be positive"):
+        snr.no_to_ebno_db(torch.tensor([-1.0, 0.5]), k=2)
