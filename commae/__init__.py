@@ -2,7 +2,7 @@
 
 The public API is flat::
 
-    from commae import AWGN, Rayleigh, qam, psk, Modem, Hamming74, ebno_db_to_no
+    from commae import AWGN, Autoencoder, fit, qam, Modem, Hamming74, ebno_db_to_no
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import theory
-from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
-from .channels import AWGN, Channel, Rayleigh, make_generator, split_channel_output
+from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric, matching_baseline
+from .channels import AWGN, Channel, Rayleigh, broadcast_no, make_generator, split_channel_output
 from .constellations import Constellation, bits_to_int, gray_code, int_to_bits, pam, psk, qam
 from .snr import (
     bits_per_use,
@@ -26,7 +26,24 @@ from .snr import (
     no_to_esno_db,
     noise_std_per_real_dim,
 )
+from .losses import BitwiseBCE, SymbolCrossEntropy, make_loss
+from .models import Autoencoder, Receiver, SystemConfig, Transmitter, make_channel
+from .runs import RunError, load_config, load_history, load_model, train_run
 from .system import System, system_no, transmit_receive
+from .training import (
+    EarlyStopping,
+    History,
+    MessageBatches,
+    TrainConfig,
+    TrainingDiverged,
+    evaluate,
+    evaluate_system,
+    fit,
+    make_optimizer,
+    make_scheduler,
+    message_metrics,
+    train_one_epoch,
+)
 
 __all__ = [
     "__version__",
@@ -61,9 +78,39 @@ __all__ = [
     "Rayleigh",
     "make_generator",
     "split_channel_output",
+    "broadcast_no",
     # baselines
     "Modem",
     "Hamming74",
     "UncodedBPSK",
     "bpsk_metric",
+    "matching_baseline",
+    # models and losses
+    "Transmitter",
+    "Receiver",
+    "Autoencoder",
+    "SystemConfig",
+    "make_channel",
+    "SymbolCrossEntropy",
+    "BitwiseBCE",
+    "make_loss",
+    # training
+    "fit",
+    "train_one_epoch",
+    "evaluate",
+    "evaluate_system",
+    "make_optimizer",
+    "make_scheduler",
+    "message_metrics",
+    "MessageBatches",
+    "TrainConfig",
+    "History",
+    "EarlyStopping",
+    "TrainingDiverged",
+    # runs
+    "train_run",
+    "load_model",
+    "load_config",
+    "load_history",
+    "RunError",
 ]

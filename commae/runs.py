@@ -1,0 +1,377 @@
+"""A run directory on disk, and training a system into one.
+
+``train_run(system, train, out)`` leaves exactly these files in ``out``:
+
+================== ============================================================
+``config.json``    every option (system and training), the package version, the seed
+``model.pt``       the weights only: ``torch.load(path, weights_only=True)`` reads it
+``checkpoint.pt``  model, optimiser, scheduler and RNG states and the epoch, for resuming
+``history.csv``    one row per epoch: losses, val SER/BER/BLER, MI in bits, lr, seconds
+``constellation.{pdf,png}``  the learned constellation (n = 1) or its channel uses
+================== ============================================================
+
+Every file is written atomically (a temp file, then a rename), so an
+interrupted run never leaves half a file. Everything is read back with
+``weights_only=True``: a model file cannot run code.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .baselines import matching_baseline
+from .losses import make_loss
+from .models import Autoencoder, SystemConfig
+from .training import (
+    EarlyStopping,
+    History,
+    MessageBatches,
+    TrainConfig,
+    TrainingDiverged,
+    derive_seed,
+    evaluate_system,
+    fit,
+    make_optimizer,
+    make_scheduler,
+    message_metrics,
+)
+
+__all__ = [
+    "RunError",
+    "RunResult",
+    "train_run",
+    "load_model",
+    "load_config",
+    "load_history",
+    "prepare_run_dir",
+    "RUN_FILES",
+    "HISTORY_COLUMNS",
+]
+
+CONFIG, MODEL, CHECKPOINT, HISTORY = "config.json", "model.pt", "checkpoint.pt", "history.csv"
+RUN_FILES = (CONFIG, MODEL, CHECKPOINT, HISTORY, "constellation.pdf", "constellation.png")
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_ser", "val_ber", "val_bler", "mi_bits", "lr", "seconds")
+
+
+class RunError(Exception):
+    """A run cannot be created, resumed or loaded; the message is one line for the user."""
+
+
+@dataclass
+class RunResult:
+    """What :func:`train_run` made: the directory, the trained model, its history, the baseline figures."""
+
+    run_dir: Path
+    model: Autoencoder
+    history: History
+    baseline: str | None
+    baseline_metrics: dict[str, float] | None
+    files: list[Path]
+    val_messages: int
+
+
+# --- atomic files -------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    _atomic_write(path, buffer.getvalue())
+
+
+def _safe_load(path: Path, device: str | torch.device = "cpu") -> Any:
+    """``torch.load`` with ``weights_only=True``: tensors and plain containers, never code."""
+    if not path.is_file():
+        raise RunError(f"{path} does not exist")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # a corrupt, truncated or unsafe file
+        raise RunError(f"{path} is not a readable commae file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+
+
+# --- the directory ------------------------------------------------------------------------
+
+
+def prepare_run_dir(out: str | os.PathLike, *, force: bool = False, resume: bool = False) -> Path:
+    """Make ``out`` ready for a run: refuse a non-empty one unless ``force`` or ``resume``.
+
+    ``force`` removes the files a run writes (and nothing else of the
+    user's); ``resume`` needs a ``checkpoint.pt``.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file, not a directory")
+    if resume:
+        if not (out / CHECKPOINT).is_file():
+            raise RunError(f"cannot resume: {out / CHECKPOINT} does not exist")
+        return out
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise RunError(f"--out {out} exists and is not empty; pass --force to overwrite its run files or --resume to continue it")
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _save_config(run_dir: Path, system: SystemConfig, train: TrainConfig) -> None:
+    config = {"version": __version__, "seed": train.seed, "system": dataclasses.asdict(system), "train": dataclasses.asdict(train)}
+    _atomic_write(run_dir / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
+
+
+def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
+    """The system and training configs stored in ``run_dir/config.json``."""
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a commae run directory: {CONFIG} is missing")
+    try:
+        raw = json.loads(path.read_text())
+        train = dict(raw["train"])
+        train["ebno_db"] = tuple(train["ebno_db"])
+        return SystemConfig(**raw["system"]), TrainConfig(**train)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RunError(f"{path} is not a valid commae config ({exc})") from None
+
+
+def _write_history(run_dir: Path, history: History) -> None:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in history.rows:
+        writer.writerow({name: _format(row.get(name, "")) for name in HISTORY_COLUMNS})
+    _atomic_write(run_dir / HISTORY, text.getvalue().encode())
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def load_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
+    """``history.csv`` of a run as a list of rows (numbers as floats, epoch as int)."""
+    path = Path(run_dir) / HISTORY
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no {HISTORY}")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""} for row in rows]
+
+
+def load_model(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> Autoencoder:
+    """Rebuild a run's autoencoder from its config and ``model.pt`` (weights only), in eval mode."""
+    run_dir = Path(run_dir)
+    system, _ = load_config(run_dir)
+    model = system.build()
+    state = _safe_load(run_dir / MODEL, device)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise RunError(f"{run_dir / MODEL} does not match {CONFIG} ({str(exc).splitlines()[0][:120]})") from None
+    return model.to(device).eval()
+
+
+# --- training into a directory -----------------------------------------------------------
+
+
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+def _check_device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise RunError(f"--device {name!r} is not a torch device (cpu, cuda, cuda:0, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RunError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise RunError(f"--device {name}: only cpu and cuda are supported")
+    return device
+
+
+def train_run(
+    system: SystemConfig,
+    train: TrainConfig,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    resume: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    stop_after: int | None = None,
+) -> RunResult:
+    """Train an autoencoder described by ``system`` and ``train`` into the directory ``out``.
+
+    With ``resume`` the run continues from ``out/checkpoint.pt`` (model,
+    optimiser, scheduler, RNG states, epoch, history) and ends at the weights
+    an uninterrupted run reaches; ``system`` and ``train`` are then those the
+    caller read with :func:`load_config` (``train.epochs`` may grow).
+    ``dry_run`` trains one batch of one epoch on a small validation set and
+    writes nothing. ``stop_after`` ends the loop after that epoch as an
+    interruption would (for tests).
+    """
+    device = _check_device(train.device)
+    if (train.loss == "ce") != (system.output == "symbol"):
+        raise RunError(f"loss {train.loss!r} does not fit a {system.output!r}-wise receiver: use ce with symbol, bce with bit")
+    if dry_run:
+        train = dataclasses.replace(train, epochs=1, batches_per_epoch=1, accumulate=1, val_size=min(train.val_size, 1024))
+    run_dir = Path(out) if dry_run else prepare_run_dir(out, force=force, resume=resume)
+
+    torch.manual_seed(train.seed)
+    model = system.build().to(device)
+    loss_fn = make_loss(train.loss, system.k)
+    train_batches = MessageBatches(system.k, system.n, train.batch_size, train.batches_per_epoch * train.accumulate, train.ebno_db, derive_seed(train.seed, "train"), device)
+    val_batches = _validation_set(system, train, device)
+    optimizer = make_optimizer(train.optimizer, model.parameters(), train.lr, train.momentum, train.nesterov, train.weight_decay)
+    scheduler = make_scheduler(train.schedule, optimizer, train.epochs)
+    scaler = torch.amp.GradScaler("cuda") if train.amp and device.type == "cuda" else None
+    early = EarlyStopping(train.patience) if train.patience else None
+    history, start_epoch = History(), 0
+
+    if resume:
+        state = _safe_load(run_dir / CHECKPOINT, device)
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None and state.get("scheduler") is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            if scaler is not None and state.get("scaler") is not None:
+                scaler.load_state_dict(state["scaler"])
+            train_batches.generator.set_state(state["train_generator"].cpu())
+            _set_rng_state(state["rng"], device)
+            history = History([dict(row) for row in state["history"]])
+            start_epoch = int(state["epoch"])
+            if early is not None and state.get("early_stopping"):
+                early = EarlyStopping(**state["early_stopping"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise RunError(f"{run_dir / CHECKPOINT} does not match {CONFIG} ({str(exc).splitlines()[0][:120]})") from None
+        if log is not None:
+            log(f"resuming {run_dir} after epoch {start_epoch} of {train.epochs}")
+    elif not dry_run:
+        _save_config(run_dir, system, train)
+
+    def on_epoch_end(epoch: int, hist: History) -> None:
+        if dry_run:
+            return
+        _atomic_torch_save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "train_generator": train_batches.generator.get_state(),
+                "rng": _rng_state(device),
+                "epoch": epoch,
+                "history": hist.rows,
+                "early_stopping": dataclasses.asdict(early) if early is not None else None,
+                "config": {"system": dataclasses.asdict(system), "train": dataclasses.asdict(train)},
+            },
+            run_dir / CHECKPOINT,
+        )
+        _write_history(run_dir, hist)
+        if stop_after is not None and epoch >= stop_after:
+            raise _Interrupted
+
+    try:
+        fit(
+            model,
+            loss_fn,
+            train_batches,
+            val_batches,
+            optimizer,
+            train.epochs,
+            scheduler=scheduler,
+            accumulate=train.accumulate,
+            clip=train.clip,
+            amp=train.amp,
+            early_stopping=early,
+            metrics=message_metrics(model, system.k),
+            start_epoch=start_epoch,
+            history=history,
+            scaler=scaler,
+            on_epoch_end=on_epoch_end,
+            progress=progress,
+            log=log,
+        )
+    except TrainingDiverged as exc:
+        kept = f"the last good checkpoint (epoch {exc.epoch - 1}) is in {run_dir / CHECKPOINT}" if exc.epoch > 1 else "no checkpoint was written"
+        raise RunError(f"training diverged: the loss became {exc.loss} in epoch {exc.epoch}; {kept}. Retry with a lower --lr (e.g. a tenth) or --clip 1.0") from None
+    except _Interrupted:
+        pass
+
+    model.eval()
+    baseline = matching_baseline(system.k, system.n, system.make_channel())
+    baseline_metrics = evaluate_system(baseline.to(device), val_batches) if baseline is not None else None
+    files: list[Path] = []
+    if not dry_run:
+        _atomic_torch_save(model.state_dict(), run_dir / MODEL)
+        files = [run_dir / name for name in (CONFIG, MODEL, CHECKPOINT, HISTORY)]
+        files += _plot_run_constellation(model, run_dir)
+    val_messages = val_batches.batch_size * val_batches.num_batches
+    return RunResult(run_dir, model, history, getattr(baseline, "name", None), baseline_metrics, files, val_messages)
+
+
+def _validation_set(system: SystemConfig, train: TrainConfig, device: torch.device) -> MessageBatches:
+    """``train.val_size`` messages (rounded down to equal chunks of at most 2**15), fixed by the run's seed."""
+    chunks = math.ceil(train.val_size / (1 << 15))
+    return MessageBatches(system.k, system.n, train.val_size // chunks, chunks, train.ebno_db, derive_seed(train.seed, "val"), device, fixed=True)
+
+
+class _Interrupted(Exception):
+    """Raised by the ``stop_after`` hook to end a run like an interruption."""
+
+
+def _plot_run_constellation(model: Autoencoder, run_dir: Path) -> list[Path]:
+    from .constellations import int_to_bits
+    from .plotting import plot_constellation, save_figure, style
+
+    import matplotlib.pyplot as plt
+
+    with torch.no_grad():
+        symbols = model.transmitter.all_symbols().cpu()  # [M, n]
+    labels = int_to_bits(torch.arange(model.num_messages), model.k)
+    with style("ieee"):
+        if model.real:
+            symbols = torch.complex(symbols, torch.zeros_like(symbols))
+        uses = symbols.shape[1]
+        fig, axes = plt.subplots(1, min(uses, 4), figsize=(3.5 if uses == 1 else 7.16, 3.2 if uses == 1 else 2.2), squeeze=False)
+        for use, ax in enumerate(axes[0]):
+            plot_constellation(symbols[:, use], labels if uses == 1 and model.k <= 6 else None, ax=ax, title=None if uses == 1 else f"channel use {use + 1}")
+        written = save_figure(fig, run_dir / "constellation")
+        plt.close(fig)
+    return written

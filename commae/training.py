@@ -1,0 +1,533 @@
+r"""The training loop: :func:`fit`, :func:`train_one_epoch`, :func:`evaluate`, optimisers, schedules.
+
+The loop is the seed's, line for line, and generic over any ``nn.Module`` and
+loss::
+
+    for epoch in range(epochs):
+        model.train()
+        for batch in train_batches:                 # micro-batches, grouped by `accumulate`
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), labels)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            val = evaluate(model, loss_fn, val_batches)
+
+Gradient accumulation, mixed precision (bf16 autocast on CPU; fp16 autocast
+and a ``GradScaler`` on CUDA), gradient clipping, learning-rate schedules and
+early stopping wrap those lines; they never fork the loop.
+
+A batch is a pair ``(inputs, labels)``. ``model(inputs)`` is called as
+``model(*inputs)`` when ``inputs`` is a tuple or list, ``model(**inputs)``
+when it is a dict, else ``model(inputs)`` — so a ``DataLoader`` of
+``(x, y)`` pairs works as it is, and :class:`MessageBatches` feeds an
+:class:`~commae.models.Autoencoder` ``(messages, no, generator)``.
+
+Examples
+--------
+>>> model = nn.Sequential(nn.Linear(3, 1))
+>>> data = [(torch.randn(8, 3), torch.randn(8, 1)) for _ in range(4)]
+>>> opt = make_optimizer("adam", model.parameters(), lr=1e-2)
+>>> history = fit(model, nn.MSELoss(), data, data, opt, epochs=2, progress=False, log=None)
+>>> [row["epoch"] for row in history.rows]
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .constellations import int_to_bits
+from .snr import ebno_db_to_no
+from .system import System, transmit_receive
+
+__all__ = [
+    "fit",
+    "train_one_epoch",
+    "evaluate",
+    "make_optimizer",
+    "make_scheduler",
+    "MessageBatches",
+    "History",
+    "EarlyStopping",
+    "TrainingDiverged",
+    "message_metrics",
+    "evaluate_system",
+    "TrainConfig",
+    "derive_seed",
+    "OPTIMIZERS",
+    "SCHEDULES",
+]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "step", "plateau")
+
+
+@dataclass
+class TrainConfig:
+    """How a system is trained. ``dataclasses.asdict`` of it goes into every run's ``config.json``.
+
+    ``ebno_db`` is the training Eb/N0 range in dB (``low == high`` for one
+    SNR); an optimiser step sees ``accumulate`` micro-batches of
+    ``batch_size`` messages; an epoch is ``batches_per_epoch`` steps. The
+    validation set (``val_size`` messages at the middle of the range... no:
+    at the same range) is drawn once from its own seed.
+    """
+
+    ebno_db: tuple[float, float] = (7.0, 7.0)
+    loss: str = "ce"
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    epochs: int = 30
+    batch_size: int = 1024
+    batches_per_epoch: int = 100
+    accumulate: int = 1
+    amp: bool = False
+    clip: float | None = None
+    patience: int | None = None
+    val_size: int = 100_000
+    seed: int = 0
+    device: str = "cpu"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; ``epoch`` is the (1-based) epoch where it happened."""
+
+    def __init__(self, epoch: int, loss: float) -> None:
+        super().__init__(f"the training loss became {loss} in epoch {epoch}")
+        self.epoch = epoch
+        self.loss = loss
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """An independent 63-bit seed for ``purpose`` ("train", "val", ...) from a run's ``seed``."""
+    digest = hashlib.sha256(f"commae:{seed}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+# --- data: fresh messages and noise --------------------------------------------------------
+
+
+class MessageBatches:
+    """Mini-batches of random messages at a training Eb/N0, for an autoencoder.
+
+    Each iteration yields ``num_batches`` pairs ``((messages, no, generator), messages)``:
+    ``messages`` ``[B]`` uniform in ``[0, 2**k)``, ``no`` ``[B]`` the linear N0 of an
+    Eb/N0 (dB) drawn uniformly per example from ``ebno_db`` (a number, or a
+    ``(low, high)`` range), and the generator the channel draws its noise from.
+
+    Parameters
+    ----------
+    k, n : int
+        Bits and channel uses per message (Eb/N0 counts ``k/n`` bits per use).
+    batch_size, num_batches : int
+        Messages per batch and batches per iteration (an epoch).
+    ebno_db : float or (float, float)
+        Training Eb/N0 in dB, or the range it is drawn from.
+    seed : int
+        Seed of the generator. Training data continues its stream from one
+        epoch to the next; with ``fixed=True`` every iteration restarts it,
+        so a validation set is the same messages and the same noise each time.
+    device : str or torch.device
+    """
+
+    def __init__(
+        self,
+        k: int,
+        n: int,
+        batch_size: int,
+        num_batches: int,
+        ebno_db: float | tuple[float, float],
+        seed: int,
+        device: str | torch.device = "cpu",
+        fixed: bool = False,
+    ) -> None:
+        low, high = (ebno_db, ebno_db) if isinstance(ebno_db, (int, float)) else ebno_db
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+            raise ValueError(f"ebno_db must be a number or a (low, high) range with low <= high, got {ebno_db!r}")
+        if batch_size < 1 or num_batches < 1:
+            raise ValueError(f"batch_size and num_batches must be positive, got {batch_size} and {num_batches}")
+        self.k, self.n = k, n
+        self.batch_size, self.num_batches = batch_size, num_batches
+        self.low, self.high = float(low), float(high)
+        self.seed = seed
+        self.device = torch.device(device)
+        self.fixed = fixed
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def __iter__(self) -> Iterator[tuple[tuple[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]]:
+        if self.fixed:
+            self.generator.manual_seed(self.seed)
+        gen = self.generator
+        for _ in range(self.num_batches):
+            messages = torch.randint(0, 1 << self.k, (self.batch_size,), device=self.device, generator=gen)
+            ebno = torch.empty(self.batch_size, device=self.device).uniform_(self.low, self.high, generator=gen) if self.high > self.low else torch.full((self.batch_size,), self.low, device=self.device)
+            yield (messages, ebno_db_to_no(ebno, self.k, self.n), gen), messages
+
+    def bits(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Generator]]:
+        """The same draws as bits: ``(bits [B, k], no [B], generator)``, for a baseline ``System``."""
+        for (messages, no, gen), _ in self:
+            yield int_to_bits(messages, self.k), no, gen
+
+
+# --- bookkeeping ---------------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """One row (a dict) per epoch: epoch, train_loss, val_loss, metrics, lr, seconds."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    def append(self, row: dict[str, float]) -> None:
+        self.rows.append(row)
+
+    def column(self, name: str) -> list[float]:
+        return [row[name] for row in self.rows]
+
+    @property
+    def last(self) -> dict[str, float]:
+        return self.rows[-1]
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when the validation loss has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    patience: int
+    min_delta: float = 0.0
+    best: float = math.inf
+    bad_epochs: int = 0
+
+    def update(self, val_loss: float) -> bool:
+        """Record an epoch's validation loss; True when training should stop."""
+        if val_loss < self.best - self.min_delta:
+            self.best, self.bad_epochs = val_loss, 0
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+
+def message_metrics(model: nn.Module, k: int) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+    """Per-message error indicators of an autoencoder's logits: ``ser``, ``ber``, ``bler``.
+
+    A message is the symbol and the block, so ``ser`` and ``bler`` coincide.
+    """
+
+    def metrics(logits: torch.Tensor, messages: torch.Tensor) -> dict[str, torch.Tensor]:
+        decided = model.decide(logits)
+        wrong = (decided != messages).float()
+        bit_errors = (int_to_bits(decided, k) != int_to_bits(messages, k)).float().mean(-1)
+        return {"ser": wrong, "ber": bit_errors, "bler": wrong}
+
+    return metrics
+
+
+def evaluate_system(system: System, batches: MessageBatches) -> dict[str, float]:
+    """SER, BER and BLER of any :class:`~commae.system.System` on the draws of ``batches``.
+
+    With a fixed (validation) :class:`MessageBatches`, a baseline sees the
+    messages, noise and fading an autoencoder of the same ``(k, n)`` saw.
+    """
+    counts = torch.zeros(3, dtype=torch.float64)
+    blocks = symbols = 0
+    with torch.inference_mode():
+        for bits, no, gen in batches.bits():
+            wrong = transmit_receive(system, bits, no, gen) != bits  # [B, k]
+            per_symbol = wrong.reshape(len(bits), -1, system.bits_per_symbol).any(-1)
+            counts += torch.stack([per_symbol.sum(), wrong.sum(), wrong.any(-1).sum()]).double().cpu()
+            blocks += len(bits)
+            symbols += per_symbol.numel()
+    return {"ser": float(counts[0]) / symbols, "ber": float(counts[1]) / (blocks * system.k), "bler": float(counts[2]) / blocks}
+
+
+# --- optimisers and schedules -------------------------------------------------------------
+
+
+def make_optimizer(
+    name: str,
+    params: Iterable[nn.Parameter],
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """``"sgd"`` (with ``momentum``, optionally Nesterov), ``"adam"`` or ``"adamw"`` (decoupled ``weight_decay``)."""
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if momentum < 0 or weight_decay < 0:
+        raise ValueError(f"momentum and weight_decay must be >= 0, got {momentum} and {weight_decay}")
+    if name == "sgd":
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov needs momentum > 0")
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int) -> Any | None:
+    """An epoch-wise learning-rate schedule.
+
+    ``"constant"`` (returns None: no scheduler); ``"cosine"`` (to 1 % of the initial lr at the last epoch);
+    ``"step"`` (×0.1 at 50 % and 75 % of the epochs); ``"plateau"`` (×0.3
+    after 3 epochs without a better validation loss).
+    """
+    if name == "constant":
+        return None
+    if name == "cosine":
+        lr = optimizer.param_groups[0]["lr"]
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1), eta_min=0.01 * lr)
+    if name == "step":
+        milestones = sorted({max(1, epochs // 2), max(1, (3 * epochs) // 4)})
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+    if name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.3, patience=3)
+    raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+
+def _call(model: nn.Module, inputs: Any) -> torch.Tensor:
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs)
+    if isinstance(inputs, dict):
+        return model(**inputs)
+    return model(inputs)
+
+
+def _device_type(model: nn.Module) -> str:
+    param = next(model.parameters(), None)
+    return param.device.type if param is not None else "cpu"
+
+
+def _autocast(model: nn.Module, amp: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CPU, fp16 on CUDA; a no-op without ``amp``."""
+    if not amp:
+        return contextlib.nullcontext()
+    device_type = _device_type(model)
+    dtype = torch.float16 if device_type == "cuda" else torch.bfloat16
+    return torch.autocast(device_type=device_type, dtype=dtype)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    batches: Iterable,
+    optimizer: torch.optim.Optimizer,
+    *,
+    accumulate: int = 1,
+    clip: float | None = None,
+    amp: bool = False,
+    scaler: torch.amp.GradScaler | None = None,
+    progress: Any = None,
+) -> float:
+    """One pass over ``batches``; an optimiser step every ``accumulate`` micro-batches.
+
+    Each micro-batch's loss is divided by ``accumulate``, so ``accumulate``
+    equal micro-batches give the gradient of their concatenation. A trailing
+    incomplete group is stepped as it is. Returns the mean training loss
+    (NaN/inf when it diverged).
+    """
+    model.train()
+    total, count = None, 0  # the running sum stays on the loss's device: no sync per step
+    optimizer.zero_grad(set_to_none=True)
+    for i, (inputs, labels) in enumerate(batches, start=1):
+        with _autocast(model, amp):
+            loss = loss_fn(_call(model, inputs), labels)
+        (scaler.scale(loss / accumulate) if scaler else loss / accumulate).backward()
+        total = loss.detach().float() if total is None else total + loss.detach().float()
+        count += 1
+        if i % accumulate == 0:
+            _step(model, optimizer, clip, scaler)
+        if progress is not None:
+            progress.update(1)
+            if i % 10 == 0:
+                progress.set_postfix(loss=f"{float(total) / count:.4f}", refresh=False)
+    if count % accumulate:
+        _step(model, optimizer, clip, scaler)
+    if total is None:
+        raise ValueError("train_batches must yield at least one batch")
+    return float(total) / count
+
+
+def _step(model: nn.Module, optimizer: torch.optim.Optimizer, clip: float | None, scaler: torch.amp.GradScaler | None) -> None:
+    if clip is not None:
+        if scaler:
+            scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    if scaler:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def evaluate(
+    model: nn.Module,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    batches: Iterable,
+    metrics: Callable[[torch.Tensor, Any], dict[str, torch.Tensor]] | None = None,
+) -> dict[str, float]:
+    """Mean loss (weighted by batch size) and mean per-example ``metrics`` over ``batches``.
+
+    Runs under ``model.eval()`` and ``torch.no_grad()`` and puts the model
+    back in the mode it was in.
+    """
+    was_training = model.training
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    loss_sum, examples = torch.zeros((), dtype=torch.float64), 0
+    try:
+        with torch.no_grad():
+            for inputs, labels in batches:
+                outputs = _call(model, inputs)
+                size = len(labels)
+                loss_sum += float(loss_fn(outputs, labels)) * size
+                examples += size
+                if metrics is not None:
+                    for name, values in metrics(outputs, labels).items():
+                        sums[name] = sums.get(name, 0.0) + values.double().sum().cpu()
+    finally:
+        model.train(was_training)
+    if examples == 0:
+        raise ValueError("val_batches must yield at least one batch")
+    result = {"val_loss": float(loss_sum) / examples}
+    result.update({f"val_{name}": float(value) / examples for name, value in sums.items()})
+    return result
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    train_batches: Iterable,
+    val_batches: Iterable,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    scheduler: Any = None,
+    accumulate: int = 1,
+    clip: float | None = None,
+    amp: bool = False,
+    early_stopping: EarlyStopping | None = None,
+    metrics: Callable[[torch.Tensor, Any], dict[str, torch.Tensor]] | None = None,
+    start_epoch: int = 0,
+    history: History | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any module; ``model(inputs)`` must give what ``loss_fn`` takes.
+    loss_fn : callable
+        ``loss_fn(outputs, labels)`` → scalar loss. If it has ``mi_bits``
+        (the commae losses do), the validation MI bound in bits is logged.
+    train_batches, val_batches : iterable of ``(inputs, labels)``
+        Re-iterated every epoch (a ``DataLoader``, a list, :class:`MessageBatches`).
+    optimizer : torch.optim.Optimizer
+    epochs : int
+        Total epochs (a resumed run counts the ones done in ``start_epoch``).
+    scheduler : optional
+        Stepped once an epoch (``ReduceLROnPlateau`` with the validation loss).
+    accumulate : int
+        Micro-batches per optimiser step.
+    clip : float, optional
+        Max gradient norm.
+    amp : bool
+        Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient
+        scaler on CUDA.
+    early_stopping : EarlyStopping, optional
+    metrics : callable, optional
+        ``metrics(outputs, labels)`` → dict of per-example values, averaged
+        over the validation set (e.g. :func:`message_metrics`).
+    start_epoch, history, scaler
+        State of a resumed run.
+    on_epoch_end : callable, optional
+        ``on_epoch_end(epoch, history)`` after each epoch (checkpointing).
+    progress : bool
+        A tqdm bar per epoch (only when stderr is a terminal).
+    log : callable or None
+        Receives one summary line per epoch.
+
+    Raises
+    ------
+    TrainingDiverged
+        When an epoch's training loss is NaN or infinite (before its
+        ``on_epoch_end``, so the last good checkpoint stays).
+    """
+    if accumulate < 1:
+        raise ValueError(f"accumulate must be a positive integer, got {accumulate}")
+    history = history if history is not None else History()
+    if amp and scaler is None and _device_type(model) == "cuda":
+        scaler = torch.amp.GradScaler("cuda")
+    show_bar = progress and sys.stderr.isatty()
+    for epoch in range(start_epoch + 1, epochs + 1):
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        total = len(train_batches) if hasattr(train_batches, "__len__") else None
+        with tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not show_bar, dynamic_ncols=True) as bar:
+            train_loss = train_one_epoch(model, loss_fn, train_batches, optimizer, accumulate=accumulate, clip=clip, amp=amp, scaler=scaler, progress=bar)
+        if not math.isfinite(train_loss):
+            raise TrainingDiverged(epoch, train_loss)
+        row: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
+        row.update(evaluate(model, loss_fn, val_batches, metrics))
+        if hasattr(loss_fn, "mi_bits"):
+            row["mi_bits"] = loss_fn.mi_bits(row["val_loss"])
+        row["lr"] = lr
+        if scheduler is not None:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(row["val_loss"])
+            else:
+                scheduler.step()
+        row["seconds"] = time.perf_counter() - started
+        history.append(row)
+        if log is not None:
+            log(_summary(row, epochs))
+        stop = early_stopping is not None and early_stopping.update(row["val_loss"])
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, history)
+        if stop:
+            if log is not None:
+                log(f"early stop: no better validation loss for {early_stopping.patience} epochs")
+            break
+    return history
+
+
+def _summary(row: dict[str, float], epochs: int) -> str:
+    parts = [f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs}", f"train {row['train_loss']:.4f}", f"val {row['val_loss']:.4f}"]
+    for name in ("ser", "ber", "bler"):
+        if f"val_{name}" in row:
+            parts.append(f"{name.upper()} {row[f'val_{name}']:.3e}")
+    if "mi_bits" in row:
+        parts.append(f"MI {row['mi_bits']:.3f} bit")
+    parts += [f"lr {row['lr']:.2e}", f"{row['seconds']:.1f}s"]
+    return "  ".join(parts)
