@@ -182,6 +182,19 @@ class Modem(nn.Module):
         out = [torch.argmin((part[:, None] - pts).abs(), dim=-1) for part in flat.split(rows)]
         return torch.cat(out).reshape(z.shape)
 
+    def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-likelihoods ``-|y - h s|^2 / N0`` of every point: received ``[B, m]`` to ``[B, m, M]``.
+
+        Column ``j`` is the point whose bit label is the integer ``j``; with
+        equiprobable points their softmax is the exact symbol posterior.
+        """
+        if not y.is_complex():
+            y = torch.complex(y, torch.zeros_like(y))
+        no = broadcast_no(no, y)
+        hh = torch.ones_like(y) if h is None else h
+        by_label = self.constellation.points[self.constellation.index_of_label]
+        return -(y[..., None] - hh[..., None] * by_label).abs().pow(2) / no[..., None]
+
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """ML hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is not needed)."""
         _check_received(y, self.n)
@@ -293,6 +306,15 @@ class Hamming74(nn.Module):
         """Message bits ``[B, 4]`` to BPSK symbols ``[B, 7]`` (complex64; float32 on a real channel)."""
         x = 1 - 2 * self.encode(bits)
         return x if self.channel.real else torch.complex(x, torch.zeros_like(x))
+
+    def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """Codeword log-likelihoods up to a common constant, ``[B, 1, 16]``: ``4 Re(h* y)·x(c) / N0``.
+
+        Their softmax is the exact posterior of the 16 messages (index = message bits, MSB first).
+        """
+        metric = bpsk_metric(y, h).to(self.codeword_symbols.dtype)  # [B, 7]
+        no = broadcast_no(no, metric)
+        return (4 * (metric / no) @ self.codeword_symbols.T).unsqueeze(1)
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, 7]`` (and CSI ``h``) to decoded message bits ``[B, 4]``."""

@@ -134,6 +134,7 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
     click.echo(f"  {'autoencoder':<22}{last['val_ser']:>11.3e}{last['val_ber']:>11.3e}{last['val_bler']:>11.3e}{last['mi_bits']:>10.3f}")
     if result.baseline_metrics is not None:
         b = result.baseline_metrics
-        click.echo(f"  {result.baseline + ' (baseline)':<22}{b['ser']:>11.3e}{b['ber']:>11.3e}{b['bler']:>11.3e}{'':>10}")
+        mi = f"{b['mi_bits']:>10.3f}" if "mi_bits" in b else f"{'':>10}"
+        click.echo(f"  {result.baseline + ' (baseline)':<22}{b['ser']:>11.3e}{b['ber']:>11.3e}{b['bler']:>11.3e}{mi}")
     else:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")

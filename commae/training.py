@@ -49,9 +49,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .constellations import int_to_bits
+from .channels import split_channel_output
+from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
-from .system import System, transmit_receive
+from .system import System
 
 __all__ = [
     "fit",
@@ -248,17 +249,31 @@ def evaluate_system(system: System, batches: MessageBatches) -> dict[str, float]
 
     With a fixed (validation) :class:`MessageBatches`, a baseline sees the
     messages, noise and fading an autoencoder of the same ``(k, n)`` saw.
+    A system with exact symbol posteriors (``symbol_logits``, as the modems
+    and the Hamming code have) also gets ``mi_bits``: the MI estimate
+    :math:`\\sum_{\\text{symbols}} (\\log_2 M - \\mathrm{CE}/\\ln 2)` per message.
     """
-    counts = torch.zeros(3, dtype=torch.float64)
+    counts = torch.zeros(4, dtype=torch.float64)
     blocks = symbols = 0
+    with_mi = hasattr(system, "symbol_logits")
     with torch.inference_mode():
         for bits, no, gen in batches.bits():
-            wrong = transmit_receive(system, bits, no, gen) != bits  # [B, k]
-            per_symbol = wrong.reshape(len(bits), -1, system.bits_per_symbol).any(-1)
-            counts += torch.stack([per_symbol.sum(), wrong.sum(), wrong.any(-1).sum()]).double().cpu()
+            x = system.transmit(bits)
+            y, h = split_channel_output(system.channel, system.channel(x, no, generator=gen))
+            wrong = system.receive(y, no, h) != bits  # [B, k]
+            per_symbol = wrong.reshape(len(bits), -1, system.bits_per_symbol).any(-1)  # [B, m]
+            ce = torch.zeros((), dtype=torch.float64, device=bits.device)
+            if with_mi:
+                logits = system.symbol_logits(y, no, h)  # [B, m, M]
+                sent = bits_to_int(bits.reshape(len(bits), -1, system.bits_per_symbol))  # [B, m]
+                ce = torch.nn.functional.cross_entropy(logits.flatten(0, 1).double(), sent.flatten(), reduction="sum")
+            counts += torch.stack([per_symbol.sum(), wrong.sum(), wrong.any(-1).sum(), ce]).double().cpu()
             blocks += len(bits)
             symbols += per_symbol.numel()
-    return {"ser": float(counts[0]) / symbols, "ber": float(counts[1]) / (blocks * system.k), "bler": float(counts[2]) / blocks}
+    result = {"ser": float(counts[0]) / symbols, "ber": float(counts[1]) / (blocks * system.k), "bler": float(counts[2]) / blocks}
+    if with_mi:
+        result["mi_bits"] = system.k - float(counts[3]) / blocks / math.log(2)
+    return result
 
 
 # --- optimisers and schedules -------------------------------------------------------------

@@ -168,3 +168,15 @@ def test_oshea_hoydis_74_autoencoder_approaches_hamming_soft_ml(tmp_path):
     hamming = evaluate_system(Hamming74("soft", channel=AWGN(real=True)), val)["bler"]
     assert hamming == pytest.approx(8.01e-4, rel=0.15)
     assert learned <= 1.5 * hamming, (learned, hamming)
+
+
+def test_bitwise_rayleigh_block_without_csi_run(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke("train", "--out", str(out), "--loss", "bce", "--channel", "rayleigh", "--fading", "block", "--no-csi",
+                     "--n", "2", "--snr", "10:20", "--amp", *SMALL)
+    assert result.exit_code == 0, result.output
+    system, train = load_config(out)
+    assert (system.output, system.channel, system.fading, system.csi, train.ebno_db) == ("bit", "rayleigh", "block", False, (10.0, 20.0))
+    model = load_model(out)
+    assert model.receiver.output == "bit" and not model.receiver.csi
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
