@@ -34,9 +34,11 @@ import torch
 from torch import nn
 
 from .channels import AWGN, Channel, broadcast_no
-from .constellations import Constellation, int_to_bits, pam, psk, qam
+from .constellations import Constellation, check_bits, int_to_bits, pam, psk, qam
 
-__all__ = ["Modem", "Hamming74", "UncodedBPSK", "bpsk_metric", "matching_baseline"]
+__all__ = ["Modem", "Hamming74", "UncodedBPSK", "bpsk_metric", "matching_baseline", "make_baseline", "BASELINE_NAMES"]
+
+BASELINE_NAMES = ("bpsk", "qpsk", "qam16", "qam64", "qam256", "psk8", "psk16", "hamming74-hard", "hamming74-soft", "uncoded-bpsk-K")
 
 Demapping = Literal["app", "maxlog"]
 
@@ -53,14 +55,6 @@ def bpsk_metric(y: torch.Tensor, h: torch.Tensor | None) -> torch.Tensor:
     if h is not None:
         y = torch.conj(h) * y
     return y.real if y.is_complex() else y
-
-
-def _check_bits(bits: torch.Tensor, k: int) -> None:
-    if not isinstance(bits, torch.Tensor) or bits.ndim != 2 or bits.shape[-1] != k:
-        shape = tuple(bits.shape) if isinstance(bits, torch.Tensor) else type(bits).__name__
-        raise ValueError(f"bits must be a [B, {k}] tensor of 0/1, got {shape}")
-    if not bool(((bits == 0) | (bits == 1)).all()):
-        raise ValueError("bits must be 0 or 1")
 
 
 def _check_received(y: torch.Tensor, n: int) -> None:
@@ -147,7 +141,7 @@ class Modem(nn.Module):
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to symbols ``[B, m]`` (complex64; float32 on a real channel)."""
-        _check_bits(bits, self.k)
+        check_bits(bits, self.k, values=False)  # the constellation checks the values
         x = self.constellation.map(bits)
         return x.real.contiguous() if self.channel.real else x
 
@@ -292,7 +286,7 @@ class Hamming74(nn.Module):
 
     def encode(self, bits: torch.Tensor) -> torch.Tensor:
         """Message bits ``[B, 4]`` to codeword bits ``[B, 7]`` (systematic: message first)."""
-        _check_bits(bits, 4)
+        check_bits(bits, 4)
         return (bits.to(self.generator_matrix.dtype) @ self.generator_matrix) % 2
 
     def syndrome_decode(self, hard_bits: torch.Tensor) -> torch.Tensor:
@@ -349,7 +343,7 @@ class UncodedBPSK(nn.Module):
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, K]`` to BPSK symbols ``1 - 2b``, ``[B, K]``."""
-        _check_bits(bits, self.k)
+        check_bits(bits, self.k)
         x = (1 - 2 * bits).to(torch.float32)
         return x if self.channel.real else torch.complex(x, torch.zeros_like(x))
 
@@ -380,3 +374,28 @@ def matching_baseline(k: int, n: int, channel: Channel | None = None) -> nn.Modu
     else:
         constellation = qam(1 << per_use) if per_use % 2 == 0 else psk(1 << per_use)
     return Modem(constellation, channel=channel, symbols_per_message=n)
+
+
+def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
+    """A baseline by name: one of :data:`BASELINE_NAMES` (``uncoded-bpsk-K`` with ``K`` bits a block).
+
+    >>> make_baseline("qam16").k, make_baseline("uncoded-bpsk-8").k
+    (4, 8)
+    """
+    fixed = {
+        "bpsk": lambda: Modem(psk(2), channel, name="bpsk"),
+        "qpsk": lambda: Modem(qam(4), channel, name="qpsk"),
+        "qam16": lambda: Modem(qam(16), channel, name="qam16"),
+        "qam64": lambda: Modem(qam(64), channel, name="qam64"),
+        "qam256": lambda: Modem(qam(256), channel, name="qam256"),
+        "psk8": lambda: Modem(psk(8), channel, name="psk8"),
+        "psk16": lambda: Modem(psk(16), channel, name="psk16"),
+        "hamming74-hard": lambda: Hamming74("hard", channel),
+        "hamming74-soft": lambda: Hamming74("soft", channel),
+    }
+    if name in fixed:
+        return fixed[name]()
+    prefix = "uncoded-bpsk-"
+    if name.startswith(prefix) and name[len(prefix):].isdigit() and int(name[len(prefix):]) >= 1:
+        return UncodedBPSK(int(name[len(prefix):]), channel)
+    raise ValueError(f"baseline must be one of {', '.join(BASELINE_NAMES)} (K a positive integer), got {name!r}")

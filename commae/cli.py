@@ -8,6 +8,7 @@ failures with 1, each as one line without a traceback.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import click
 
@@ -138,3 +139,111 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
         click.echo(f"  {result.baseline + ' (baseline)':<22}{b['ser']:>11.3e}{b['ber']:>11.3e}{b['bler']:>11.3e}{mi}")
     else:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
+
+
+def _ebno_points(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    """``START:STOP:STEP`` (STOP included) or a comma list, in dB."""
+    text = value.strip()
+    try:
+        if ":" in text:
+            start, stop, step = (float(p) for p in text.split(":"))
+            if not step > 0 or start > stop:
+                raise ValueError
+            count = int(math.floor((stop - start) / step + 1e-9)) + 1
+            points = [round(start + i * step, 10) for i in range(count)]
+        else:
+            points = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not START:STOP:STEP with START <= STOP and STEP > 0 (e.g. 0:12:1), nor a comma list (e.g. 0,3,6), in dB") from None
+    if not points or not all(math.isfinite(p) for p in points):
+        raise click.BadParameter(f"{value!r} must give finite Eb/N0 values in dB")
+    return points
+
+
+def _baselines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from .baselines import BASELINE_NAMES, make_baseline
+
+    for name in value:
+        try:
+            make_baseline(name)
+        except ValueError:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(BASELINE_NAMES)} (K a positive integer)") from None
+    return value
+
+
+def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """An integer that may be written 1e8."""
+    try:
+        number = float(value)
+        if number != int(number) or number < 1:
+            raise ValueError
+    except (ValueError, OverflowError):
+        raise click.BadParameter(f"{value!r} is not a positive whole number (e.g. 1e8)") from None
+    return int(number)
+
+
+@cli.command("ber-curve")
+@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
+@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]")
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="Baselines' channel (a run uses its own).")
+@click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
+@click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
+@click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
+@click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Bit errors per system before a point stops.")
+@click.option("--max-bits", default="1e8", callback=_count, help="Most bits a system spends at one point.")
+@click.option("--batch-size", default="131072", callback=_count, help="Messages per vectorised batch.")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
+@click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
+@click.option("--seed", type=int, default=0, help="Seed of the noise: the same seed gives the same CSV.")
+@click.option("--device", default="cpu", help="Torch device: cpu, cuda, ...")
+@click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write (results.json goes beside it).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
+def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet) -> None:
+    """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
+
+    Writes one CSV row per (system, Eb/N0) with counts, rates and
+    Clopper-Pearson bounds, and a JSON of the settings beside it.
+    """
+    from pathlib import Path
+
+    from .baselines import make_baseline, matching_baseline
+    from .models import make_channel
+    from .runs import RunError, check_device, load_model
+    from .simulation import simulate, write_results
+
+    if not run_dirs and not baselines:
+        raise click.UsageError("give at least one RUN_DIR or --baseline")
+    out_path = Path(out)
+    if out_path.exists() and not force:
+        raise click.ClickException(f"--out {out} exists; pass --force to overwrite it")
+    try:
+        dev = check_device(device)
+        learned = {Path(run_dir).resolve().name: load_model(run_dir, dev) for run_dir in run_dirs}
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    compared = {}
+    if baselines:  # on the channel the options describe
+        base_channel = make_channel(channel, fading=fading, csi=csi)
+        compared = {name: make_baseline(name, base_channel) for name in baselines}
+    else:  # each run's matching baseline, on that run's channel
+        for model in learned.values():
+            base = matching_baseline(model.k, model.n, model.channel)
+            if base is not None:
+                compared.setdefault(base.name, base)
+    systems = {**learned, **compared}
+    rows = simulate(systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed,
+                    device=dev, confidence=confidence, theory=theory, progress=not quiet)
+    settings = {
+        "version": __version__, "seed": seed, "runs": [str(Path(r)) for r in run_dirs], "baselines": list(compared),
+        "channel": channel, "fading": fading, "csi": csi, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
+        "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device,
+    }
+    csv_path, json_path = write_results(rows, out_path, settings)
+    if not quiet:
+        click.echo(f"{'system':<18}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
+        for r in rows:
+            interval = f"[{r['ber_low']:.2e}, {r['ber_high']:.2e}]"
+            th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
+            click.echo(f"{r['system']:<18}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
+    click.echo(f"wrote {csv_path} and {json_path}")

@@ -35,6 +35,7 @@ __all__ = [
     "gray_code",
     "int_to_bits",
     "bits_to_int",
+    "check_bits",
 ]
 
 Kind = Literal["qam", "psk", "pam", "custom"]
@@ -47,6 +48,15 @@ def _check_num_points(num_points: int, name: str = "M") -> int:
     if num_points & (num_points - 1):
         raise ValueError(f"{name} must be a power of two >= 2 (2, 4, 8, 16, ...), got {num_points}")
     return num_points
+
+
+def check_bits(bits: torch.Tensor, k: int, values: bool = True) -> None:
+    """Raise ``ValueError`` unless ``bits`` is a ``[B, k]`` tensor (of 0s and 1s when ``values``)."""
+    if not isinstance(bits, torch.Tensor) or bits.ndim != 2 or bits.shape[-1] != k:
+        shape = tuple(bits.shape) if isinstance(bits, torch.Tensor) else type(bits).__name__
+        raise ValueError(f"bits must be a [B, {k}] tensor of 0/1, got {shape}")
+    if values and not bool(((bits == 0) | (bits == 1)).all()):
+        raise ValueError("bits must be 0 or 1")
 
 
 def gray_code(indices: torch.Tensor) -> torch.Tensor:
@@ -75,8 +85,10 @@ def bits_to_int(bits: torch.Tensor) -> torch.Tensor:
     tensor([6])
     """
     k = bits.shape[-1]
-    weights = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
-    return (bits.to(torch.int64) * weights).sum(-1)
+    if k > 24:  # beyond float32's exact integers
+        return (bits.to(torch.int64) * 2 ** torch.arange(k - 1, -1, -1, device=bits.device)).sum(-1)
+    weights = 2.0 ** torch.arange(k - 1, -1, -1, dtype=torch.float32, device=bits.device)
+    return (bits.to(torch.float32) @ weights).to(torch.int64)
 
 
 class Constellation(nn.Module):
@@ -145,6 +157,9 @@ class Constellation(nn.Module):
             self.register_buffer("weight", points / energy.sqrt())
         self.register_buffer("labels", labels)
         self.register_buffer("index_of_label", torch.argsort(labels))
+        # lookup tables of the hot paths (not saved: they follow from the labels)
+        self.register_buffer("_label_weights", 2.0 ** torch.arange(self.k - 1, -1, -1, dtype=torch.float32), persistent=False)
+        self.register_buffer("_bits_of_index", int_to_bits(labels, self.k), persistent=False)
 
     def forward(self) -> torch.Tensor:
         """The normalised points.
@@ -176,12 +191,12 @@ class Constellation(nn.Module):
         if not bool(((bits == 0) | (bits == 1)).all()):
             raise ValueError("bits must be 0 or 1")
         grouped = bits.reshape(*bits.shape[:-1], bits.shape[-1] // self.k, self.k)  # [..., m, k]
-        return self.index_of_label[bits_to_int(grouped)]
+        label = (grouped.to(self._label_weights.dtype) @ self._label_weights).to(torch.int64)  # exact: small integers
+        return self.index_of_label[label]
 
     def indices_to_bits(self, indices: torch.Tensor) -> torch.Tensor:
         """Point indices ``[..., m]`` to bits ``[..., m*k]`` (float, MSB first)."""
-        bits = int_to_bits(self.labels[indices], self.k)  # [..., m, k]
-        return bits.flatten(-2)
+        return self._bits_of_index[indices].flatten(-2)  # [..., m, k] -> [..., m*k]
 
     def indices_to_points(self, indices: torch.Tensor) -> torch.Tensor:
         """Point indices ``[...]`` to complex points ``[...]``."""

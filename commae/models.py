@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .channels import AWGN, Channel, Rayleigh, split_channel_output
-from .constellations import Constellation, bits_to_int, int_to_bits, psk, qam
+from .constellations import Constellation, bits_to_int, check_bits, int_to_bits, psk, qam
 
 __all__ = ["Transmitter", "Receiver", "Autoencoder", "SystemConfig", "make_channel", "complex_to_features"]
 
@@ -123,21 +123,29 @@ class Transmitter(nn.Module):
     def forward(self, messages: torch.Tensor) -> torch.Tensor:
         if messages.dtype != torch.int64 or messages.ndim != 1:
             raise ValueError(f"messages must be a [B] int64 tensor of indices in [0, {self.num_messages}), got {messages.dtype} {tuple(messages.shape)}")
+        return self.symbol_table()[messages]
+
+    def symbol_table(self) -> torch.Tensor:
+        """The normalised symbols of all ``M`` messages, ``[M, n]``, in the autograd graph.
+
+        :meth:`forward` gathers its rows: each message's symbol is computed
+        once per call, not once per example, and the gradient reaches the
+        weights through the gather.
+        """
         if self.constellation is not None:
-            return self.constellation()[messages].unsqueeze(-1)  # [B, 1]; normalised over its M points
-        feats = self._raw(messages)  # [B, n] or [B, 2n]
+            return self.constellation().unsqueeze(-1)  # [M, 1]; normalised over its M points
+        table = self._raw(torch.arange(self.num_messages, device=self._device()))  # [M, n] or [M, 2n]
         if self.normalization == "message":
-            feats = feats * (self.n / feats.pow(2).sum(-1, keepdim=True).clamp_min(1e-12)).sqrt()
+            table = table * (self.n / table.pow(2).sum(-1, keepdim=True).clamp_min(1e-12)).sqrt()
         else:
-            every = self._raw(torch.arange(self.num_messages, device=messages.device))
-            feats = feats / (every.pow(2).sum(-1).mean() / self.n).sqrt()
+            table = table / (table.pow(2).sum(-1).mean() / self.n).sqrt()
         if self.real:
-            return feats
-        return torch.view_as_complex(feats.reshape(-1, self.n, 2).contiguous())
+            return table
+        return torch.view_as_complex(table.reshape(-1, self.n, 2).contiguous())
 
     def all_symbols(self) -> torch.Tensor:
         """The symbols of every message, ``[M, n]``: the learned constellation."""
-        return self(torch.arange(self.num_messages, device=self._device()))
+        return self.symbol_table()
 
     def _device(self) -> torch.device:
         return next(self.parameters()).device
@@ -185,13 +193,13 @@ class Receiver(nn.Module):
         self.net = _mlp([in_features, hidden, hidden, out_features])
 
     def forward(self, y: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        feats = [complex_to_features(y)]
+        feats = complex_to_features(y)
         if self.csi:
             if h is None:
                 raise ValueError("h must be given: this receiver was built for a channel with CSI")
             matched = torch.conj(h) * y
-            feats += [complex_to_features(h), complex_to_features(matched), h.abs().pow(2)]
-        return self.net(torch.cat(feats, dim=-1).float())
+            feats = torch.cat([feats, complex_to_features(h), complex_to_features(matched), h.abs().pow(2)], dim=-1)
+        return self.net(feats.float())
 
 
 class Autoencoder(nn.Module):
@@ -268,8 +276,7 @@ class Autoencoder(nn.Module):
     # --- the System protocol -------------------------------------------------------------
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to channel symbols ``[B, n]``."""
-        if bits.ndim != 2 or bits.shape[-1] != self.k:
-            raise ValueError(f"bits must be a [B, {self.k}] tensor of 0/1, got {tuple(bits.shape)}")
+        check_bits(bits, self.k)
         return self.transmitter(bits_to_int(bits))
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:

@@ -56,6 +56,7 @@ __all__ = [
     "load_config",
     "load_history",
     "prepare_run_dir",
+    "check_device",
     "RUN_FILES",
     "HISTORY_COLUMNS",
 ]
@@ -211,7 +212,8 @@ def _set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
-def _check_device(name: str) -> torch.device:
+def check_device(name: str) -> torch.device:
+    """A usable torch device from its name, or a RunError naming --device."""
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -245,7 +247,7 @@ def train_run(
     writes nothing. ``stop_after`` ends the loop after that epoch as an
     interruption would (for tests).
     """
-    device = _check_device(train.device)
+    device = check_device(train.device)
     if (train.loss == "ce") != (system.output == "symbol"):
         raise RunError(f"loss {train.loss!r} does not fit a {system.output!r}-wise receiver: use ce with symbol, bce with bit")
     if dry_run:

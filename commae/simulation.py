@@ -1,0 +1,356 @@
+r"""Monte-Carlo BER / SER / BLER curves with target-error stopping and Clopper–Pearson intervals.
+
+:func:`simulate` sends random bits through any :class:`~commae.system.System`
+— the learned autoencoder, a QAM/PSK modem, the Hamming (7,4) code, uncoded
+BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
+
+* **Stopping.** A point ends when every system has ``target_errors`` bit
+  errors or has spent ``max_bits``. A system's curve ends after its first
+  point without a single error at the full budget; that point reports 0 with
+  the Clopper–Pearson upper bound.
+* **Common random numbers.** Batch ``j`` of point ``i`` draws from a generator
+  seeded by ``(seed, i, j)``. Systems with the same ``(k, n)`` get the same
+  bits and, through the generator state reset after the bits, the same noise
+  and fading draws, so the difference between two systems at a point is not
+  noise. Systems of other shapes use the same seed stream.
+* **Intervals.** Exact two-sided Clopper–Pearson intervals from
+  ``scipy.stats.beta`` at level ``confidence``, for each rate.
+
+Examples
+--------
+>>> from commae import Modem, qam
+>>> rows = simulate([Modem(qam(4))], [4.0], target_errors=200, seed=1, progress=False)
+>>> r = rows[0]
+>>> r["system"], r["ebno_db"], r["bit_errors"] >= 200, r["ber_low"] < 0.0125 < r["ber_high"]
+('qam4', 4.0, True, True)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import beta
+from tqdm.auto import tqdm
+
+from . import theory as closed_form
+from .baselines import Hamming74, Modem, UncodedBPSK
+from .channels import AWGN, Channel, Rayleigh, split_channel_output
+from .snr import ebno_db_to_esno_db, ebno_db_to_no
+from .system import System
+
+__all__ = [
+    "simulate",
+    "clopper_pearson",
+    "theory_rates",
+    "channel_name",
+    "write_results",
+    "read_results",
+    "RESULT_COLUMNS",
+]
+
+RESULT_COLUMNS = (
+    "system", "channel", "ebno_db", "esno_db",
+    "bits", "bit_errors", "ber", "ber_low", "ber_high",
+    "symbols", "symbol_errors", "ser", "ser_low", "ser_high",
+    "blocks", "block_errors", "bler", "bler_low", "bler_high",
+    "ber_theory", "ser_theory", "bler_theory",
+)  # fmt: skip
+
+
+def clopper_pearson(errors: int | np.ndarray, trials: int | np.ndarray, confidence: float = 0.95) -> tuple[Any, Any]:
+    r"""Exact two-sided Clopper–Pearson interval of a binomial proportion ``errors / trials``.
+
+    .. math::
+
+        p_\mathrm{low} = B^{-1}\!\left(\tfrac{\alpha}{2};\, e,\, t-e+1\right), \qquad
+        p_\mathrm{high} = B^{-1}\!\left(1-\tfrac{\alpha}{2};\, e+1,\, t-e\right),
+
+    with :math:`\alpha = 1 -` ``confidence``, :math:`p_\mathrm{low} = 0` when
+    :math:`e = 0` and :math:`p_\mathrm{high} = 1` when :math:`e = t`
+    (Clopper & Pearson, Biometrika 1934).
+
+    >>> low, high = clopper_pearson(0, 1000)
+    >>> low, round(float(high), 6)
+    (0.0, 0.003682)
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    e = np.asarray(errors, dtype=float)
+    t = np.asarray(trials, dtype=float)
+    if np.any(t < 1) or np.any(e < 0) or np.any(e > t):
+        raise ValueError("need 0 <= errors <= trials and trials >= 1")
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore"):
+        low = np.where(e > 0, beta.ppf(alpha / 2, np.maximum(e, 1), t - e + 1), 0.0)
+        high = np.where(e < t, beta.ppf(1 - alpha / 2, e + 1, np.maximum(t - e, 1)), 1.0)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
+def channel_name(channel: Channel) -> str:
+    """``awgn``, ``awgn-real``, ``rayleigh-fast-csi``, ``rayleigh-block-nocsi``, ..."""
+    if isinstance(channel, Rayleigh):
+        return f"rayleigh-{channel.fading}-{'csi' if channel.csi else 'nocsi'}"
+    if isinstance(channel, AWGN):
+        return "awgn-real" if channel.real else "awgn"
+    return type(channel).__name__.lower()
+
+
+def theory_rates(system: System, ebno_db: float) -> dict[str, float] | None:
+    """Closed-form BER/SER/BLER of a baseline where :mod:`commae.theory` has them, else None.
+
+    Covered: Gray QAM/PSK modems (and BPSK as 2-PAM) over AWGN and over
+    Rayleigh with CSI (fast or block fading: one symbol per use, so the same
+    per-symbol statistics; BLER only for one symbol per message), Hamming
+    (7,4) with hard decisions, uncoded BPSK blocks. Entries without a closed
+    form are NaN.
+    """
+    ch = system.channel
+    if isinstance(ch, Rayleigh):
+        if not ch.csi:
+            return None
+        kind, fading = "rayleigh", ch.fading
+    else:
+        kind, fading = "awgn", "fast"
+    if isinstance(system, Modem):
+        c = system.constellation
+        M, m = c.num_points, system.n
+        if c.kind == "qam":
+            ber, ser = closed_form.ber_qam(ebno_db, M, channel=kind), closed_form.ser_qam(ebno_db, M, channel=kind)
+        elif c.kind == "psk":  # any rotation: the rates are rotation invariant
+            ber, ser = closed_form.ber_psk(ebno_db, M, channel=kind), closed_form.ser_psk(ebno_db, M, channel=kind)
+        elif c.kind == "pam" and M == 2:
+            ber = ser = closed_form.ber_bpsk(ebno_db, channel=kind)
+        else:
+            return None
+        if M == 2:
+            bler = float(closed_form.bler_uncoded(ebno_db, m, channel=kind, fading=fading))
+        elif m == 1 or fading == "fast":  # independent symbols
+            bler = 1.0 - (1.0 - float(ser)) ** m
+        else:
+            bler = float("nan")
+        return {"ber": float(ber), "ser": float(ser), "bler": bler}
+    if isinstance(system, Hamming74) and system.decoder == "hard":
+        bler = float(closed_form.bler_hamming74_hard(ebno_db, channel=kind, fading=fading))
+        return {"ber": float(closed_form.ber_hamming74_hard(ebno_db, channel=kind, fading=fading)), "ser": bler, "bler": bler}
+    if isinstance(system, UncodedBPSK):
+        ber = float(closed_form.ber_bpsk(ebno_db, channel=kind))
+        return {"ber": ber, "ser": ber, "bler": float(closed_form.bler_uncoded(ebno_db, system.k, channel=kind, fading=fading))}
+    return None
+
+
+def _batch_seed(seed: int, point: int, batch: int) -> int:
+    digest = hashlib.sha256(f"commae-sim:{seed}:{point}:{batch}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def _name(system: System, index: int) -> str:
+    return getattr(system, "name", None) or f"system{index}"
+
+
+def simulate(
+    systems: Sequence[System] | Mapping[str, System],
+    ebno_dbs: Iterable[float],
+    *,
+    target_errors: int = 100,
+    max_bits: int = 100_000_000,
+    batch_size: int = 1 << 17,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    confidence: float = 0.95,
+    theory: bool = False,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Monte-Carlo error rates of ``systems`` at each Eb/N0 in ``ebno_dbs`` (dB).
+
+    Parameters
+    ----------
+    systems : sequence or mapping of System
+        A mapping gives the names; otherwise each system's ``name`` attribute.
+        Modules are moved to ``device`` and put in eval mode.
+    ebno_dbs : iterable of float
+        Eb/N0 points in dB (``k/n`` information bits per channel use).
+    target_errors : int
+        Bit errors a system needs at a point before it stops there.
+    max_bits : int
+        Most bits a system spends at one point.
+    batch_size : int
+        Messages per vectorised batch.
+    seed : int
+        Seeds the per-(point, batch) generators: same seed, same counts.
+    device : str or torch.device
+    confidence : float
+        Level of the Clopper–Pearson intervals.
+    theory : bool
+        Fill ``*_theory`` from :func:`theory_rates` where a closed form exists.
+    progress : bool
+        A tqdm bar per point on a terminal (errors so far, current BER).
+
+    Returns
+    -------
+    rows : list of dict
+        One per (system, Eb/N0 point) it ran, in :data:`RESULT_COLUMNS` order
+        and keys, point by point.
+    """
+    if isinstance(systems, Mapping):
+        named = dict(systems)
+    else:
+        names = [_name(s, i) for i, s in enumerate(systems)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"systems must have distinct names, got {names}; pass a dict to name them")
+        named = dict(zip(names, systems))
+    if not named:
+        raise ValueError("systems must not be empty")
+    ebno_dbs = [float(e) for e in ebno_dbs]
+    if not ebno_dbs or not all(math.isfinite(e) for e in ebno_dbs):
+        raise ValueError("ebno_dbs must be a non-empty list of finite Eb/N0 values in dB")
+    if target_errors < 1:
+        raise ValueError(f"target_errors must be a positive integer, got {target_errors}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if max_bits < 1 or batch_size < 1:
+        raise ValueError(f"max_bits and batch_size must be positive, got {max_bits} and {batch_size}")
+    device = torch.device(device)
+    for system in named.values():
+        if isinstance(system, torch.nn.Module):
+            system.to(device).eval()
+    groups: dict[tuple[int, int], list[str]] = {}
+    for name, system in named.items():
+        groups.setdefault((system.k, system.n), []).append(name)
+    finished: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    show = progress and sys.stderr.isatty()
+    with torch.inference_mode():
+        for point, ebno_db in enumerate(ebno_dbs):
+            active = [name for name in named if name not in finished]
+            if not active:
+                break
+            counts = {name: np.zeros(6, dtype=np.int64) for name in active}  # bits, bit err, symbols, sym err, blocks, block err
+            with tqdm(total=max_bits, desc=f"Eb/N0 {ebno_db:g} dB", unit="bit", unit_scale=True, leave=False, disable=not show) as bar:
+                batch = 0
+                while True:
+                    running = [n for n in active if counts[n][1] < target_errors and counts[n][0] < max_bits]
+                    if not running:
+                        break
+                    gen = torch.Generator(device=device)
+                    for (k, n), members in groups.items():
+                        members = [m for m in members if m in running]
+                        if not members:
+                            continue
+                        size = min(batch_size, max(1, math.ceil(min(max_bits - counts[m][0] for m in members) / k)))
+                        gen.manual_seed(_batch_seed(seed, point, batch))
+                        bits = torch.randint(0, 2, (size, k), device=device, generator=gen).to(torch.float32)
+                        after_bits = gen.get_state()
+                        no = ebno_db_to_no(ebno_db, k, n)
+                        for m in members:
+                            system = named[m]
+                            gen.set_state(after_bits)
+                            x = system.transmit(bits)
+                            y, h = split_channel_output(system.channel, system.channel(x, no, generator=gen))
+                            wrong = system.receive(y, no, h) != bits  # [B, k]
+                            per_block = wrong.any(-1)  # [B]
+                            per_symbol = per_block if system.bits_per_symbol == k else wrong.reshape(size, -1, system.bits_per_symbol).any(-1)
+                            found = torch.stack([wrong.sum(), per_symbol.sum(), per_block.sum()]).cpu().numpy()
+                            counts[m] += np.array([wrong.numel(), found[0], per_symbol.numel(), found[1], size, found[2]])
+                    batch += 1
+                    lead = min(running, key=lambda m: counts[m][1])
+                    bar.n = int(min(max_bits, min(counts[m][0] for m in running)))
+                    bar.set_postfix_str(f"{lead}: {counts[lead][1]} errors, BER {counts[lead][1] / max(counts[lead][0], 1):.2e}", refresh=False)
+                    bar.refresh()
+            for name in active:
+                system = named[name]
+                c = counts[name]
+                if c[1] == 0 and c[0] >= max_bits:
+                    finished.add(name)
+                rows.append(_row(name, system, ebno_db, c, confidence, theory))
+    return rows
+
+
+def _row(name: str, system: System, ebno_db: float, c: np.ndarray, confidence: float, with_theory: bool) -> dict[str, Any]:
+    bits, bit_errors, symbols, symbol_errors, blocks, block_errors = (int(v) for v in c)
+    row: dict[str, Any] = {
+        "system": name,
+        "channel": channel_name(system.channel),
+        "ebno_db": ebno_db,
+        "esno_db": float(ebno_db_to_esno_db(ebno_db, system.k, system.n)),
+    }
+    for unit, trials, errors in (("ber", bits, bit_errors), ("ser", symbols, symbol_errors), ("bler", blocks, block_errors)):
+        low, high = clopper_pearson(errors, trials, confidence)
+        count_name = {"ber": "bit", "ser": "symbol", "bler": "block"}[unit]
+        row[f"{count_name}s"] = trials
+        row[f"{count_name}_errors"] = errors
+        row[unit], row[f"{unit}_low"], row[f"{unit}_high"] = errors / trials, low, high
+    rates = theory_rates(system, ebno_db) if with_theory else None
+    for unit in ("ber", "ser", "bler"):
+        value = rates.get(unit, float("nan")) if rates else float("nan")
+        row[f"{unit}_theory"] = value
+    return {key: row[key] for key in RESULT_COLUMNS}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, settings: Mapping[str, Any]) -> tuple[Path, Path]:
+    """Write ``rows`` to ``path`` (CSV, :data:`RESULT_COLUMNS`) and ``settings`` to the JSON beside it, atomically."""
+    path = Path(path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[c]) for c in RESULT_COLUMNS])
+    json_path = path.with_suffix(".json")
+    for target, data in ((path, text.getvalue()), (json_path, json.dumps(settings, indent=2) + "\n")):
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        try:
+            tmp.write_text(data)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path, json_path
+
+
+def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a ``ber-curve`` CSV: numbers as float/int, empty theory cells as NaN.
+
+    Raises ``ValueError`` naming the problem for an empty file or missing columns.
+    """
+    path = Path(path)
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or [])]
+        if reader.fieldnames is None:
+            raise ValueError(f"{path} is empty")
+        if missing:
+            raise ValueError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
+        rows = list(reader)
+    if not rows:
+        raise ValueError(f"{path} has no rows")
+    ints = {"bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors"}
+    out = []
+    for row in rows:
+        parsed: dict[str, Any] = {}
+        for key in RESULT_COLUMNS:
+            value = row[key]
+            if key in ("system", "channel"):
+                parsed[key] = value
+            elif key in ints:
+                parsed[key] = int(value)
+            else:
+                parsed[key] = float(value) if value != "" else float("nan")
+        out.append(parsed)
+    return out

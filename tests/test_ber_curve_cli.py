@@ -1,0 +1,98 @@
+"""`commae ber-curve`: files, reproducibility, runs and baselines together, bad input."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import commae
+from commae.cli import cli
+from commae.simulation import RESULT_COLUMNS, read_results
+
+FAST = ["--target-errors", "100", "--max-bits", "2e6", "--quiet"]
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, ["ber-curve", *args])
+
+
+def test_baselines_alone_write_csv_and_json(tmp_path):
+    out = tmp_path / "results.csv"
+    result = _run("--baseline", "qam16", "--baseline", "qpsk", "--ebno", "0:6:2", "--theory", "--out", str(out), *FAST)
+    assert result.exit_code == 0, result.output
+    header = out.read_text().splitlines()[0]
+    assert header == ",".join(RESULT_COLUMNS)
+    rows = read_results(out)
+    assert [(r["system"], r["ebno_db"]) for r in rows][:4] == [("qam16", 0.0), ("qpsk", 0.0), ("qam16", 2.0), ("qpsk", 2.0)]
+    assert all(r["bit_errors"] >= 100 for r in rows)
+    assert all(r["ber_low"] <= r["ber_theory"] * 1.5 and r["ber_theory"] <= r["ber_high"] * 1.5 for r in rows)
+    settings = json.loads(out.with_suffix(".json").read_text())
+    assert settings["version"] == commae.__version__ and settings["seed"] == 0 and settings["ebno_db"] == [0.0, 2.0, 4.0, 6.0]
+    assert settings["baselines"] == ["qam16", "qpsk"]
+
+
+def test_same_seed_same_csv_bytes(tmp_path):
+    args = ["--baseline", "hamming74-hard", "--baseline", "uncoded-bpsk-4", "--channel", "rayleigh", "--fading", "block", "--ebno", "0,5,10", *FAST]
+    for name in ("a", "b"):
+        assert _run(*args, "--out", str(tmp_path / f"{name}.csv")).exit_code == 0
+    assert _run(*args, "--seed", "1", "--out", str(tmp_path / "c.csv")).exit_code == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "c.csv").read_bytes()
+    assert read_results(tmp_path / "a.csv")[0]["channel"] == "rayleigh-block-csi"
+
+
+def test_a_trained_run_is_simulated_beside_its_matching_baseline(tmp_path):
+    run = tmp_path / "ae"
+    train = CliRunner().invoke(cli, ["train", "--k", "2", "--hidden", "16", "--epochs", "2", "--batches-per-epoch", "20",
+                                     "--val-size", "2000", "--out", str(run), "--quiet"])
+    assert train.exit_code == 0, train.output
+    out = tmp_path / "r.csv"
+    result = _run(str(run), "--ebno", "2,4", "--out", str(out), *FAST)
+    assert result.exit_code == 0, result.output
+    rows = read_results(out)
+    assert {r["system"] for r in rows} == {"ae", "qam4"}
+    ae = [r for r in rows if r["system"] == "ae"]
+    assert all(r["channel"] == "awgn" and r["esno_db"] == pytest.approx(r["ebno_db"] + 3.0103, abs=1e-4) for r in ae)
+    assert all(r["ber_theory"] != r["ber_theory"] for r in ae)  # no closed form for a learned system: NaN from an empty cell
+
+
+def test_existing_out_is_kept_unless_force(tmp_path):
+    out = tmp_path / "r.csv"
+    out.write_text("precious")
+    result = _run("--baseline", "bpsk", "--ebno", "0", "--out", str(out), *FAST)
+    assert result.exit_code == 1 and "exists" in result.output and "--force" in result.output
+    assert out.read_text() == "precious"
+    assert _run("--baseline", "bpsk", "--ebno", "0", "--out", str(out), "--force", *FAST).exit_code == 0
+    assert out.read_text().startswith("system,")
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--baseline", "qpsk", "--ebno", "5:0:1"], 2, "START <= STOP"),
+        (["--baseline", "qpsk", "--ebno", "abc"], 2, "is not START:STOP:STEP"),
+        (["--baseline", "qpsk", "--ebno", "0:5:0"], 2, "STEP > 0"),
+        (["--baseline", "qam32"], 2, "is not one of bpsk, qpsk, qam16"),
+        (["--baseline", "uncoded-bpsk-0"], 2, "uncoded-bpsk-K"),
+        (["--baseline", "qpsk", "--target-errors", "0"], 2, "--target-errors"),
+        (["--baseline", "qpsk", "--max-bits", "lots"], 2, "positive whole number"),
+        ([], 2, "give at least one RUN_DIR or --baseline"),
+        (["no/such/run"], 1, "not a commae run directory"),
+    ],
+)
+def test_bad_input_is_one_line_with_the_right_exit_code(tmp_path, args, code, message):
+    result = _run(*args, "--out", str(tmp_path / "r.csv"), "--quiet")
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_corrupt_run_directory_is_a_failure(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"version": "0.1.0", "seed": 0, "system": {"k": 2}, "train": {"ebno_db": [7, 7]}}')
+    (run / "model.pt").write_bytes(b"garbage")
+    result = _run(str(run), "--out", str(tmp_path / "r.csv"), "--quiet")
+    assert result.exit_code == 1 and "is not a readable commae file" in result.output
+    assert "Traceback" not in result.output
