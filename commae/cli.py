@@ -247,3 +247,154 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
             th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
             click.echo(f"{r['system']:<18}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
     click.echo(f"wrote {csv_path} and {json_path}")
+
+
+# --- commae plot -----------------------------------------------------------------------------
+
+_FORMATS = ("pdf", "png", "svg")
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    bad = [f for f in formats if f not in _FORMATS]
+    if not formats or bad:
+        raise click.BadParameter(f"{value!r}: give a comma list of {', '.join(_FORMATS)}")
+    return formats
+
+
+def _plot_options(default_out: str):
+    def decorate(f):
+        f = click.option("--force", is_flag=True, help="Overwrite existing output files.")(f)
+        f = click.option("--title", default=None, help="Axes title  [default: none, as journals prefer]")(f)
+        f = click.option("--out", default=default_out, type=click.Path(dir_okay=False), help="Output path without extension; one file per format.")(f)
+        f = click.option("--format", "formats", default="pdf,png", callback=_formats, help="Comma list of pdf, png, svg.")(f)
+        f = click.option("--style", "style_name", type=click.Choice(["ieee", "ieee-wide", "presentation"]), default="ieee", help="Figure style (ieee: one 3.5-in column).")(f)
+        return f
+
+    return decorate
+
+
+def _targets(out: str, formats: list[str], force: bool) -> list:
+    from pathlib import Path
+
+    base = Path(out)
+    if base.suffix.lower().lstrip(".") in _FORMATS:
+        base = base.with_suffix("")
+    paths = [base.with_name(f"{base.name}.{fmt}") for fmt in formats]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise click.ClickException(f"{', '.join(existing)} exists; pass --force to overwrite")
+    if not base.parent.exists():
+        raise click.ClickException(f"--out {out}: the directory {base.parent} does not exist")
+    return base
+
+
+def _save(fig, base, formats: list[str]) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plotting import save_figure
+
+    for path in save_figure(fig, base, formats):
+        click.echo(f"wrote {path}")
+    plt.close(fig)
+
+
+@cli.group()
+def plot() -> None:
+    """Paper figures from runs and ber-curve CSV files (never re-simulates)."""
+
+
+@plot.command("constellation")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--bits/--no-bits", default=True, help="Write each message's bits beside its point.")
+@click.option("--regions", is_flag=True, help="Shade the receiver's decision regions (one panel per bit for a bit-wise receiver).")
+@click.option("--cloud", type=float, default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB.")
+@_plot_options("constellation")
+def plot_constellation_cmd(run_dir, bits, regions, cloud, style_name, formats, out, title, force) -> None:
+    """The learned constellation of RUN_DIR."""
+    from .plotting import plot_system_constellation, style
+    from .runs import RunError, load_model
+
+    base = _targets(out, formats, force)
+    try:
+        model = load_model(run_dir)
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    if regions and model.n > 1:
+        raise click.UsageError("--regions needs a run with n=1 (with several channel uses the receiver decides jointly)")
+    with style(style_name):
+        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud)
+        if title:
+            axes[0].figure.suptitle(title)
+        _save(axes[0].figure, base, formats)
+
+
+@plot.command("ber")
+@click.argument("csv_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.csv...")
+@click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="ber", help="Error rate on the y axis.")
+@click.option("--esno", is_flag=True, help="Es/N0 (dB) on the x axis instead of Eb/N0.")
+@click.option("--theory/--no-theory", default=True, help="Draw closed forms where the CSV has them.")
+@_plot_options("ber")
+def plot_ber_cmd(csv_files, metric, esno, theory, style_name, formats, out, title, force) -> None:
+    """Error-rate curves from ber-curve CSV files, with Clopper-Pearson error bars."""
+    from pathlib import Path
+
+    from .plotting import plot_error_rates, style
+    from .simulation import read_results
+
+    base = _targets(out, formats, force)
+    rows = []
+    for path in csv_files:
+        try:
+            rows.append((Path(path).stem, read_results(path)))
+        except (ValueError, KeyError, OSError) as exc:
+            raise click.ClickException(str(exc).splitlines()[0]) from None
+    merged = []
+    for stem, file_rows in rows:
+        for r in file_rows:
+            clash = len(rows) > 1 and sum(1 for _, other in rows if any(o["system"] == r["system"] for o in other)) > 1
+            merged.append({**r, "system": f"{r['system']} [{stem}]" if clash else r["system"]})
+    with style(style_name):
+        ax = plot_error_rates(merged, metric=metric, esno=esno, theory=theory)
+        if title:
+            ax.set_title(title)
+        _save(ax.figure, base, formats)
+
+
+@plot.command("curves")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR...")
+@click.option("--metric", type=click.Choice(["loss", "ser", "mi"]), default="loss", help="loss: train (thin) and val loss; ser: val SER; mi: MI bound in bits.")
+@_plot_options("curves")
+def plot_curves_cmd(run_dirs, metric, style_name, formats, out, title, force) -> None:
+    """Learning curves of one or several runs, labelled by optimiser and learning rate."""
+    from pathlib import Path
+
+    from .plotting import plot_learning_curves, style
+    from .runs import RunError, load_config, load_history
+
+    base = _targets(out, formats, force)
+    histories = {}
+    try:
+        for run_dir in run_dirs:
+            _, train_cfg = load_config(run_dir)
+            label = _run_label(train_cfg)
+            if label in histories:
+                label = f"{label} ({Path(run_dir).name})"
+            histories[label] = load_history(run_dir)
+    except (RunError, ValueError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    with style(style_name):
+        try:
+            ax = plot_learning_curves(histories, metric=metric)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if title:
+            ax.set_title(title)
+        _save(ax.figure, base, formats)
+
+
+def _run_label(train_cfg) -> str:
+    name = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}[train_cfg.optimizer]
+    if train_cfg.optimizer == "sgd" and train_cfg.momentum > 0:
+        name += f" (mom. {train_cfg.momentum:g}{', Nesterov' if train_cfg.nesterov else ''})"
+    return f"{name}, lr {train_cfg.lr:g}"

@@ -359,21 +359,13 @@ class _Interrupted(Exception):
 
 
 def _plot_run_constellation(model: Autoencoder, run_dir: Path) -> list[Path]:
-    from .constellations import int_to_bits
-    from .plotting import plot_constellation, save_figure, style
-
+    """``constellation.{pdf,png}``: the learned points with their bits (n = 1) or one panel per use."""
     import matplotlib.pyplot as plt
 
-    with torch.no_grad():
-        symbols = model.transmitter.all_symbols().cpu()  # [M, n]
-    labels = int_to_bits(torch.arange(model.num_messages), model.k)
+    from .plotting import plot_system_constellation, save_figure, style
+
     with style("ieee"):
-        if model.real:
-            symbols = torch.complex(symbols, torch.zeros_like(symbols))
-        uses = symbols.shape[1]
-        fig, axes = plt.subplots(1, min(uses, 4), figsize=(3.5 if uses == 1 else 7.16, 3.2 if uses == 1 else 2.2), squeeze=False)
-        for use, ax in enumerate(axes[0]):
-            plot_constellation(symbols[:, use], labels if uses == 1 and model.k <= 6 else None, ax=ax, title=None if uses == 1 else f"channel use {use + 1}")
-        written = save_figure(fig, run_dir / "constellation")
-        plt.close(fig)
+        axes = plot_system_constellation(model, bits=model.k <= 6 and model.n == 1)
+        written = save_figure(axes[0].figure, run_dir / "constellation")
+        plt.close(axes[0].figure)
     return written

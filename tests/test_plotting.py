@@ -1,0 +1,153 @@
+"""Figures: labels, scales, line counts, fonts embedded as TrueType, column widths, greyscale-distinct curves."""
+
+import re
+import zlib
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.lines import Line2D
+
+from commae import Autoencoder, Modem, qam  # noqa: F401
+from commae.baselines import make_baseline
+from commae.plotting import (
+    STYLES,
+    new_figure,
+    plot_constellation,
+    plot_error_rates,
+    plot_learning_curves,
+    plot_system_constellation,
+    save_figure,
+    style,
+)
+from commae.simulation import simulate
+
+
+@pytest.fixture(scope="module")
+def rows():
+    torch.manual_seed(0)
+    systems = {"learned": Autoencoder(4, 1, hidden=8), "qam16": make_baseline("qam16"), "qpsk": make_baseline("qpsk"), "hamming74-hard": make_baseline("hamming74-hard")}
+    return simulate(systems, [0.0, 3.0, 6.0], target_errors=50, max_bits=200_000, theory=True, progress=False)
+
+
+def _pdf_fonts(path):
+    """Font subtypes named in a PDF, looking inside compressed object streams too."""
+    data = path.read_bytes()
+    chunks = [data]
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            chunks.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            pass
+    text = b"".join(chunks)
+    return set(re.findall(rb"/Subtype\s*/(Type3|TrueType|Type1|Type0|CIDFontType2|CIDFontType0)", text)), text
+
+
+def test_constellation_axes():
+    with style("ieee"):
+        ax = plot_constellation(qam(16).points, qam(16).bit_labels)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("In-phase", "Quadrature")
+    assert ax.get_aspect() == 1.0
+    assert sorted(t.get_text() for t in ax.texts)[:2] == ["0000", "0001"]
+    plt.close("all")
+
+
+def test_system_constellation_with_regions_and_cloud():
+    torch.manual_seed(0)
+    with style("ieee"):
+        (ax,) = plot_system_constellation(Autoencoder(4, 1, hidden=8), regions=True, cloud_ebno_db=7.0)
+        assert len(ax.images) == 1 and len(ax.collections) >= 3  # regions, boundaries, cloud, points
+        assert len(ax.texts) == 16
+        axes = plot_system_constellation(Autoencoder(3, 1, output="bit", hidden=8), regions=True)
+        assert [a.get_title() for a in axes] == ["bit 1", "bit 2", "bit 3"]
+        axes = plot_system_constellation(Autoencoder(2, 3, hidden=8), bits=False)
+        assert [a.get_title() for a in axes] == ["channel use 1", "channel use 2", "channel use 3"]
+        with pytest.raises(ValueError, match="regions need n=1"):
+            plot_system_constellation(Autoencoder(2, 3, hidden=8), regions=True)
+    plt.close("all")
+
+
+def test_error_rate_plot(rows):
+    with style("ieee"):
+        ax = plot_error_rates(rows, metric="ber")
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "$E_b/N_0$ (dB)" and ax.get_ylabel() == "Bit error rate"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["learned", "qam16", "qam16 theory", "qpsk", "qpsk theory", "hamming74-hard", "hamming74-hard theory"]
+    # simulated curves are drawn with error bars
+    assert len(ax.containers) == 4
+    with style("ieee"):
+        ax2 = plot_error_rates(rows, metric="ser", esno=True, theory=False)
+    assert ax2.get_xlabel() == "$E_s/N_0$ (dB)" and len(ax2.get_legend().get_texts()) == 4
+    plt.close("all")
+
+
+def _curves(ax):
+    """Label -> Line2D of every simulated curve (the data line of each error bar) and every theory line."""
+    curves = {c.get_label(): c.lines[0] for c in ax.containers}
+    curves.update({line.get_label(): line for line in ax.lines if line.get_label().endswith("theory")})
+    return curves
+
+
+def test_every_ber_curve_is_distinct_in_greyscale(rows):
+    with style("ieee"):
+        ax = plot_error_rates(rows)
+    curves = _curves(ax)
+    assert len(curves) == 7
+    # what survives greyscale: marker, and the dash pattern of the line
+    looks = {(line.get_marker(), str(line._unscaled_dash_pattern)) for line in curves.values()}
+    assert len(looks) == len(curves), looks
+    # learned solid, baselines dashed, theory thin without markers
+    assert curves["learned"].get_linestyle() == "-" and curves["qam16"].get_linestyle() == "--"
+    theory = curves["qam16 theory"]
+    assert theory.get_marker() in ("None", "none", "") and theory.get_linewidth() < curves["qam16"].get_linewidth()
+    plt.close("all")
+
+
+def test_learning_curves():
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "val_ser": 0.1 / e, "mi_bits": 4 - 1 / e} for e in range(1, 11)]
+    with style("ieee"):
+        ax = plot_learning_curves({"SGD, lr 0.01": history, "Adam, lr 0.003": history})
+        assert len(ax.lines) == 4 and ax.get_xlabel() == "Epoch" and ax.get_ylabel() == "Loss (nats)"
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SGD, lr 0.01", "Adam, lr 0.003"]
+        ax = plot_learning_curves({"a": history}, metric="ser")
+        assert ax.get_yscale() == "log" and len(ax.lines) == 1
+        ax = plot_learning_curves({"a": history}, metric="mi")
+        assert ax.get_ylabel() == "MI bound (bit)"
+        with pytest.raises(ValueError, match="metric must be"):
+            plot_learning_curves({"a": history}, metric="acc")
+    plt.close("all")
+
+
+@pytest.mark.parametrize("name, width", [("ieee", 3.5), ("ieee-wide", 7.16)])
+def test_saved_pdf_has_the_column_width_and_only_truetype_fonts(tmp_path, rows, name, width):
+    with style(name):
+        ax = plot_error_rates(rows)
+        ax.set_title("Title with $E_b/N_0$ and digits 0123")
+        (pdf,) = save_figure(ax.figure, tmp_path / "fig", ("pdf",))
+    plt.close("all")
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf.read_bytes())
+    assert float(box.group(1)) / 72 == pytest.approx(width, abs=0.05)
+    subtypes, text = _pdf_fonts(pdf)
+    assert b"Type3" not in subtypes and subtypes, subtypes
+    assert b"/FontFile2" in text  # embedded TrueType programs
+
+
+def test_png_at_600_dpi_for_ieee(tmp_path):
+    with style("ieee"):
+        fig, _ = new_figure()
+        (png,) = save_figure(fig, tmp_path / "fig", ("png",))
+    plt.close("all")
+    width = int.from_bytes(png.read_bytes()[16:20], "big")
+    assert width == pytest.approx(3.5 * 600, abs=2)
+
+
+def test_styles_do_not_touch_global_state():
+    before = dict(plt.rcParams)
+    with style("presentation"):
+        assert plt.rcParams["font.size"] == 14
+    assert plt.rcParams["font.size"] == before["font.size"]
+    assert set(STYLES) == {"ieee", "ieee-wide", "presentation"}
+    with pytest.raises(ValueError, match="style must be one of ieee, ieee-wide, presentation"):
+        with style("nature"):
+            pass
