@@ -1,0 +1,798 @@
+r"""Mutual information of constellations and of trained systems, in bits.
+
+What this module computes, for :math:`M = 2^k` equiprobable points
+:math:`s_1, \dots, s_M` of unit average energy:
+
+* :func:`mi` — the mutual information :math:`I(X;Y)` of the constellation
+  over complex AWGN (or real AWGN, or Rayleigh fading with perfect CSI): the
+  rate of the best (symbol-metric) receiver, the *coded-modulation* limit.
+* :func:`bmi` — the bit-wise mutual information :math:`\sum_i I(B_i;Y)` of
+  a labelled constellation, the rate of a bit-metric decoder (BICM); the GMI
+  with the exact bit metrics.
+* :func:`mi_with_interval` — either of the two by Monte Carlo, with a
+  normal-approximation confidence interval.
+* :func:`capacity_rayleigh` — the ergodic capacity of Rayleigh fading with
+  CSI; :func:`capacity_awgn` (from :mod:`commae.theory`) is re-exported.
+* :func:`mi_from_losses` and :func:`estimate_mi` — the MI lower bound that a
+  trained receiver's cross-entropy implies, with its interval.
+
+Units
+-----
+SNR inputs are :math:`E_s/N_0` in dB **per channel use** (``esno_db``), with
+:math:`E_s = 1` and the noise of :mod:`commae.snr`: :math:`\mathcal{CN}(0,
+N_0)` per complex use, :math:`\mathcal{N}(0, N_0/2)` per real use. Outputs
+are bits **per channel use**; a message of ``n`` uses carries ``n`` times
+that. :func:`mi` and :func:`bmi` also take ``ebno_db=`` instead, converted by
+:func:`commae.snr.ebno_db_to_esno_db` with ``k = log2 M`` bits per use; for
+a system of ``k`` bits in ``n`` uses the conversion is
+``esno_db = ebno_db_to_esno_db(ebno_db, k, n)``.
+
+Method
+------
+With :math:`y = s_i + w` and :math:`w = \sqrt{N_0}\,z`, the likelihood ratio
+of point :math:`s_j` to the sent one depends on :math:`a_{ij} = (s_i -
+s_j)/\sqrt{N_0}` and :math:`z` only,
+
+.. math::
+
+    \ln\frac{p(y \mid s_j)}{p(y \mid s_i)} = -\left(|a_{ij} + z|^2 - |z|^2\right)
+        = -|a_{ij}|^2 - 2\,\mathrm{Re}(a_{ij} z^*) \le |z|^2 ,
+
+so that (Ungerboeck 1982; Caire, Taricco & Biglieri 1998)
+
+.. math::
+
+    I(X;Y) = \log_2 M - \frac1M \sum_{i=1}^{M}
+        \mathbb{E}_z\!\left[\log_2 \sum_{j=1}^{M}
+        e^{-|a_{ij}|^2 - 2\,\mathrm{Re}(a_{ij} z^*)}\right],
+
+    \mathrm{BMI} = k - \frac1M \sum_{i=1}^{M} \sum_{b=1}^{k}
+        \mathbb{E}_z\!\left[\log_2 \frac{\sum_{j} e^{\cdots}}
+        {\sum_{j:\, c_b(j) = c_b(i)} e^{\cdots}}\right],
+
+with :math:`c_b(j)` bit :math:`b` of the label of :math:`s_j`. Both sums
+contain :math:`j = i` (a term :math:`e^0 = 1`), so each logarithm is
+non-negative and no exponent exceeds :math:`|z|^2`: no overflow, and no
+log-sum-exp shift is needed.
+
+* ``method="quadrature"`` evaluates :math:`\mathbb{E}_z` with a tensor-product
+  Gauss–Hermite rule (Abramowitz & Stegun 1964, 25.4.46): :math:`\mathrm{Re}\,z`
+  and :math:`\mathrm{Im}\,z` are :math:`\mathcal{N}(0, \tfrac12)`, i.e. weight
+  :math:`e^{-x^2}/\sqrt\pi` each. Product nodes whose weight is below
+  :math:`10^{-16}` of the largest are dropped (they change nothing and keep
+  :math:`|z|^2 < 37`). A real channel use takes the 1-D rule.
+* ``method="monte_carlo"`` averages the same information density over
+  sampled points and noise (and fading), drawn from a seeded
+  ``torch.Generator``; :func:`mi_with_interval` returns the interval too.
+
+Over Rayleigh fading, :math:`y = h x + w`, :math:`h \sim \mathcal{CN}(0,1)`
+per channel use (fast fading), and the receiver knows :math:`h` (perfect
+CSI); the result is :math:`I(X; Y \mid H)`, Monte Carlo only.
+
+References
+----------
+G. Ungerboeck, "Channel coding with multilevel/phase signals", IEEE Trans.
+Inf. Theory 28(1), 1982.
+
+G. Caire, G. Taricco and E. Biglieri, "Bit-interleaved coded modulation",
+IEEE Trans. Inf. Theory 44(3), 1998.
+
+A. Guillén i Fàbregas, A. Martinez and G. Caire, *Bit-Interleaved Coded
+Modulation*, Foundations and Trends in Communications and Information
+Theory 5(1–2), 2008.
+
+A. Goldsmith, *Wireless Communications*, Cambridge University Press, 2005,
+Sec. 4.2 (ergodic capacity of fading channels).
+
+M. Abramowitz and I. A. Stegun, *Handbook of Mathematical Functions*, 1964.
+
+Examples
+--------
+>>> from commae.constellations import qam
+>>> mi(qam(16), [0.0, 10.0]).round(4)           # Es/N0 in dB -> bits per complex use
+array([0.9897, 3.1639])
+>>> round(float(bmi(qam(16), 0.0)), 4)          # Gray labels, bit-metric decoding
+0.8993
+>>> round(float(mi(qam(16), ebno_db=6.0)), 4)   # same as esno_db = 6 + 10 log10(4)
+3.5831
+>>> round(float(capacity_rayleigh(10.0)), 4)    # ergodic, CSI at the receiver
+2.9065
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+from numpy.polynomial.hermite import hermgauss
+from numpy.typing import ArrayLike
+from scipy.special import exp1, ndtri
+
+from .channels import make_generator
+from .constellations import Constellation, int_to_bits
+from .losses import BitwiseBCE, SymbolCrossEntropy
+from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_no
+from .theory import capacity_awgn
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = [
+    "mi",
+    "bmi",
+    "mi_with_interval",
+    "capacity_rayleigh",
+    "capacity_awgn",
+    "mi_from_losses",
+    "estimate_mi",
+]
+
+ChannelName = Literal["awgn", "rayleigh"]
+Method = Literal["quadrature", "monte_carlo"]
+ConstellationLike = Constellation | torch.Tensor | np.ndarray
+
+_CHANNELS = ("awgn", "rayleigh")
+_METHODS = ("quadrature", "monte_carlo")
+_LN2 = math.log(2.0)
+
+# Gauss-Hermite nodes per real dimension. The integrand is smooth but, at high
+# SNR, bends sharply where z crosses a decision boundary. Against a 160-node
+# rule, on Es/N0 = -10 ... 40 dB, 48 nodes are within 2e-5 bit (MI and BMI) for
+# QPSK, 8-PSK and 16/64/256-QAM (worst near 64-QAM at 21.5 dB); 32 nodes reach
+# 1e-4, 64 nodes 4e-6 at 1.4x the cost.
+_GH_NODES = 48
+# Product nodes lighter than this fraction of the heaviest are dropped.
+_GH_PRUNE = 1e-16
+# Elements of the [chunk, M] (Monte Carlo) or [chunk, K, M] (quadrature) arrays.
+_CHUNK_ELEMENTS = 1 << 20
+
+_DEFAULT_SAMPLES = 100_000
+
+
+# --------------------------------------------------------------------------- checks
+def _check_channel(channel: str) -> None:
+    if channel not in _CHANNELS:
+        raise ValueError(f"channel must be 'awgn' or 'rayleigh', got {channel!r}")
+
+
+def _check_method(method: str, channel: str) -> None:
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'quadrature' or 'monte_carlo', got {method!r}")
+    if method == "quadrature" and channel != "awgn":
+        raise ValueError(
+            f"method='quadrature' supports channel='awgn' only; use method='monte_carlo' for channel={channel!r}"
+        )
+
+
+def _check_flag(value: bool, name: str) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_samples(num_samples: int, name: str = "num_samples") -> int:
+    if not isinstance(num_samples, numbers.Integral) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"{name} must be a positive integer (>= 1), got {num_samples!r}")
+    return int(num_samples)
+
+
+def _check_confidence(confidence: float) -> float:
+    try:
+        value = float(confidence)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"confidence must be a probability in (0, 1) such as 0.95, got {confidence!r}")
+    return value
+
+
+def _check_seed(seed: int) -> int:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return int(seed)
+
+
+def _db_array(value: ArrayLike, name: str) -> np.ndarray:
+    """An SNR in dB as a finite float array, or a ``ValueError`` naming ``name``."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number or array of numbers in dB, got {value!r}") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite (an SNR in dB), got {value!r}")
+    return array
+
+
+def _snr_array(esno_db: ArrayLike | None, ebno_db: ArrayLike | None, k: int) -> np.ndarray:
+    """Es/N0 in dB as a float array, from exactly one of ``esno_db`` and ``ebno_db`` (``k`` bits per use)."""
+    if (esno_db is None) == (ebno_db is None):
+        raise ValueError("give exactly one of esno_db (Es/N0 in dB per channel use) and ebno_db (Eb/N0 in dB)")
+    if ebno_db is None:
+        return _db_array(esno_db, "esno_db")
+    return np.asarray(ebno_db_to_esno_db(_db_array(ebno_db, "ebno_db"), k), dtype=float)
+
+
+def _points_and_labels(constellation: ConstellationLike, real: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-energy points ``[M]`` complex128 and bit labels ``[M, k]`` float64.
+
+    A bare array of points gets the natural labels (point ``i`` carries the
+    bits of ``i``, MSB first), as :class:`~commae.constellations.Constellation` does.
+    """
+    if isinstance(constellation, Constellation):
+        points = constellation.points.detach().cpu().numpy().astype(np.complex128)
+        labels = constellation.bit_labels.cpu().numpy().astype(np.float64)
+    else:
+        if isinstance(constellation, torch.Tensor):
+            constellation = constellation.detach().cpu().numpy()
+        try:
+            points = np.asarray(constellation, dtype=np.complex128)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"constellation must be a Constellation or a 1-D array of complex points, got {type(constellation).__name__}"
+            ) from None
+        if points.ndim != 1:
+            raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got shape {points.shape}")
+        num_points = points.shape[0]
+        if num_points < 2 or num_points & (num_points - 1):
+            raise ValueError(f"constellation must have a power of two >= 2 of points (2, 4, 8, 16, ...), got {num_points}")
+        if not np.isfinite(points).all():
+            raise ValueError("constellation points must be finite")
+        energy = float(np.mean(np.abs(points) ** 2))
+        if energy <= 0.0:
+            raise ValueError("constellation points must not all be zero")
+        # Es = 1, as commae.snr assumes: the SNR is that of the normalised points.
+        points = points / math.sqrt(energy)
+        k = num_points.bit_length() - 1
+        labels = int_to_bits(torch.arange(num_points), k).numpy().astype(np.float64)
+    if real and np.abs(points.imag).max() > 1e-6:
+        raise ValueError("real=True needs real constellation points (zero imaginary parts, e.g. pam(M)); use real=False for complex points")
+    return points, labels
+
+
+# ------------------------------------------------------------------- the one density
+def _densities(e: torch.Tensor, own_bits: torch.Tensor | None, labels: torch.Tensor, bitwise: bool) -> torch.Tensor:
+    r"""Information density in bits of each sample, from its log-likelihood ratios.
+
+    Parameters
+    ----------
+    e : Tensor, [..., M], float64
+        :math:`\ln p(y \mid s_j) - \ln p(y \mid s_i)` for the sent point
+        :math:`s_i` of each sample; at most :math:`|z|^2`, and 0 at :math:`j = i`.
+        Overwritten (exponentiated in place).
+    own_bits : Tensor, [..., k], float64, or None
+        Bit label of the sent point (needed when ``bitwise``).
+    labels : Tensor, [M, k], float64
+        Bit labels of all points.
+    bitwise : bool
+        BMI density :math:`k - \sum_b \log_2(\sum_j / \sum_{j: c_b(j)=c_b(i)})`
+        instead of the MI density :math:`\log_2 M - \log_2 \sum_j`.
+
+    Returns
+    -------
+    Tensor, [...], float64
+    """
+    terms = e.exp_()  # [..., M] in place, each <= exp(|z|^2), the j = i term is 1
+    total = terms.sum(-1)  # [...] >= 1
+    num_points, k = labels.shape
+    if not bitwise:
+        return (math.log(num_points) - torch.log(total)) / _LN2
+    ones = terms @ labels  # [..., k]: points whose bit b is 1
+    zeros = terms @ (1.0 - labels)  # [..., k]: points whose bit b is 0
+    same = torch.where(own_bits > 0.5, ones, zeros)  # [..., k] >= 1: contains j = i
+    return k - (torch.log(total).unsqueeze(-1) - torch.log(same)).sum(-1) / _LN2
+
+
+def _quadrature_rule(real: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gauss–Hermite nodes ``z`` ``[K]`` complex128 and weights ``[K]`` (summing to 1) of ``z`` ~ CN(0, 1) or N(0, 1/2)."""
+    x, w = hermgauss(_GH_NODES)
+    w = w / math.sqrt(math.pi)  # weights of N(0, 1/2) at nodes x
+    if real:
+        z, weights = x.astype(np.complex128), w
+    else:
+        z = (x[:, None] + 1j * x[None, :]).ravel()  # tensor product, [N*N]
+        weights = np.outer(w, w).ravel()
+    keep = weights > _GH_PRUNE * weights.max()
+    weights = weights[keep] / weights[keep].sum()
+    return torch.from_numpy(z[keep]), torch.from_numpy(weights)
+
+
+def _mi_quadrature(points: np.ndarray, labels: np.ndarray, no: float, real: bool, bitwise: bool) -> float:
+    """MI or BMI (bits per use) over AWGN by Gauss–Hermite quadrature."""
+    z, weights = _quadrature_rule(real)
+    pts = torch.from_numpy(points)
+    lab = torch.from_numpy(labels)
+    num_points, num_nodes = pts.shape[0], z.shape[0]
+    nodes = -2.0 * torch.stack([z.real, z.imag], -1)  # [K, 2]
+    chunk = max(1, _CHUNK_ELEMENTS // (num_points * num_nodes))
+    scale = math.sqrt(no)
+    total = 0.0
+    for start in range(0, num_points, chunk):
+        a = (pts[start : start + chunk, None] - pts[None, :]) / scale  # [c, M]
+        parts = torch.stack([a.real, a.imag], 1)  # [c, 2, M]
+        # -|a|^2 - 2 Re(a z*) at every node, one batched matmul: [c, K, M]
+        e = torch.baddbmm(-(a.abs() ** 2)[:, None, :], nodes.expand(a.shape[0], -1, -1), parts)
+        own = lab[start : start + chunk, None, :].expand(-1, num_nodes, -1)  # [c, K, k]
+        density = _densities(e, own, lab, bitwise)  # [c, K]
+        total += float((density @ weights).sum())
+    return total / num_points
+
+
+def _mc_densities(
+    points: np.ndarray,
+    labels: np.ndarray,
+    no: float,
+    channel: str,
+    real: bool,
+    bitwise: bool,
+    num_samples: int,
+    seed: int,
+) -> torch.Tensor:
+    """Per-sample information densities ``[num_samples]`` (bits) of points, noise and fading drawn from ``seed``.
+
+    Draws, per chunk and in this order from one generator: point indices,
+    fading :math:`h` (Rayleigh), noise :math:`z`.
+    """
+    gen = make_generator(seed, "cpu")
+    pts = torch.from_numpy(points)
+    lab = torch.from_numpy(labels)
+    num_points = pts.shape[0]
+    scale = math.sqrt(no)
+    chunk = max(1, _CHUNK_ELEMENTS // num_points)
+    out = []
+    for start in range(0, num_samples, chunk):
+        size = min(chunk, num_samples - start)
+        index = torch.randint(num_points, (size,), generator=gen)
+        if channel == "rayleigh":
+            h = torch.view_as_complex(torch.randn(size, 2, dtype=torch.float64, generator=gen)) / math.sqrt(2.0)
+        else:
+            h = torch.ones(size, dtype=torch.complex128)
+        if real:
+            z = torch.randn(size, dtype=torch.float64, generator=gen).to(torch.complex128) / math.sqrt(2.0)
+        else:
+            z = torch.view_as_complex(torch.randn(size, 2, dtype=torch.float64, generator=gen)) / math.sqrt(2.0)
+        a = h[:, None] * (pts[index, None] - pts[None, :]) / scale  # [B, M]
+        e = -(a.abs() ** 2) - 2.0 * (a.real * z.real[:, None] + a.imag * z.imag[:, None])
+        out.append(_densities(e, lab[index], lab, bitwise))
+    return torch.cat(out)
+
+
+def _interval(values: torch.Tensor | np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """Mean and its normal-approximation interval, from the sample standard deviation."""
+    values = torch.as_tensor(values, dtype=torch.float64)
+    mean = float(values.mean())
+    half = 0.0
+    if values.numel() > 1:
+        half = float(ndtri(0.5 + 0.5 * confidence)) * float(values.std(unbiased=True)) / math.sqrt(values.numel())
+    return mean, mean - half, mean + half
+
+
+def _information(
+    constellation: ConstellationLike,
+    esno_db: ArrayLike | None,
+    ebno_db: ArrayLike | None,
+    channel: str,
+    real: bool,
+    method: str,
+    num_samples: int,
+    seed: int,
+    bitwise: bool,
+) -> np.ndarray:
+    _check_channel(channel)
+    _check_method(method, channel)
+    _check_flag(real, "real")
+    if real and channel != "awgn":
+        raise ValueError("channel='rayleigh' needs complex channel uses: use real=False")
+    num_samples = _check_samples(num_samples)
+    seed = _check_seed(seed)
+    points, labels = _points_and_labels(constellation, real)
+    esno = _snr_array(esno_db, ebno_db, labels.shape[1])
+    result = np.empty(esno.shape)
+    for idx, value in np.ndenumerate(esno):
+        no = float(esno_db_to_no(value))
+        if method == "quadrature":
+            result[idx] = _mi_quadrature(points, labels, no, real, bitwise)
+        else:  # the same seed at every SNR: common random numbers, smooth curves
+            result[idx] = float(_mc_densities(points, labels, no, channel, real, bitwise, num_samples, seed).mean())
+    return result
+
+
+# ----------------------------------------------------------------------- public API
+def mi(
+    constellation: ConstellationLike,
+    esno_db: ArrayLike | None = None,
+    *,
+    ebno_db: ArrayLike | None = None,
+    channel: ChannelName = "awgn",
+    real: bool = False,
+    method: Method = "quadrature",
+    num_samples: int = _DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""Mutual information :math:`I(X;Y)` of equiprobable constellation points, in bits per channel use.
+
+    .. math::
+
+        I(X;Y) = \log_2 M - \frac1M \sum_{i=1}^{M} \mathbb{E}_w\!\left[
+            \log_2 \sum_{j=1}^{M} \exp\!\left(-\frac{|s_i - s_j + w|^2 - |w|^2}{N_0}\right)\right]
+
+    (Ungerboeck 1982; Cover & Thomas, *Elements of Information Theory*, 2nd
+    ed., 2006, Ch. 9), with :math:`w \sim \mathcal{CN}(0, N_0)`, or
+    :math:`\mathcal{N}(0, N_0/2)` for a real channel use. See the module notes
+    for the quadrature.
+
+    Parameters
+    ----------
+    constellation : Constellation, or Tensor / ndarray, [M], complex
+        The points, ``M`` a power of two. They are scaled to unit average
+        energy (:math:`E_s = 1`), so ``esno_db`` is the SNR of the scaled points.
+    esno_db : array-like
+        :math:`E_s/N_0` in dB per channel use, any shape.
+    ebno_db : array-like, optional
+        :math:`E_b/N_0` in dB instead of ``esno_db``, with :math:`k = \log_2 M`
+        bits per channel use (:func:`commae.snr.ebno_db_to_esno_db`).
+    channel : {"awgn", "rayleigh"}
+        ``"rayleigh"``: :math:`y = h x + w`, :math:`h \sim \mathcal{CN}(0, 1)`
+        per use, known to the receiver; gives :math:`I(X; Y \mid H)`, average
+        SNR. Needs ``method="monte_carlo"``.
+    real : bool
+        Real channel uses (points must be real, e.g. :func:`~commae.constellations.pam`).
+    method : {"quadrature", "monte_carlo"}
+        Gauss–Hermite quadrature (AWGN; within 2e-5 bit up to 256-QAM) or a Monte Carlo
+        average of ``num_samples`` draws (see :func:`mi_with_interval` for its interval).
+    num_samples : int
+        Monte Carlo draws per SNR point.
+    seed : int
+        Monte Carlo seed; the same at every SNR point (common random numbers).
+
+    Returns
+    -------
+    ndarray, float, shape of ``esno_db``
+        Bits per channel use (0-d for a scalar); times ``n`` per message of ``n`` uses.
+
+    Examples
+    --------
+    >>> from commae.constellations import pam, psk
+    >>> mi(psk(4), [0.0, 15.0]).round(4)
+    array([0.9719, 2.    ])
+    >>> round(float(mi(pam(2), 0.0, real=True)), 4)    # BPSK, one real use
+    0.7215
+    >>> round(float(mi(psk(4), 10.0, channel="rayleigh", method="monte_carlo", num_samples=20_000)), 2)
+    1.73
+    """
+    return _information(constellation, esno_db, ebno_db, channel, real, method, num_samples, seed, bitwise=False)
+
+
+def bmi(
+    constellation: ConstellationLike,
+    esno_db: ArrayLike | None = None,
+    *,
+    ebno_db: ArrayLike | None = None,
+    channel: ChannelName = "awgn",
+    real: bool = False,
+    method: Method = "quadrature",
+    num_samples: int = _DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""Bit-wise mutual information (BMI, the GMI of bit-metric decoding), in bits per channel use.
+
+    .. math::
+
+        \mathrm{BMI} = \sum_{b=1}^{k} I(C_b; Y)
+        = k - \sum_{b=1}^{k} \mathbb{E}\!\left[\log_2
+            \frac{\sum_{x} p(y \mid x)}{\sum_{x:\, c_b(x) = c_b} p(y \mid x)}\right]
+
+    with :math:`c_b` bit :math:`b` of the sent label (Caire, Taricco &
+    Biglieri 1998; Guillén i Fàbregas, Martinez & Caire 2008, Sec. 3.2).
+    :math:`0 \le \mathrm{BMI} \le I(X;Y)`; Gray labels bring it close to the MI.
+
+    Parameters
+    ----------
+    constellation : Constellation, or Tensor / ndarray, [M], complex
+        A :class:`~commae.constellations.Constellation` brings its bit labels;
+        bare points get the natural ones (point ``i`` carries the bits of ``i``,
+        MSB first). Points are scaled to unit average energy.
+    esno_db, ebno_db, channel, real, method, num_samples, seed
+        As in :func:`mi`.
+
+    Returns
+    -------
+    ndarray, float, shape of ``esno_db``
+        Bits per channel use.
+
+    Examples
+    --------
+    >>> from commae.constellations import qam
+    >>> bmi(qam(16), [5.0, 15.0]).round(4)
+    array([1.9316, 3.9285])
+    """
+    return _information(constellation, esno_db, ebno_db, channel, real, method, num_samples, seed, bitwise=True)
+
+
+def mi_with_interval(
+    constellation: ConstellationLike,
+    esno_db: float,
+    *,
+    channel: ChannelName = "awgn",
+    real: bool = False,
+    bitwise: bool = False,
+    num_samples: int = _DEFAULT_SAMPLES,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    r"""Monte Carlo MI (or BMI) at one SNR, with a confidence interval.
+
+    Averages the information density :math:`\imath(x; y) = \log_2
+    p(y \mid x)/p(y)` (or its bit-wise sum) over ``num_samples`` uniform points,
+    noise draws (and fades), drawn in that order from
+    ``torch.Generator().manual_seed(seed)``. The density's mean is exactly
+    :math:`I(X;Y)`, and the interval is the normal approximation
+
+    .. math:: \bar\imath \pm z_{(1+c)/2}\, \frac{\hat\sigma}{\sqrt{N}}
+
+    with :math:`\hat\sigma` the sample standard deviation of the densities
+    (e.g. Robert & Casella, *Monte Carlo Statistical Methods*, 2nd ed., 2004, Sec. 3.2).
+
+    Parameters
+    ----------
+    constellation : Constellation, or Tensor / ndarray, [M], complex
+        As in :func:`mi`.
+    esno_db : float
+        :math:`E_s/N_0` in dB per channel use (a scalar).
+    channel, real
+        As in :func:`mi`.
+    bitwise : bool
+        BMI (:func:`bmi`) instead of MI.
+    num_samples : int
+        Draws (>= 1; the interval needs >= 2 to have a width).
+    seed : int
+        Seed of the generator.
+    confidence : float
+        Two-sided coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    estimate, low, high : float
+        Bits per channel use.
+
+    Examples
+    --------
+    >>> from commae.constellations import qam
+    >>> est, low, high = mi_with_interval(qam(16), 10.0, num_samples=50_000)
+    >>> low < 3.1639 < high, round(high - low, 3)
+    (True, 0.022)
+    """
+    _check_channel(channel)
+    _check_flag(real, "real")
+    _check_flag(bitwise, "bitwise")
+    if real and channel != "awgn":
+        raise ValueError("channel='rayleigh' needs complex channel uses: use real=False")
+    num_samples = _check_samples(num_samples)
+    seed = _check_seed(seed)
+    confidence = _check_confidence(confidence)
+    points, labels = _points_and_labels(constellation, real)
+    esno = _db_array(esno_db, "esno_db")
+    if esno.ndim != 0:
+        raise ValueError(f"esno_db must be a scalar for mi_with_interval (use mi for curves), got shape {esno.shape}")
+    no = float(esno_db_to_no(float(esno)))
+    densities = _mc_densities(points, labels, no, channel, real, bitwise, num_samples, seed)
+    return _interval(densities, confidence)
+
+
+def capacity_rayleigh(esno_db: ArrayLike) -> np.ndarray:
+    r"""Ergodic capacity of Rayleigh fading with CSI at the receiver, in bits per complex use.
+
+    With :math:`|h|^2 \sim \mathrm{Exp}(1)` and average SNR
+    :math:`\rho = E_s/N_0` (Goldsmith 2005, Sec. 4.2.4; Lee, "Estimate of
+    channel capacity in Rayleigh fading environment", IEEE Trans. Veh.
+    Technol. 39(3), 1990):
+
+    .. math::
+
+        C = \mathbb{E}\!\left[\log_2(1 + |h|^2 \rho)\right]
+          = \frac{e^{1/\rho}\, E_1(1/\rho)}{\ln 2},
+
+    :math:`E_1` the exponential integral. For :math:`1/\rho > 50` the product
+    :math:`e^{x}E_1(x)` (whose factors over- and underflow) is summed from its
+    asymptotic series :math:`\sum_m (-1)^m m!/x^{m+1}` (Abramowitz & Stegun
+    5.1.51), accurate there to 1e-18.
+
+    Parameters
+    ----------
+    esno_db : array-like
+        Average :math:`E_s/N_0` in dB, any shape.
+
+    Returns
+    -------
+    ndarray, float, shape of ``esno_db``
+
+    Examples
+    --------
+    >>> capacity_rayleigh([0.0, 20.0]).round(4)
+    array([0.8603, 5.884 ])
+    """
+    esno = _db_array(esno_db, "esno_db")
+    x = 1.0 / db_to_linear(esno)
+    small = x <= 50.0
+    scaled = np.empty_like(x)
+    scaled[small] = np.exp(x[small]) * exp1(x[small])
+    large = x[~small]
+    term = 1.0 / large  # m = 0
+    series = term.copy()
+    for m in range(1, 31):
+        term = -term * m / large
+        series += term
+    scaled[~small] = series
+    return np.asarray(scaled / _LN2, dtype=float)
+
+
+def mi_from_losses(
+    per_sample_losses: torch.Tensor | ArrayLike,
+    k: int,
+    bitwise: bool = False,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    r"""The MI (or BMI) lower bound of a receiver's per-message losses, with its interval.
+
+    For per-message cross-entropies :math:`\ell_m` in nats (symbol-wise; or
+    the sum of the ``k`` bit-wise BCEs of message ``m``, ``bitwise=True``)
+    the mismatched-decoding bound (Cammerer et al., IEEE Trans. Commun. 2020,
+    Sec. III) is
+
+    .. math::
+
+        I(X;Y) \ge k - \frac{\bar\ell}{\ln 2}, \qquad
+        \mathrm{BMI} \ge k - \frac{\bar\ell}{\ln 2},
+
+    estimated by the sample mean, with the interval
+    :math:`\pm z_{(1+c)/2}\,\hat\sigma_\ell / (\sqrt{N}\ln 2)` from the
+    sample standard deviation (normal approximation).
+
+    Parameters
+    ----------
+    per_sample_losses : Tensor or array-like, [N], float
+        Losses in nats per message, e.g. ``SymbolCrossEntropy(k, reduction="none")``
+        or ``BitwiseBCE(k, reduction="none")`` outputs.
+    k : int
+        Bits per message.
+    bitwise : bool
+        Whether the losses are bit-wise sums (the bound is then on the BMI);
+        the arithmetic is the same.
+    confidence : float
+        Two-sided coverage, in (0, 1).
+
+    Returns
+    -------
+    estimate, low, high : float
+        Bits per message.
+
+    Examples
+    --------
+    >>> import math
+    >>> mi_from_losses([0.0, 0.0], k=2)                       # a perfect receiver
+    (2.0, 2.0, 2.0)
+    >>> [round(v, 4) for v in mi_from_losses([math.log(4)] * 3, k=2)]   # a guess
+    [0.0, 0.0, 0.0]
+    """
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer (bits per message), got {k!r}")
+    _check_flag(bitwise, "bitwise")
+    confidence = _check_confidence(confidence)
+    if isinstance(per_sample_losses, torch.Tensor):
+        losses = per_sample_losses.detach().to("cpu", torch.float64)
+    else:
+        try:
+            losses = torch.as_tensor(np.asarray(per_sample_losses, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError("per_sample_losses must be a 1-D array of per-message losses in nats") from None
+    if losses.ndim != 1 or losses.numel() < 1:
+        raise ValueError(f"per_sample_losses must be a non-empty 1-D array of per-message losses in nats, got shape {tuple(losses.shape)}")
+    if not bool(torch.isfinite(losses).all()):
+        raise ValueError("per_sample_losses must be finite")
+    mean, low, high = _interval(losses, confidence)
+    # larger loss, smaller MI: the bounds swap
+    return k - mean / _LN2, k - high / _LN2, k - low / _LN2
+
+
+def estimate_mi(
+    model: nn.Module,
+    ebno_db: float,
+    *,
+    num_messages: int = 100_000,
+    seed: int = 0,
+    batch_size: int = 10_000,
+    confidence: float = 0.95,
+    device: torch.device | str | None = None,
+) -> dict[str, float]:
+    r"""The MI lower bound of a trained :class:`~commae.models.Autoencoder` at one :math:`E_b/N_0`.
+
+    Draws ``num_messages`` uniform messages and their channel noise from one
+    generator seeded with ``seed`` (on ``device``), with
+    :math:`N_0` = :func:`commae.snr.ebno_db_to_no` ``(ebno_db, model.k, model.n)``,
+    runs ``model`` under ``torch.inference_mode()`` in eval mode (its mode is
+    restored), and turns the per-message losses into bits with
+    :func:`mi_from_losses`: symbol cross-entropy for ``output="symbol"``
+    (a bound on :math:`I(X;Y)`), summed bit-wise BCE for ``output="bit"``
+    (a bound on the BMI):
+
+    .. math:: I \ge k - \frac{1}{N\ln 2}\sum_{m=1}^{N} \ell_m .
+
+    Parameters
+    ----------
+    model : Autoencoder
+        Anything with ``k``, ``n``, ``output`` and ``forward(messages, no, generator)``.
+    ebno_db : float
+        :math:`E_b/N_0` in dB.
+    num_messages : int
+        Messages drawn (>= 1).
+    seed : int
+        Seed of the generator of messages and noise.
+    batch_size : int
+        Messages per forward pass.
+    confidence : float
+        Two-sided coverage of the interval, in (0, 1).
+    device : torch.device or str, optional
+        Where to draw and run: the device of the model's parameters (the
+        default); the model is not moved.
+
+    Returns
+    -------
+    dict
+        ``mi_bits_per_message``, its interval ``low`` and ``high`` (bits per
+        message), ``mi_bits_per_use`` (per message / ``n``), ``esno_db``
+        (:math:`E_s/N_0` per use) and ``ebno_db``.
+
+    Examples
+    --------
+    >>> from commae.models import Autoencoder
+    >>> _ = torch.manual_seed(0)
+    >>> result = estimate_mi(Autoencoder(2, 1), 5.0, num_messages=2000)
+    >>> sorted(result)
+    ['ebno_db', 'esno_db', 'high', 'low', 'mi_bits_per_message', 'mi_bits_per_use']
+    >>> result["low"] <= result["mi_bits_per_message"] <= result["high"]
+    True
+    """
+    for name in ("k", "n", "output"):
+        if not hasattr(model, name):
+            raise ValueError(f"model must be an Autoencoder (with k, n, output and forward(messages, no, generator)), it has no {name!r}")
+    k, n = int(model.k), int(model.n)
+    if model.output not in ("symbol", "bit"):
+        raise ValueError(f"model.output must be 'symbol' or 'bit', got {model.output!r}")
+    ebno = _db_array(ebno_db, "ebno_db")
+    if ebno.ndim != 0:
+        raise ValueError(f"ebno_db must be a scalar for estimate_mi, got shape {ebno.shape}")
+    ebno = float(ebno)
+    num_messages = _check_samples(num_messages, "num_messages")
+    batch_size = _check_samples(batch_size, "batch_size")
+    seed = _check_seed(seed)
+    confidence = _check_confidence(confidence)
+    param = next(iter(model.parameters()), None)
+    model_device = param.device if param is not None else torch.device("cpu")
+    device = model_device if device is None else torch.device(device)
+    if param is not None and device.type != model_device.type:
+        raise ValueError(f"device must be the model's device ({model_device}), got {device}; move the model with model.to(device)")
+    gen = make_generator(seed, device)
+    no = float(ebno_db_to_no(ebno, k, n))
+    loss_fn = SymbolCrossEntropy(k, reduction="none") if model.output == "symbol" else BitwiseBCE(k, reduction="none")
+    losses = []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, num_messages, batch_size):
+                size = min(batch_size, num_messages - start)
+                messages = torch.randint(2**k, (size,), generator=gen, device=device)
+                outputs = model(messages, no, generator=gen)
+                losses.append(loss_fn(outputs, messages).to("cpu", torch.float64))
+    finally:
+        model.train(was_training)
+    per_message, low, high = mi_from_losses(torch.cat(losses), k, bitwise=model.output == "bit", confidence=confidence)
+    return {
+        "mi_bits_per_message": per_message,
+        "low": low,
+        "high": high,
+        "mi_bits_per_use": per_message / n,
+        "esno_db": float(ebno_db_to_esno_db(ebno, k, n)),
+        "ebno_db": ebno,
+    }
