@@ -41,6 +41,7 @@ import matplotlib
 matplotlib.use("Agg")  # the library only saves figures; no display is needed
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -318,7 +319,9 @@ def plot_system_constellation(
             cmap = plt.get_cmap("Greys" if bitwise else ("tab20" if num_messages <= 20 else "hsv"), 2 if bitwise else num_messages)
             ax.imshow(field, origin="lower", extent=(-span, span, -span, span), cmap=cmap, alpha=0.35 if not bitwise else 0.3,
                       interpolation="nearest", vmin=-0.5, vmax=(1.5 if bitwise else num_messages - 0.5), zorder=0)
-            ax.contour(coords.numpy(), coords.numpy(), field, levels=np.arange(field.max()) + 0.5, colors="black", linewidths=0.4, zorder=1)
+            # each region's own outline: every boundary is drawn at the same width, whichever labels meet there
+            for value in np.unique(field):
+                ax.contour(coords.numpy(), coords.numpy(), (field == value).astype(float), levels=[0.5], colors="black", linewidths=0.4, zorder=1)
         if cloud is not None:
             c = cloud[:, use]
             ax.scatter(c.real.numpy(), c.imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
@@ -449,6 +452,7 @@ def plot_learning_curves(
             ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=(0, (3, 1.5)), linewidth=0.6, color=line.get_color())
     if metric == "ser":
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("Epoch")
     ax.set_ylabel({"loss": "Loss (nats)", "ser": "Validation SER", "mi": "MI bound (bit)"}[metric])
     ax.legend(ncols=2 if len(histories) > 4 else 1)
