@@ -2,7 +2,7 @@
 
 The public API is flat::
 
-    from commae import AWGN, Autoencoder, fit, qam, Modem, Hamming74, ebno_db_to_no
+    from commae import AWGN, Autoencoder, fit, simulate, qam, Modem, Hamming74, mi
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from .snr import (
     no_to_esno_db,
     noise_std_per_real_dim,
 )
+from .information import bmi, capacity_rayleigh, estimate_mi, mi, mi_from_losses, mi_with_interval
 from .losses import BitwiseBCE, SymbolCrossEntropy, make_loss
 from .models import Autoencoder, Receiver, SystemConfig, Transmitter, make_channel
 from .runs import RunError, load_config, load_history, load_model, train_run
+from .simulation import clopper_pearson, read_results, simulate, theory_rates, write_results
 from .system import System, system_no, transmit_receive
 from .training import (
     EarlyStopping,
@@ -107,6 +109,19 @@ __all__ = [
     "History",
     "EarlyStopping",
     "TrainingDiverged",
+    # simulation
+    "simulate",
+    "clopper_pearson",
+    "theory_rates",
+    "write_results",
+    "read_results",
+    # information
+    "mi",
+    "bmi",
+    "mi_with_interval",
+    "mi_from_losses",
+    "estimate_mi",
+    "capacity_rayleigh",
     # runs
     "train_run",
     "load_model",

@@ -43,8 +43,17 @@ def cli() -> None:
 _RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run"}
 
 
+def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float, float]:
+    from .snr import esno_db_to_ebno_db
+
+    if not esno:
+        return low, high
+    return round(esno_db_to_ebno_db(low, k, n), 10), round(esno_db_to_ebno_db(high, k, n), 10)
+
+
 @cli.command()
-@click.option("--snr", "snr", default="7", callback=_snr_range, help="Training Eb/N0 in dB: one value (7) or a range LOW:HIGH drawn uniformly per message (5:10).")
+@click.option("--snr", "snr", default="7", callback=_snr_range, help="Training Eb/N0 in dB (Es/N0 with --esno): one value (7) or a range LOW:HIGH drawn uniformly per message (5:10).")
+@click.option("--esno", is_flag=True, help="Read --snr as Es/N0 in dB per channel use instead of Eb/N0.")
 @click.option("--k", "k", type=click.IntRange(1, 12), default=4, help="Bits per message (M = 2**k messages).")
 @click.option("--n", "n", type=click.IntRange(1, 256), default=1, help="Channel uses per message (complex, or real with --real).")
 @click.option("--real", is_flag=True, help="Real channel uses (O'Shea & Hoydis), E x^2 = 1 per use; AWGN only.")
@@ -54,6 +63,7 @@ _RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run"}
 @click.option("--loss", type=click.Choice(["ce", "bce"]), default="ce", help="ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.")
 @click.option("--normalization", type=click.Choice(["batch", "message"]), default="batch", help="Power constraint: average energy 1 per use over the messages, or energy n for every message.")
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
+@click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, help="Initial learning rate.")
 @click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
@@ -87,7 +97,9 @@ def train(ctx: click.Context, **opts) -> None:
     from .training import TrainConfig
 
     low, high = opts["snr"]
-    out = opts["out"] or f"runs/k{opts['k']}-n{opts['n']}-{opts['channel']}-{low:g}{'' if low == high else f'to{high:g}'}dB"
+    unit = "dB-esno" if opts["esno"] else "dB"
+    out = opts["out"] or f"runs/k{opts['k']}-n{opts['n']}-{opts['channel']}-{low:g}{'' if low == high else f'to{high:g}'}{unit}"
+    low, high = _to_ebno(low, high, opts["esno"], opts["k"], opts["n"])
     try:
         if opts["resume"]:
             if opts["force"]:
@@ -101,7 +113,10 @@ def train(ctx: click.Context, **opts) -> None:
             system = SystemConfig(
                 k=opts["k"], n=opts["n"], real=opts["real"], channel=opts["channel"], fading=opts["fading"], csi=opts["csi"],
                 output="symbol" if opts["loss"] == "ce" else "bit", hidden=opts["hidden"], normalization=opts["normalization"],
+                constellation=opts["points"],
             )
+            if opts["points"] and (opts["n"] != 1 or opts["real"]):
+                raise click.UsageError("--points needs --n 1 and complex channel uses (no --real)")
             if opts["nesterov"] and not (opts["optimizer"] == "sgd" and opts["momentum"] > 0):
                 raise click.UsageError("--nesterov needs --optimizer sgd and --momentum > 0")
             if opts["real"] and opts["channel"] != "awgn":
@@ -398,3 +413,76 @@ def _run_label(train_cfg) -> str:
     if train_cfg.optimizer == "sgd" and train_cfg.momentum > 0:
         name += f" (mom. {train_cfg.momentum:g}{', Nesterov' if train_cfg.nesterov else ''})"
     return f"{name}, lr {train_cfg.lr:g}"
+
+
+# --- commae info -------------------------------------------------------------------------------
+
+
+@cli.command("info")
+@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
+@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16.")
+@click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="awgn: Gauss-Hermite quadrature; rayleigh (CSI): Monte Carlo.")
+@click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
+@click.option("--seed", type=int, default=0, help="Seed of the Monte-Carlo draws.")
+@click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No table.")
+def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -> None:
+    """Mutual information (MI) and bit-wise MI (BMI) of constellations, beside the capacity.
+
+    For each run (n = 1 complex use) and each baseline modem, writes one CSV row
+    per Es/N0 point: MI and BMI in bits per channel use (equiprobable points;
+    the BMI with the constellation's bit labels — a learned symbol-wise system
+    is labelled by its message index), Eb/N0, and the channel capacity.
+    """
+    from pathlib import Path
+
+    import numpy as np
+
+    from .baselines import make_baseline
+    from .information import bmi, capacity_rayleigh, mi
+    from .runs import RunError, load_model
+    from .snr import esno_db_to_ebno_db
+    from .theory import capacity_awgn
+
+    if not run_dirs and not baselines:
+        raise click.UsageError("give at least one RUN_DIR or --baseline")
+    out_path = Path(out)
+    if out_path.exists() and not force:
+        raise click.ClickException(f"--out {out} exists; pass --force to overwrite it")
+    constellations = {}
+    for name in baselines:
+        system = make_baseline(name)
+        if not hasattr(system, "constellation"):
+            raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8 or psk16", param_hint="'--baseline'")
+        constellations[name] = system.constellation
+    try:
+        for run_dir in run_dirs:
+            model = load_model(run_dir)
+            if model.n != 1 or model.real:
+                raise click.UsageError(f"{run_dir}: info needs a run with n=1 complex channel use (this one has n={model.n}{', real' if model.real else ''})")
+            constellations[Path(run_dir).resolve().name] = model.constellation()
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    points = np.asarray(esno, dtype=float)
+    method = "quadrature" if channel == "awgn" else "monte_carlo"
+    capacity = capacity_awgn(points) if channel == "awgn" else capacity_rayleigh(points)
+    header = ["system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use"]
+    lines = [",".join(header)]
+    table = []
+    for name, constellation in constellations.items():
+        kw = dict(channel=channel, method=method) if channel == "awgn" else dict(channel=channel, method=method, num_samples=samples, seed=seed)
+        mis, bmis = np.atleast_1d(mi(constellation, points, **kw)), np.atleast_1d(bmi(constellation, points, **kw))
+        for e, m, b, c in zip(points, mis, bmis, np.atleast_1d(capacity)):
+            ebno = float(esno_db_to_ebno_db(float(e), constellation.k))
+            lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), repr(float(c))]))
+            table.append((name, float(e), float(m), float(b), float(c)))
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(out_path)
+    if not quiet:
+        click.echo(f"{'system':<22}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
+        for name, e, m, b, c in table:
+            click.echo(f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}")
+    click.echo(f"wrote {out_path}")
