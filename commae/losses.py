@@ -36,7 +36,18 @@ __all__ = ["SymbolCrossEntropy", "BitwiseBCE", "make_loss"]
 _LN2 = math.log(2.0)
 
 
-class SymbolCrossEntropy(nn.Module):
+class _MessageLoss(nn.Module):
+    """A loss per message of ``k`` bits, averaged over the batch (``"mean"``) or not (``"none"``)."""
+
+    def __init__(self, k: int, reduction: str = "mean") -> None:
+        super().__init__()
+        if reduction not in ("mean", "none"):
+            raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+        self.k = k
+        self.reduction = reduction
+
+
+class SymbolCrossEntropy(_MessageLoss):
     """Cross-entropy of symbol logits ``[B, M]`` against messages ``[B]``, in nats per message.
 
     Parameters
@@ -47,13 +58,6 @@ class SymbolCrossEntropy(nn.Module):
         Mean over the batch, or the per-message losses ``[B]``.
     """
 
-    def __init__(self, k: int, reduction: str = "mean") -> None:
-        super().__init__()
-        if reduction not in ("mean", "none"):
-            raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
-        self.k = k
-        self.reduction = reduction
-
     def forward(self, logits: torch.Tensor, messages: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.float(), messages, reduction=self.reduction)
 
@@ -62,7 +66,7 @@ class SymbolCrossEntropy(nn.Module):
         return self.k - loss / _LN2
 
 
-class BitwiseBCE(nn.Module):
+class BitwiseBCE(_MessageLoss):
     """Binary cross-entropy of bit LLRs ``[B, k]`` (LLR = logit of b = 1), in nats per bit.
 
     Parameters
@@ -72,13 +76,6 @@ class BitwiseBCE(nn.Module):
     reduction : {"mean", "none"}
         Mean over batch and bits, or the per-message sum over its ``k`` bits ``[B]``.
     """
-
-    def __init__(self, k: int, reduction: str = "mean") -> None:
-        super().__init__()
-        if reduction not in ("mean", "none"):
-            raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
-        self.k = k
-        self.reduction = reduction
 
     def forward(self, llr: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         bits = int_to_bits(labels, self.k) if labels.ndim == 1 else labels.float()
