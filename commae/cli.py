@@ -9,12 +9,77 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+from pathlib import Path
 
 import click
 
 from . import __version__
 
 __all__ = ["cli"]
+
+
+# dB values beyond this are typos, and overflow the linear scale
+_DB_LIMIT = 100.0
+_MAX_POINTS = 1000
+SEED = click.IntRange(0, 2**63 - 1)
+
+
+class _OneLineErrors(click.Group):
+    """A group whose usage errors are one line (``Error: ...``) with exit status 2, failures exit 1."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(0)
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses NaN and infinities."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    import torch
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a torch device: cpu, cuda, cuda:1, ...") from None
+    if device.type not in ("cpu", "cuda"):
+        raise click.BadParameter(f"{value!r}: only cpu and cuda devices are supported")
+    return value
+
+
+def _check_db(values: list[float], value: str) -> None:
+    if not all(math.isfinite(v) and abs(v) <= _DB_LIMIT for v in values):
+        raise click.BadParameter(f"{value!r}: SNRs must be finite and within ±{_DB_LIMIT:g} dB")
+
+
+def _out_parent(out: str, option: str = "--out") -> Path:
+    path = Path(out)
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"{out}: the directory {path.parent} does not exist", param_hint=f"'{option}'")
+    return path
 
 
 def _snr_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
@@ -25,12 +90,13 @@ def _snr_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
         parts = []
     if len(parts) == 1:
         parts *= 2
-    if len(parts) != 2 or parts[0] > parts[1] or any(p != p or abs(p) == float("inf") for p in parts):
+    if len(parts) != 2 or parts[0] > parts[1] or any(p != p for p in parts):
         raise click.BadParameter(f"{value!r} is not an Eb/N0 in dB (e.g. 7) or a range LOW:HIGH with LOW <= HIGH (e.g. 5:10)")
+    _check_db(parts, value)
     return parts[0], parts[1]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, "--version", "-V", prog_name="commae", message="%(prog)s %(version)s")
 def cli() -> None:
     """commae: train communication autoencoders and compare them with QAM, PSK and Hamming codes.
@@ -65,24 +131,24 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
 @click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, help="Initial learning rate.")
-@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
+@click.option("--lr", type=Finite(min=0, min_open=True), default=3e-3, help="Initial learning rate.")
+@click.option("--momentum", type=Finite(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
+@click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, help="Messages per micro-batch.")
 @click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
 @click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
-@click.option("--clip", type=click.FloatRange(min=0, min_open=True), default=None, help="Clip the gradient norm to this value  [default: no clipping]")
+@click.option("--clip", type=Finite(min=0, min_open=True), default=None, help="Clip the gradient norm to this value  [default: no clipping]")
 @click.option("--patience", type=click.IntRange(min=1), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
-@click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed).")
-@click.option("--device", default="cpu", help="Torch device: cpu, cuda, cuda:1, ...")
-@click.option("--seed", type=int, default=0, help="Seed of the run (initial weights, training and validation draws).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB]")
+@click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
+@click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
+@click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB, e.g. runs/k4-n1-awgn-7dB, runs/k4-n1-awgn-5to10dB, runs/k4-n1-awgn-10dB-esno]")
 @click.option("--force", is_flag=True, help="Overwrite the run files of an existing --out.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint (its config.json wins; --epochs may grow).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
 @click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
 @click.pass_context
@@ -93,12 +159,16 @@ def train(ctx: click.Context, **opts) -> None:
     constellation.{pdf,png} into --out.
     """
     from .models import SystemConfig
-    from .runs import RunError, load_config, prepare_run_dir, train_run
+    from .runs import RunError, load_config, load_history, prepare_run_dir, train_run
     from .training import TrainConfig
 
     low, high = opts["snr"]
     unit = "dB-esno" if opts["esno"] else "dB"
+    if opts["momentum"] > 0 and opts["optimizer"] != "sgd":
+        raise click.UsageError("--momentum applies to --optimizer sgd only (Adam and AdamW keep their own moments)")
     out = opts["out"] or f"runs/k{opts['k']}-n{opts['n']}-{opts['channel']}-{low:g}{'' if low == high else f'to{high:g}'}{unit}"
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.BadParameter(f"{out} is a file, not a run directory", param_hint="'--out'")
     low, high = _to_ebno(low, high, opts["esno"], opts["k"], opts["n"])
     try:
         if opts["resume"]:
@@ -108,7 +178,13 @@ def train(ctx: click.Context, **opts) -> None:
             given = {name for name in opts if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
             for name in sorted(given - _RESUMABLE):
                 raise click.UsageError(f"--{name.replace('_', '-')} cannot change when resuming; the run's config.json is used (drop the option, or start a new --out)")
-            train_cfg = dataclasses.replace(train_cfg, epochs=max(opts["epochs"], 1) if "epochs" in given else train_cfg.epochs, device=opts["device"] if "device" in given else train_cfg.device)
+            if "epochs" in given and opts["epochs"] != train_cfg.epochs:
+                if train_cfg.schedule in ("cosine", "step"):
+                    raise click.UsageError(f"--epochs cannot change when resuming a run with --schedule {train_cfg.schedule}: the schedule is laid out over its {train_cfg.epochs} epochs")
+                done = len(load_history(out))
+                if opts["epochs"] < done:
+                    raise click.UsageError(f"--epochs {opts['epochs']} is fewer than the {done} epochs this run has done")
+            train_cfg = dataclasses.replace(train_cfg, epochs=opts["epochs"] if "epochs" in given else train_cfg.epochs, device=opts["device"] if "device" in given else train_cfg.device)
         else:
             system = SystemConfig(
                 k=opts["k"], n=opts["n"], real=opts["real"], channel=opts["channel"], fading=opts["fading"], csi=opts["csi"],
@@ -164,15 +240,30 @@ def _ebno_points(ctx: click.Context, param: click.Parameter, value: str) -> list
             start, stop, step = (float(p) for p in text.split(":"))
             if not step > 0 or start > stop:
                 raise ValueError
+            _check_db([start, stop], value)
             count = int(math.floor((stop - start) / step + 1e-9)) + 1
+            if count > _MAX_POINTS:
+                raise click.BadParameter(f"{value!r} gives {count} points; at most {_MAX_POINTS}")
             points = [round(start + i * step, 10) for i in range(count)]
         else:
             points = [float(p) for p in text.split(",")]
     except ValueError:
         raise click.BadParameter(f"{value!r} is not START:STOP:STEP with START <= STOP and STEP > 0 (e.g. 0:12:1), nor a comma list (e.g. 0,3,6), in dB") from None
     if not points or not all(math.isfinite(p) for p in points):
-        raise click.BadParameter(f"{value!r} must give finite Eb/N0 values in dB")
+        raise click.BadParameter(f"{value!r} must give finite SNR values in dB")
+    _check_db(points, value)
     return points
+
+
+def _run_names(run_dirs: tuple[str, ...], baselines: tuple[str, ...]) -> list[str]:
+    """A system name per run: its directory's name, or the path as given where names would clash."""
+    from .baselines import is_baseline_name
+
+    base = [Path(r).resolve().name for r in run_dirs]
+    names = [b if base.count(b) == 1 and not is_baseline_name(b) else str(Path(r)) for b, r in zip(base, run_dirs)]
+    if len(set(names)) != len(names):
+        raise click.UsageError(f"the same run directory is given twice: {', '.join(run_dirs)}")
+    return names
 
 
 def _baselines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -197,7 +288,7 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
     return int(number)
 
 
-@cli.command("ber-curve")
+@cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]")
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="Baselines' channel (a run uses its own).")
@@ -205,13 +296,13 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
 @click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Bit errors per system before a point stops.")
-@click.option("--max-bits", default="1e8", callback=_count, help="Most bits a system spends at one point.")
-@click.option("--batch-size", default="131072", callback=_count, help="Messages per vectorised batch.")
-@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
+@click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed).")
+@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch.")
+@click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
 @click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
-@click.option("--seed", type=int, default=0, help="Seed of the noise: the same seed gives the same CSV.")
-@click.option("--device", default="cpu", help="Torch device: cpu, cuda, ...")
-@click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write (results.json goes beside it).")
+@click.option("--seed", type=SEED, default=0, help="Seed of the noise: the same seed gives the same CSV.")
+@click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, ...")
+@click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
 def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet) -> None:
@@ -220,8 +311,6 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
     Writes one CSV row per (system, Eb/N0) with counts, rates and
     Clopper-Pearson bounds, and a JSON of the settings beside it.
     """
-    from pathlib import Path
-
     from .baselines import make_baseline, matching_baseline
     from .models import make_channel
     from .runs import RunError, check_device, load_model
@@ -229,12 +318,14 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
-    out_path = Path(out)
-    if out_path.exists() and not force:
-        raise click.ClickException(f"--out {out} exists; pass --force to overwrite it")
+    out_path = _out_parent(out)
+    taken = [p for p in (out_path, out_path.with_suffix(".json")) if p.exists()]
+    if taken and not force:
+        raise click.ClickException(f"{', '.join(map(str, taken))} exists; pass --force to overwrite")
+    names = _run_names(run_dirs, baselines)
     try:
         dev = check_device(device)
-        learned = {Path(run_dir).resolve().name: load_model(run_dir, dev) for run_dir in run_dirs}
+        learned = {name: load_model(run_dir, dev) for name, run_dir in zip(names, run_dirs)}
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
     compared = {}
@@ -290,17 +381,13 @@ def _plot_options(default_out: str):
 
 
 def _targets(out: str, formats: list[str], force: bool) -> list:
-    from pathlib import Path
-
-    base = Path(out)
+    base = _out_parent(out)
     if base.suffix.lower().lstrip(".") in _FORMATS:
         base = base.with_suffix("")
     paths = [base.with_name(f"{base.name}.{fmt}") for fmt in formats]
     existing = [str(p) for p in paths if p.exists()]
     if existing and not force:
         raise click.ClickException(f"{', '.join(existing)} exists; pass --force to overwrite")
-    if not base.parent.exists():
-        raise click.ClickException(f"--out {out}: the directory {base.parent} does not exist")
     return base
 
 
@@ -323,7 +410,7 @@ def plot() -> None:
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--bits/--no-bits", default=True, help="Write each message's bits beside its point.")
 @click.option("--regions", is_flag=True, help="Shade the receiver's decision regions (one panel per bit for a bit-wise receiver).")
-@click.option("--cloud", type=float, default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB.")
+@click.option("--cloud", type=Finite(-_DB_LIMIT, _DB_LIMIT), default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB  [default: none]")
 @_plot_options("constellation")
 def plot_constellation_cmd(run_dir, bits, regions, cloud, style_name, formats, out, title, force) -> None:
     """The learned constellation of RUN_DIR."""
@@ -352,8 +439,6 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, style_name, formats, o
 @_plot_options("ber")
 def plot_ber_cmd(csv_files, metric, esno, theory, style_name, formats, out, title, force) -> None:
     """Error-rate curves from ber-curve CSV files, with Clopper-Pearson error bars."""
-    from pathlib import Path
-
     from .plotting import plot_error_rates, style
     from .simulation import read_results
 
@@ -382,8 +467,6 @@ def plot_ber_cmd(csv_files, metric, esno, theory, style_name, formats, out, titl
 @_plot_options("curves")
 def plot_curves_cmd(run_dirs, metric, style_name, formats, out, title, force) -> None:
     """Learning curves of one or several runs, labelled by optimiser and learning rate."""
-    from pathlib import Path
-
     from .plotting import plot_learning_curves, style
     from .runs import RunError, load_config, load_history
 
@@ -424,7 +507,7 @@ def _run_label(train_cfg) -> str:
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="awgn: Gauss-Hermite quadrature; rayleigh (CSI): Monte Carlo.")
 @click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
-@click.option("--seed", type=int, default=0, help="Seed of the Monte-Carlo draws.")
+@click.option("--seed", type=SEED, default=0, help="Seed of the Monte-Carlo draws.")
 @click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
@@ -436,8 +519,6 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
     the BMI with the constellation's bit labels — a learned symbol-wise system
     is labelled by its message index), Eb/N0, and the channel capacity.
     """
-    from pathlib import Path
-
     import numpy as np
 
     from .baselines import make_baseline
@@ -448,7 +529,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
-    out_path = Path(out)
+    out_path = _out_parent(out)
     if out_path.exists() and not force:
         raise click.ClickException(f"--out {out} exists; pass --force to overwrite it")
     constellations = {}
@@ -458,11 +539,11 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
             raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8 or psk16", param_hint="'--baseline'")
         constellations[name] = system.constellation
     try:
-        for run_dir in run_dirs:
+        for name, run_dir in zip(_run_names(run_dirs, baselines), run_dirs):
             model = load_model(run_dir)
             if model.n != 1 or model.real:
                 raise click.UsageError(f"{run_dir}: info needs a run with n=1 complex channel use (this one has n={model.n}{', real' if model.real else ''})")
-            constellations[Path(run_dir).resolve().name] = model.constellation()
+            constellations[name] = model.constellation()
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
     points = np.asarray(esno, dtype=float)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -45,6 +44,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
 from .constellations import int_to_bits  # noqa: E402
 from .snr import ebno_db_to_no  # noqa: E402
@@ -118,7 +118,6 @@ STYLES: dict[str, dict[str, Any]] = {
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
 # Thin dotted and dash-dotted patterns for closed forms: none looks like the dashes of a baseline.
 _THEORY_DASHES = [(0, (1, 1)), (0, (3, 1, 1, 1)), (0, (1, 2)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (5, 1, 1, 1))]
-_BASELINE = re.compile(r"^(bpsk|qpsk|qam\d+|psk\d+|pam\d+|hamming74-(hard|soft)|uncoded-bpsk-\d+)$")
 
 
 def latex_available() -> bool:
@@ -152,11 +151,6 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None, *
     width, default_height = plt.rcParams["figure.figsize"]
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height or default_height), squeeze=False, **kwargs)
     return fig, axes
-
-
-def is_baseline_name(name: str) -> bool:
-    """Whether a system name is one of commae's baselines (drawn dashed) rather than a learned system."""
-    return bool(_BASELINE.match(name))
 
 
 # --- constellations -----------------------------------------------------------------------

@@ -35,6 +35,8 @@ from .baselines import matching_baseline
 from .losses import make_loss
 from .models import Autoencoder, SystemConfig
 from .training import (
+    OPTIMIZERS,
+    SCHEDULES,
     EarlyStopping,
     History,
     MessageBatches,
@@ -135,7 +137,10 @@ def prepare_run_dir(out: str | os.PathLike, *, force: bool = False, resume: bool
             raise RunError(f"--out {out} exists and is not empty; pass --force to overwrite its run files or --resume to continue it")
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"--out {out} cannot be created ({exc.strerror})") from None
     return out
 
 
@@ -153,9 +158,14 @@ def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
         raw = json.loads(path.read_text())
         train = dict(raw["train"])
         train["ebno_db"] = tuple(train["ebno_db"])
-        return SystemConfig(**raw["system"]), TrainConfig(**train)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RunError(f"{path} is not a valid commae config ({exc})") from None
+        system, train_cfg = SystemConfig(**raw["system"]), TrainConfig(**train)
+        system.build()  # every system option is checked where it is used
+        make_loss(train_cfg.loss, system.k)
+        if train_cfg.optimizer not in OPTIMIZERS or train_cfg.schedule not in SCHEDULES:
+            raise ValueError(f"optimizer {train_cfg.optimizer!r} / schedule {train_cfg.schedule!r} unknown")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path} is not a valid commae config ({str(exc).splitlines()[0][:160]})") from None
+    return system, train_cfg
 
 
 def _write_history(run_dir: Path, history: History) -> None:
@@ -178,9 +188,21 @@ def load_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
     path = Path(run_dir) / HISTORY
     if not path.is_file():
         raise RunError(f"{run_dir} has no {HISTORY}")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""} for row in rows]
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = [(reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise RunError(f"{path} is not a readable history ({exc})") from None
+    parsed = []
+    for line, row in rows:
+        if None in row or any(v is None for v in row.values()):
+            raise RunError(f"{path}, line {line}: the row does not match the header")
+        try:
+            parsed.append({k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""})
+        except (ValueError, TypeError):
+            raise RunError(f"{path}, line {line}: not a row of numbers") from None
+    return parsed
 
 
 def load_model(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> Autoencoder:
@@ -284,6 +306,7 @@ def train_run(
             raise RunError(f"{run_dir / CHECKPOINT} does not match {CONFIG} ({str(exc).splitlines()[0][:120]})") from None
         if log is not None:
             log(f"resuming {run_dir} after epoch {start_epoch} of {train.epochs}")
+        _save_config(run_dir, system, train)  # --epochs may have grown
     elif not dry_run:
         _save_config(run_dir, system, train)
 
@@ -332,7 +355,7 @@ def train_run(
         )
     except TrainingDiverged as exc:
         kept = f"the last good checkpoint (epoch {exc.epoch - 1}) is in {run_dir / CHECKPOINT}" if exc.epoch > 1 else "no checkpoint was written"
-        raise RunError(f"training diverged: the loss became {exc.loss} in epoch {exc.epoch}; {kept}. Retry with a lower --lr (e.g. a tenth) or --clip 1.0") from None
+        raise RunError(f"training diverged: the loss became {exc.loss} in epoch {exc.epoch}; {kept}. Retry with --force and a lower --lr (e.g. a tenth) or --clip 1.0") from None
     except _Interrupted:
         pass
 

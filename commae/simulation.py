@@ -330,27 +330,33 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     Raises ``ValueError`` naming the problem for an empty file or missing columns.
     """
     path = Path(path)
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or [])]
-        if reader.fieldnames is None:
-            raise ValueError(f"{path} is empty")
-        if missing:
-            raise ValueError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
-        rows = list(reader)
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or [])]
+            if reader.fieldnames is None:
+                raise ValueError(f"{path} is empty")
+            if missing:
+                raise ValueError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
+            rows = [(reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{path} is not a readable CSV ({exc})") from None
     if not rows:
         raise ValueError(f"{path} has no rows")
     ints = {"bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors"}
     out = []
-    for row in rows:
+    for line, row in rows:
         parsed: dict[str, Any] = {}
-        for key in RESULT_COLUMNS:
-            value = row[key]
-            if key in ("system", "channel"):
-                parsed[key] = value
-            elif key in ints:
-                parsed[key] = int(value)
-            else:
-                parsed[key] = float(value) if value != "" else float("nan")
+        try:
+            for key in RESULT_COLUMNS:
+                value = row[key]
+                if key in ("system", "channel"):
+                    parsed[key] = value
+                elif key in ints:
+                    parsed[key] = int(value)
+                else:
+                    parsed[key] = float(value) if value != "" else float("nan")
+        except (ValueError, TypeError):
+            raise ValueError(f"{path}, line {line}: not a ber-curve row (a missing field or a value that is not a number)") from None
         out.append(parsed)
     return out
