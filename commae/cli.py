@@ -117,7 +117,7 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
     return round(esno_db_to_ebno_db(low, k, n), 10), round(esno_db_to_ebno_db(high, k, n), 10)
 
 
-@cli.command()
+@cli.command(short_help="Train an autoencoder and compare it with its baseline.")
 @click.option("--snr", "snr", default="7", callback=_snr_range, help="Training Eb/N0 in dB (Es/N0 with --esno): one value (7) or a range LOW:HIGH drawn uniformly per message (5:10).")
 @click.option("--esno", is_flag=True, help="Read --snr as Es/N0 in dB per channel use instead of Eb/N0.")
 @click.option("--k", "k", type=click.IntRange(1, 12), default=4, help="Bits per message (M = 2**k messages).")
@@ -401,7 +401,7 @@ def _save(fig, base, formats: list[str]) -> None:
     plt.close(fig)
 
 
-@cli.group()
+@cli.group(short_help="Paper figures from runs and ber-curve CSVs.")
 def plot() -> None:
     """Paper figures from runs and ber-curve CSV files (never re-simulates)."""
 
@@ -501,7 +501,7 @@ def _run_label(train_cfg) -> str:
 # --- commae info -------------------------------------------------------------------------------
 
 
-@cli.command("info")
+@cli.command("info", short_help="MI and BMI of constellations beside the capacity.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16.")
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
