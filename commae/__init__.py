@@ -31,7 +31,7 @@ from .losses import BitwiseBCE, SymbolCrossEntropy, make_loss
 from .models import Autoencoder, Receiver, SystemConfig, Transmitter, make_channel
 from .runs import RunError, load_config, load_history, load_model, train_run
 from .simulation import clopper_pearson, read_results, simulate, theory_rates, write_results
-from .system import System, system_no, transmit_receive
+from .system import Errors, System, errors, system_no, transmit_receive
 from .training import (
     EarlyStopping,
     History,
@@ -53,6 +53,8 @@ __all__ = [
     # system
     "System",
     "transmit_receive",
+    "errors",
+    "Errors",
     "system_no",
     # snr
     "bits_per_use",

@@ -45,9 +45,9 @@ from tqdm.auto import tqdm
 
 from . import theory as closed_form
 from .baselines import Hamming74, Modem, UncodedBPSK
-from .channels import AWGN, Channel, Rayleigh, split_channel_output
+from .channels import AWGN, Channel, Rayleigh
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
-from .system import System
+from .system import System, errors
 
 __all__ = [
     "simulate",
@@ -257,13 +257,9 @@ def simulate(
                         for m in members:
                             system = named[m]
                             gen.set_state(after_bits)
-                            x = system.transmit(bits)
-                            y, h = split_channel_output(system.channel, system.channel(x, no, generator=gen))
-                            wrong = system.receive(y, no, h) != bits  # [B, k]
-                            per_block = wrong.any(-1)  # [B]
-                            per_symbol = per_block if system.bits_per_symbol == k else wrong.reshape(size, -1, system.bits_per_symbol).any(-1)
-                            found = torch.stack([wrong.sum(), per_symbol.sum(), per_block.sum()]).cpu().numpy()
-                            counts[m] += np.array([wrong.numel(), found[0], per_symbol.numel(), found[1], size, found[2]])
+                            e = errors(system, bits, no, gen)
+                            found = torch.stack([e.bits.sum(), e.symbols.sum(), e.blocks.sum()]).cpu().numpy()
+                            counts[m] += np.array([e.bits.numel(), found[0], e.symbols.numel(), found[1], size, found[2]])
                     batch += 1
                     lead = min(running, key=lambda m: counts[m][1])
                     bar.n = int(min(max_bits, min(counts[m][0] for m in running)))

@@ -13,14 +13,14 @@ BLER. For SER a message is cut into *symbols* of ``bits_per_symbol`` bits
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import torch
 
 from .channels import Channel, split_channel_output
 from .snr import ebno_db_to_no
 
-__all__ = ["System", "transmit_receive", "system_no"]
+__all__ = ["System", "transmit_receive", "errors", "Errors", "system_no"]
 
 
 @runtime_checkable
@@ -73,3 +73,32 @@ def transmit_receive(
     x = system.transmit(bits)
     y, h = split_channel_output(system.channel, system.channel(x, no, generator=generator))
     return system.receive(y, no, h)
+
+
+class Errors(NamedTuple):
+    """Where one batch went wrong, and what the receiver saw."""
+
+    bits: torch.Tensor  # [B, k] bool: bit errors
+    symbols: torch.Tensor  # [B, k / bits_per_symbol] bool: symbol errors
+    blocks: torch.Tensor  # [B] bool: message (block) errors
+    y: torch.Tensor  # [B, n] received
+    h: torch.Tensor | None  # [B, n] CSI, when the channel gives it
+
+
+def errors(
+    system: System,
+    bits: torch.Tensor,
+    no: float | torch.Tensor,
+    generator: torch.Generator | int | None = None,
+) -> Errors:
+    """Send ``bits`` ``[B, k]`` through ``system`` and mark its bit, symbol and block errors.
+
+    The one place where the simulator and the validation of baselines count
+    errors: a symbol is ``bits_per_symbol`` consecutive bits, a block a message.
+    """
+    x = system.transmit(bits)
+    y, h = split_channel_output(system.channel, system.channel(x, no, generator=generator))
+    wrong = system.receive(y, no, h) != bits  # [B, k]
+    blocks = wrong.any(-1)  # [B]
+    symbols = blocks[:, None] if system.bits_per_symbol == system.k else wrong.reshape(len(bits), -1, system.bits_per_symbol).any(-1)
+    return Errors(wrong, symbols, blocks, y, h)

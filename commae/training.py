@@ -49,10 +49,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .channels import split_channel_output
 from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
-from .system import System
+from .system import System, errors
 
 __all__ = [
     "fit",
@@ -258,18 +257,15 @@ def evaluate_system(system: System, batches: MessageBatches) -> dict[str, float]
     with_mi = hasattr(system, "symbol_logits")
     with torch.inference_mode():
         for bits, no, gen in batches.bits():
-            x = system.transmit(bits)
-            y, h = split_channel_output(system.channel, system.channel(x, no, generator=gen))
-            wrong = system.receive(y, no, h) != bits  # [B, k]
-            per_symbol = wrong.reshape(len(bits), -1, system.bits_per_symbol).any(-1)  # [B, m]
+            e = errors(system, bits, no, gen)
             ce = torch.zeros((), dtype=torch.float64, device=bits.device)
             if with_mi:
-                logits = system.symbol_logits(y, no, h)  # [B, m, M]
+                logits = system.symbol_logits(e.y, no, e.h)  # [B, m, M]
                 sent = bits_to_int(bits.reshape(len(bits), -1, system.bits_per_symbol))  # [B, m]
                 ce = torch.nn.functional.cross_entropy(logits.flatten(0, 1).double(), sent.flatten(), reduction="sum")
-            counts += torch.stack([per_symbol.sum(), wrong.sum(), wrong.any(-1).sum(), ce]).double().cpu()
+            counts += torch.stack([e.symbols.sum(), e.bits.sum(), e.blocks.sum(), ce]).double().cpu()
             blocks += len(bits)
-            symbols += per_symbol.numel()
+            symbols += e.symbols.numel()
     result = {"ser": float(counts[0]) / symbols, "ber": float(counts[1]) / (blocks * system.k), "bler": float(counts[2]) / blocks}
     if with_mi:
         result["mi_bits"] = system.k - float(counts[3]) / blocks / math.log(2)
