@@ -521,6 +521,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
     """
     import numpy as np
 
+    from ._files import atomic_write
     from .baselines import make_baseline
     from .information import bmi, capacity_rayleigh, mi
     from .runs import RunError, load_model
@@ -559,9 +560,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
             ebno = float(esno_db_to_ebno_db(float(e), constellation.k))
             lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), repr(float(c))]))
             table.append((name, float(e), float(m), float(b), float(c)))
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(out_path)
+    atomic_write(out_path, "\n".join(lines) + "\n")
     if not quiet:
         click.echo(f"{'system':<22}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
         for name, e, m, b, c in table:

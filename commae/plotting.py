@@ -44,6 +44,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from ._files import atomic_path  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
 from .constellations import int_to_bits  # noqa: E402
@@ -464,12 +465,8 @@ def save_figure(fig: plt.Figure, base: str | os.PathLike, formats: Sequence[str]
         if fmt not in ("pdf", "png", "svg", "eps"):
             raise ValueError(f"format must be pdf, png, svg or eps, got {fmt!r}")
         path = base.with_name(f"{base.name}.{fmt}")
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         written.append(path)
     return written
 

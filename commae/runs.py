@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from . import __version__
+from ._files import atomic_write
 from .baselines import matching_baseline
 from .losses import make_loss
 from .models import Autoencoder, SystemConfig
@@ -88,22 +89,10 @@ class RunResult:
 # --- atomic files -------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def _safe_load(path: Path, device: str | torch.device = "cpu") -> Any:
@@ -146,7 +135,7 @@ def prepare_run_dir(out: str | os.PathLike, *, force: bool = False, resume: bool
 
 def _save_config(run_dir: Path, system: SystemConfig, train: TrainConfig) -> None:
     config = {"version": __version__, "seed": train.seed, "system": dataclasses.asdict(system), "train": dataclasses.asdict(train)}
-    _atomic_write(run_dir / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
+    atomic_write(run_dir / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
 
 
 def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
@@ -174,7 +163,7 @@ def _write_history(run_dir: Path, history: History) -> None:
     writer.writeheader()
     for row in history.rows:
         writer.writerow({name: _format(row.get(name, "")) for name in HISTORY_COLUMNS})
-    _atomic_write(run_dir / HISTORY, text.getvalue().encode())
+    atomic_write(run_dir / HISTORY, text.getvalue().encode())
 
 
 def _format(value: Any) -> str:

@@ -44,6 +44,7 @@ from scipy.stats import beta
 from tqdm.auto import tqdm
 
 from . import theory as closed_form
+from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
@@ -282,12 +283,11 @@ def _row(name: str, system: System, ebno_db: float, c: np.ndarray, confidence: f
         "ebno_db": ebno_db,
         "esno_db": float(ebno_db_to_esno_db(ebno_db, system.k, system.n)),
     }
-    for unit, trials, errors in (("ber", bits, bit_errors), ("ser", symbols, symbol_errors), ("bler", blocks, block_errors)):
-        low, high = clopper_pearson(errors, trials, confidence)
-        count_name = {"ber": "bit", "ser": "symbol", "bler": "block"}[unit]
+    for unit, count_name, trials, wrong in (("ber", "bit", bits, bit_errors), ("ser", "symbol", symbols, symbol_errors), ("bler", "block", blocks, block_errors)):
+        low, high = clopper_pearson(wrong, trials, confidence)
         row[f"{count_name}s"] = trials
-        row[f"{count_name}_errors"] = errors
-        row[unit], row[f"{unit}_low"], row[f"{unit}_high"] = errors / trials, low, high
+        row[f"{count_name}_errors"] = wrong
+        row[unit], row[f"{unit}_low"], row[f"{unit}_high"] = wrong / trials, low, high
     rates = theory_rates(system, ebno_db) if with_theory else None
     for unit in ("ber", "ser", "bler"):
         value = rates.get(unit, float("nan")) if rates else float("nan")
@@ -310,13 +310,8 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
     for row in rows:
         writer.writerow([_cell(row[c]) for c in RESULT_COLUMNS])
     json_path = path.with_suffix(".json")
-    for target, data in ((path, text.getvalue()), (json_path, json.dumps(settings, indent=2) + "\n")):
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
-            tmp.write_text(data)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+    atomic_write(path, text.getvalue())
+    atomic_write(json_path, json.dumps(settings, indent=2) + "\n")
     return path, json_path
 
 
