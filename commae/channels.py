@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 import torch
@@ -29,7 +30,7 @@ from torch import nn
 
 from .snr import noise_std_per_real_dim
 
-__all__ = ["Channel", "AWGN", "Rayleigh", "make_generator", "split_channel_output", "broadcast_no"]
+__all__ = ["Channel", "AWGN", "Rayleigh", "make_generator", "seed_from_text", "split_channel_output", "broadcast_no"]
 
 Fading = Literal["fast", "block"]
 
@@ -54,6 +55,11 @@ def make_generator(generator: torch.Generator | int | None, device: torch.device
     g = torch.Generator(device=device)
     g.manual_seed(generator)
     return g
+
+
+def seed_from_text(text: str) -> int:
+    """A 63-bit seed hashed from ``text`` (SHA-256): independent streams from readable labels such as ``"commae:0:train"``."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & ((1 << 63) - 1)
 
 
 def broadcast_no(no: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -46,7 +45,7 @@ from tqdm.auto import tqdm
 from . import theory as closed_form
 from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
-from .channels import AWGN, Channel, Rayleigh
+from .channels import AWGN, Channel, Rayleigh, seed_from_text
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
 from .system import System, errors
 
@@ -153,8 +152,7 @@ def theory_rates(system: System, ebno_db: float) -> dict[str, float] | None:
 
 
 def _batch_seed(seed: int, point: int, batch: int) -> int:
-    digest = hashlib.sha256(f"commae-sim:{seed}:{point}:{batch}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+    return seed_from_text(f"commae-sim:{seed}:{point}:{batch}")
 
 
 def _name(system: System, index: int) -> str:

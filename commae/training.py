@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import sys
 import time
@@ -49,6 +48,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .channels import seed_from_text
 from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
 from .system import System, errors
@@ -117,8 +117,7 @@ class TrainingDiverged(RuntimeError):
 
 def derive_seed(seed: int, purpose: str) -> int:
     """An independent 63-bit seed for ``purpose`` ("train", "val", ...) from a run's ``seed``."""
-    digest = hashlib.sha256(f"commae:{seed}:{purpose}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+    return seed_from_text(f"commae:{seed}:{purpose}")
 
 
 # --- data: fresh messages and noise --------------------------------------------------------
