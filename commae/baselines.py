@@ -135,7 +135,8 @@ class Modem(nn.Module):
         self._side = 1 << (constellation.k // 2) if constellation.kind == "qam" else constellation.num_points
         self._level_scale = float(pts.real.max()) / max(self._side - 1, 1)  # half the spacing of levels
         self._phase_offset = float(torch.angle(pts[0]))
-        bit_labels = constellation.bit_labels.bool()  # [M, log2 M]
+        # bits of each label 0..M-1, the column order of symbol_logits
+        bit_labels = int_to_bits(torch.arange(constellation.num_points), constellation.k).bool()  # [M, log2 M]
         positions = range(constellation.k)
         self.register_buffer("_ones", torch.stack([torch.nonzero(bit_labels[:, j]).flatten() for j in positions]))
         self.register_buffer("_zeros", torch.stack([torch.nonzero(~bit_labels[:, j]).flatten() for j in positions]))
@@ -215,14 +216,13 @@ class Modem(nn.Module):
         no = broadcast_no(no, y)
         if bool((no <= 0).any()):
             raise ValueError("no must be positive to compute LLRs")
-        pts = self.constellation.points
         reduce = torch.logsumexp if method == "app" else (lambda t, dim: t.amax(dim))
         hh = torch.ones_like(y) if h is None else h.expand_as(y)
         no = no.expand(y.shape)
         rows = max(1, _CHUNK // self.constellation.num_points)
         parts = []
         for y_c, h_c, no_c in zip(y.reshape(-1).split(rows), hh.reshape(-1).split(rows), no.reshape(-1).split(rows)):
-            metric = -(y_c[:, None] - h_c[:, None] * pts).abs().pow(2) / no_c[:, None]  # [rows, M]
+            metric = self.symbol_logits(y_c, no_c, h_c)  # [rows, M], columns by label
             ones = reduce(metric[:, self._ones], dim=-1)  # [rows, k]
             zeros = reduce(metric[:, self._zeros], dim=-1)
             parts.append(ones - zeros)
