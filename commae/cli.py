@@ -82,6 +82,13 @@ def _out_parent(out: str, option: str = "--out") -> Path:
     return path
 
 
+def _refuse_existing(paths: list[Path], force: bool) -> None:
+    """A failure (exit 1) naming the files that exist, unless ``--force``: nothing of the user's is overwritten."""
+    taken = [str(p) for p in paths if p.exists()]
+    if taken and not force:
+        raise click.ClickException(f"{', '.join(taken)} exists; pass --force to overwrite")
+
+
 def _snr_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
     """``"7"`` -> (7, 7); ``"5:10"`` -> (5, 10)."""
     try:
@@ -319,9 +326,7 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
     out_path = _out_parent(out)
-    taken = [p for p in (out_path, out_path.with_suffix(".json")) if p.exists()]
-    if taken and not force:
-        raise click.ClickException(f"{', '.join(map(str, taken))} exists; pass --force to overwrite")
+    _refuse_existing([out_path, out_path.with_suffix(".json")], force)
     names = _run_names(run_dirs, baselines)
     try:
         dev = check_device(device)
@@ -385,9 +390,7 @@ def _targets(out: str, formats: list[str], force: bool) -> list:
     if base.suffix.lower().lstrip(".") in _FORMATS:
         base = base.with_suffix("")
     paths = [base.with_name(f"{base.name}.{fmt}") for fmt in formats]
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not force:
-        raise click.ClickException(f"{', '.join(existing)} exists; pass --force to overwrite")
+    _refuse_existing(paths, force)
     return base
 
 
@@ -531,8 +534,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
     out_path = _out_parent(out)
-    if out_path.exists() and not force:
-        raise click.ClickException(f"--out {out} exists; pass --force to overwrite it")
+    _refuse_existing([out_path], force)
     constellations = {}
     for name in baselines:
         system = make_baseline(name)
