@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -25,25 +26,92 @@ _MAX_POINTS = 1000
 SEED = click.IntRange(0, 2**63 - 1)
 
 
+def _rank() -> int:
+    """This process's rank as the launcher (torchrun) set it; 0 without one."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
 class _OneLineErrors(click.Group):
-    """A group whose usage errors are one line (``Error: ...``) with exit status 2, failures exit 1."""
+    """A group whose usage errors are one line (``Error: ...``) with exit status 2, failures exit 1.
+
+    Under torchrun only rank 0 prints an error; every rank exits with the same status.
+    """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        speak = _rank() == 0
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+            if speak:
+                click.echo(f"Error: {exc.format_message()}{where}", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            exc.show()
+            if speak:
+                exc.show()
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
-            click.echo("Aborted.", err=True)
+            if speak:
+                click.echo("Aborted.", err=True)
             sys.exit(1)
+        except RuntimeError as exc:
+            if not _collective_failure(exc):
+                raise
+            # a collective failed: a peer died or timed out; every surviving rank says so, in one line
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            click.echo(f"Error: rank {_rank()} lost contact with the other ranks (did one of them stop?): {first[:200]}", err=True)
+            sys.exit(1)
+        finally:
+            if "WORLD_SIZE" in os.environ:
+                from .distributed import teardown
+
+                teardown()
         sys.exit(0)
+
+
+def _collective_failure(exc: RuntimeError) -> bool:
+    """True for the error a collective raises when a peer rank died or timed out (gloo, NCCL)."""
+    if "WORLD_SIZE" not in os.environ:
+        return False
+    import torch.distributed as dist
+
+    text = str(exc)
+    return isinstance(exc, getattr(dist, "DistError", ())) or any(s in text for s in ("gloo", "NCCL", "Connection closed", "Connection reset", "Timed out", "timed out"))
+
+
+def _launch(device: str) -> str:
+    """Join torchrun's process group when launched by it; the device this rank uses (``cuda:LOCAL_RANK`` on GPUs)."""
+    if "WORLD_SIZE" not in os.environ:
+        return device
+    from .distributed import DistributedError, setup
+
+    try:
+        return str(setup(device))
+    except DistributedError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _agreed(fn):
+    """``fn()`` on every rank; if it fails on any rank, the same one-line error on all of them (see distributed.agree)."""
+    if "WORLD_SIZE" not in os.environ:
+        return fn()
+    from .distributed import RankFailed, agree
+
+    try:
+        return agree(fn, usage_errors=(click.UsageError,))
+    except RankFailed as exc:
+        raise (click.UsageError(str(exc)) if exc.usage else click.ClickException(str(exc))) from None
+
+
+def _single_process(command: str) -> None:
+    """Refuse a command that does not split its work when torchrun starts several ranks."""
+    if "WORLD_SIZE" in os.environ and os.environ.get("WORLD_SIZE") not in ("", "1"):
+        raise click.UsageError(f"commae {command} runs in one process; launch it without torchrun (train, ber-curve and info scale with torchrun)")
 
 
 class Finite(click.FloatRange):
@@ -138,13 +206,13 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
 @click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
-@click.option("--lr", type=Finite(min=0, min_open=True), default=3e-3, help="Initial learning rate.")
+@click.option("--lr", type=Finite(min=0, min_open=True), default=3e-3, help="Initial learning rate. It applies to the gradient averaged over the effective batch and is not rescaled with the number of torchrun processes (scale it yourself, e.g. linearly).")
 @click.option("--momentum", type=Finite(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
 @click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1024, help="Messages per micro-batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).")
 @click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
 @click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
@@ -169,6 +237,7 @@ def train(ctx: click.Context, **opts) -> None:
     from .runs import RunError, load_config, load_history, prepare_run_dir, train_run
     from .training import TrainConfig
 
+    _launch(opts["device"])  # under torchrun: join the process group; the run keeps the device as given
     low, high = opts["snr"]
     unit = "dB-esno" if opts["esno"] else "dB"
     if opts["momentum"] > 0 and opts["optimizer"] != "sgd":
@@ -181,7 +250,7 @@ def train(ctx: click.Context, **opts) -> None:
         if opts["resume"]:
             if opts["force"]:
                 raise click.UsageError("--resume and --force exclude each other")
-            system, train_cfg = load_config(prepare_run_dir(out, resume=True))
+            system, train_cfg = _agreed(lambda: load_config(prepare_run_dir(out, resume=True)))
             given = {name for name in opts if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
             for name in sorted(given - _RESUMABLE):
                 raise click.UsageError(f"--{name.replace('_', '-')} cannot change when resuming; the run's config.json is used (drop the option, or start a new --out)")
@@ -217,7 +286,8 @@ def train(ctx: click.Context, **opts) -> None:
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
-    _report(result, system, train_cfg, opts["dry_run"])
+    if _rank() == 0:
+        _report(result, system, train_cfg, opts["dry_run"])
 
 
 def _report(result, system, train_cfg, dry_run: bool) -> None:
@@ -304,7 +374,7 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
 @click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Bit errors per system before a point stops.")
 @click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed).")
-@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch.")
+@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun).")
 @click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
 @click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
 @click.option("--seed", type=SEED, default=0, help="Seed of the noise: the same seed gives the same CSV.")
@@ -325,14 +395,22 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
-    out_path = _out_parent(out)
-    _refuse_existing([out_path, out_path.with_suffix(".json")], force)
-    names = _run_names(run_dirs, baselines)
-    try:
-        dev = check_device(device)
-        learned = {name: load_model(run_dir, dev) for name, run_dir in zip(names, run_dirs)}
-    except RunError as exc:
-        raise click.ClickException(str(exc)) from None
+    device = _launch(device)
+    main = _rank() == 0
+    out_path = Path(out)
+
+    def prepare():  # on every rank; only rank 0 writes, so only its --out is checked
+        if main:
+            _out_parent(out)
+            _refuse_existing([out_path, out_path.with_suffix(".json")], force)
+        names = _run_names(run_dirs, baselines)
+        try:
+            dev = check_device(device)
+            return dev, {name: load_model(run_dir, dev) for name, run_dir in zip(names, run_dirs)}
+        except RunError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    dev, learned = _agreed(prepare)
     compared = {}
     if baselines:  # on the channel the options describe
         base_channel = make_channel(channel, fading=fading, csi=csi)
@@ -343,13 +421,19 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
             if base is not None:
                 compared.setdefault(base.name, base)
     systems = {**learned, **compared}
+    per_rank: list = []
     rows = simulate(systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed,
-                    device=dev, confidence=confidence, theory=theory, progress=not quiet)
+                    device=dev, confidence=confidence, theory=theory, progress=not quiet, rank_counts=per_rank)
+    if not main:
+        return
+    world = max(r["rank"] for r in per_rank) + 1 if per_rank else 1
     settings = {
         "version": __version__, "seed": seed, "runs": [str(Path(r)) for r in run_dirs], "baselines": list(compared),
         "channel": channel, "fading": fading, "csi": csi, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
-        "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device,
+        "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device, "world_size": world,
     }
+    if world > 1:
+        settings["rank_counts"] = per_rank
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
         click.echo(f"{'system':<18}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
@@ -407,6 +491,7 @@ def _save(fig, base, formats: list[str]) -> None:
 @cli.group(short_help="Paper figures from runs and ber-curve CSVs.")
 def plot() -> None:
     """Paper figures from runs and ber-curve CSV files (never re-simulates)."""
+    _single_process("plot")
 
 
 @plot.command("constellation")
@@ -533,22 +618,30 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
-    out_path = _out_parent(out)
-    _refuse_existing([out_path], force)
+    _launch("cpu")  # under torchrun the Monte-Carlo draws (rayleigh) are split over the ranks
+    main = _rank() == 0
+    out_path = Path(out)
+    if main:
+        _agreed(lambda: (_out_parent(out), _refuse_existing([out_path], force)))
+    else:
+        _agreed(lambda: None)
     constellations = {}
     for name in baselines:
         system = make_baseline(name)
         if not hasattr(system, "constellation"):
             raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8 or psk16", param_hint="'--baseline'")
         constellations[name] = system.constellation
-    try:
-        for name, run_dir in zip(_run_names(run_dirs, baselines), run_dirs):
-            model = load_model(run_dir)
-            if model.n != 1 or model.real:
-                raise click.UsageError(f"{run_dir}: info needs a run with n=1 complex channel use (this one has n={model.n}{', real' if model.real else ''})")
-            constellations[name] = model.constellation()
-    except RunError as exc:
-        raise click.ClickException(str(exc)) from None
+    def load_runs() -> None:
+        try:
+            for name, run_dir in zip(_run_names(run_dirs, baselines), run_dirs):
+                model = load_model(run_dir)
+                if model.n != 1 or model.real:
+                    raise click.UsageError(f"{run_dir}: info needs a run with n=1 complex channel use (this one has n={model.n}{', real' if model.real else ''})")
+                constellations[name] = model.constellation()
+        except RunError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    _agreed(load_runs)
     points = np.asarray(esno, dtype=float)
     method = "quadrature" if channel == "awgn" else "monte_carlo"
     capacity = capacity_awgn(points) if channel == "awgn" else capacity_rayleigh(points)
@@ -562,6 +655,8 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
             ebno = float(esno_db_to_ebno_db(float(e), constellation.k))
             lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), repr(float(c))]))
             table.append((name, float(e), float(m), float(b), float(c)))
+    if not main:
+        return
     atomic_write(out_path, "\n".join(lines) + "\n")
     if not quiet:
         click.echo(f"{'system':<22}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")

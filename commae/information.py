@@ -111,7 +111,8 @@ from numpy.polynomial.hermite import hermgauss
 from numpy.typing import ArrayLike
 from scipy.special import exp1, ndtri
 
-from .channels import make_generator
+from . import distributed as _dist
+from .channels import make_generator, seed_from_text
 from .constellations import Constellation, int_to_bits
 from .losses import BitwiseBCE, SymbolCrossEntropy
 from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_no
@@ -393,9 +394,35 @@ def _information(
         no = float(esno_db_to_no(value))
         if method == "quadrature":
             result[idx] = _mi_quadrature(points, labels, no, real, bitwise)
+        elif _dist.is_distributed():  # torchrun: each rank draws its share from its own stream
+            result[idx] = _interval_over_ranks(points, labels, no, channel, real, bitwise, num_samples, seed, 0.95)[0]
         else:  # the same seed at every SNR: common random numbers, smooth curves
             result[idx] = float(_mc_densities(points, labels, no, channel, real, bitwise, num_samples, seed).mean())
     return result
+
+
+def _interval_over_ranks(
+    points: np.ndarray, labels: np.ndarray, no: float, channel: str, real: bool, bitwise: bool, num_samples: int, seed: int, confidence: float
+) -> tuple[float, float, float]:
+    """:func:`_interval` of ``num_samples`` densities split over the ranks of a process group.
+
+    Rank ``r`` of ``N`` draws ``num_samples // N`` (one more for the first
+    ``num_samples % N`` ranks) from a seed derived from ``(seed, r)``; the
+    sums of the densities and of their squares are all-reduced.
+    """
+    r, world = _dist.rank(), _dist.world_size()
+    share = num_samples // world + (1 if r < num_samples % world else 0)
+    local = torch.zeros(3, dtype=torch.float64)
+    if share:
+        d = _mc_densities(points, labels, no, channel, real, bitwise, share, seed_from_text(f"commae-mi:{seed}:rank{r}"))
+        local = torch.stack([d.sum(), (d * d).sum(), torch.tensor(float(share), dtype=torch.float64)])
+    total, total_sq, count = (float(v) for v in _dist.all_reduce_sum(local))
+    mean = total / count
+    half = 0.0
+    if count > 1:
+        std = math.sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1))
+        half = float(ndtri(0.5 + 0.5 * confidence)) * std / math.sqrt(count)
+    return mean, mean - half, mean + half
 
 
 # ----------------------------------------------------------------------- public API
@@ -576,6 +603,8 @@ def mi_with_interval(
     if esno.ndim != 0:
         raise ValueError(f"esno_db must be a scalar for mi_with_interval (use mi for curves), got shape {esno.shape}")
     no = float(esno_db_to_no(float(esno)))
+    if _dist.is_distributed():
+        return _interval_over_ranks(points, labels, no, channel, real, bitwise, num_samples, seed, confidence)
     densities = _mc_densities(points, labels, no, channel, real, bitwise, num_samples, seed)
     return _interval(densities, confidence)
 

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from . import __version__
+from . import distributed as _dist
 from ._files import atomic_write
 from .baselines import matching_baseline
 from .losses import make_loss
@@ -133,8 +134,13 @@ def prepare_run_dir(out: str | os.PathLike, *, force: bool = False, resume: bool
     return out
 
 
-def _save_config(run_dir: Path, system: SystemConfig, train: TrainConfig) -> None:
-    config = {"version": __version__, "seed": train.seed, "system": dataclasses.asdict(system), "train": dataclasses.asdict(train)}
+def _save_config(run_dir: Path, system: SystemConfig, train: TrainConfig, world: int = 1) -> None:
+    config = {
+        "version": __version__, "seed": train.seed, "system": dataclasses.asdict(system), "train": dataclasses.asdict(train),
+        "world_size": world,
+        "effective_batch_size": world * train.accumulate * train.batch_size,
+        "lr_scaling": "none: an optimiser step averages the gradient over world_size x accumulate x batch_size messages and lr applies to that mean",
+    }  # fmt: skip
     atomic_write(run_dir / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
 
 
@@ -223,6 +229,21 @@ def _set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
+def _gather_rng_states(device: torch.device) -> list[dict[str, torch.Tensor]]:
+    """Every rank's global RNG states (CPU, and its GPU's), in rank order."""
+    cpu = _dist.all_gather_tensor(torch.get_rng_state())
+    cuda = _dist.all_gather_tensor(torch.cuda.get_rng_state(device)) if device.type == "cuda" else None
+    return [{"torch": c, **({"cuda": cuda[r].cpu()} if cuda is not None else {})} for r, c in enumerate(cpu)]
+
+
+def _agree(fn: Callable[[], Any]) -> Any:
+    """``fn()`` on every rank; a failure on any rank is a RunError on all of them (one process: ``fn()``)."""
+    try:
+        return _dist.agree(fn)
+    except _dist.RankFailed as exc:
+        raise RunError(str(exc)) from None
+
+
 def check_device(name: str) -> torch.device:
     """A usable torch device from its name, or a RunError naming --device."""
     try:
@@ -263,12 +284,25 @@ def train_run(
         raise RunError(f"loss {train.loss!r} does not fit a {system.output!r}-wise receiver: use ce with symbol, bce with bit")
     if dry_run:
         train = dataclasses.replace(train, epochs=1, batches_per_epoch=1, accumulate=1, val_size=min(train.val_size, 1024))
-    run_dir = Path(out) if dry_run else prepare_run_dir(out, force=force, resume=resume)
+    rank, world = _dist.rank(), _dist.world_size()
+    main = rank == 0
+    if not main:
+        progress, log = False, None
+
+    if world > 1 and device.type == "cuda":  # torchrun: this rank's own GPU (distributed.setup chose it)
+        device = torch.device("cuda", torch.cuda.current_device())
+
+    def prepare() -> Path:  # rank 0 writes the directory; every rank of a resumed run reads its checkpoint
+        if dry_run or not (main or resume):
+            return Path(out)
+        return prepare_run_dir(out, force=force, resume=resume)
+
+    run_dir = _agree(prepare)
 
     torch.manual_seed(train.seed)
     model = system.build().to(device)
     loss_fn = make_loss(train.loss, system.k)
-    train_batches = MessageBatches(system.k, system.n, train.batch_size, train.batches_per_epoch * train.accumulate, train.ebno_db, derive_seed(train.seed, "train"), device)
+    train_batches = MessageBatches(system.k, system.n, train.batch_size, train.batches_per_epoch * train.accumulate, train.ebno_db, derive_seed(train.seed, "train", rank), device)
     val_batches = _validation_set(system, train, device)
     optimizer = make_optimizer(train.optimizer, model.parameters(), train.lr, train.momentum, train.nesterov, train.weight_decay)
     scheduler = make_scheduler(train.schedule, optimizer, train.epochs)
@@ -277,47 +311,59 @@ def train_run(
     history, start_epoch = History(), 0
 
     if resume:
-        state = _safe_load(run_dir / CHECKPOINT, device)
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if scheduler is not None and state.get("scheduler") is not None:
-                scheduler.load_state_dict(state["scheduler"])
-            if scaler is not None and state.get("scaler") is not None:
-                scaler.load_state_dict(state["scaler"])
-            train_batches.generator.set_state(state["train_generator"].cpu())
-            _set_rng_state(state["rng"], device)
-            history = History([dict(row) for row in state["history"]])
-            start_epoch = int(state["epoch"])
-            if early is not None and state.get("early_stopping"):
-                early = EarlyStopping(**state["early_stopping"])
-        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-            raise RunError(f"{run_dir / CHECKPOINT} does not match {CONFIG} ({str(exc).splitlines()[0][:120]})") from None
+
+        def restore() -> tuple[History, int, EarlyStopping | None]:
+            state = _safe_load(run_dir / CHECKPOINT, device)
+            saved_world = int(state.get("world_size", 1)) if isinstance(state, dict) else 1
+            if saved_world != world:
+                raise RunError(f"{run_dir} was trained by {saved_world} process(es); resume it with the same number (torchrun --nproc-per-node {saved_world}), not {world}")
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                if scheduler is not None and state.get("scheduler") is not None:
+                    scheduler.load_state_dict(state["scheduler"])
+                if scaler is not None and state.get("scaler") is not None:
+                    scaler.load_state_dict(state["scaler"])
+                generators, rngs = state.get("train_generators"), state.get("rngs")
+                train_batches.generator.set_state((generators[rank] if generators is not None else state["train_generator"]).cpu())
+                _set_rng_state(rngs[rank] if rngs is not None else state["rng"], device)
+                early_state = state.get("early_stopping")
+                return History([dict(row) for row in state["history"]]), int(state["epoch"]), EarlyStopping(**early_state) if early is not None and early_state else early
+            except (KeyError, IndexError, RuntimeError, ValueError, TypeError) as exc:
+                raise RunError(f"{run_dir / CHECKPOINT} does not match {CONFIG} ({str(exc).splitlines()[0][:120]})") from None
+
+        history, start_epoch, early = _agree(restore)
         if log is not None:
             log(f"resuming {run_dir} after epoch {start_epoch} of {train.epochs}")
-        _save_config(run_dir, system, train)  # --epochs may have grown
-    elif not dry_run:
-        _save_config(run_dir, system, train)
+        if main:
+            _save_config(run_dir, system, train, world)  # --epochs may have grown
+    elif not dry_run and main:
+        _save_config(run_dir, system, train, world)
 
     def on_epoch_end(epoch: int, hist: History) -> None:
         if dry_run:
             return
-        _atomic_torch_save(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "scaler": scaler.state_dict() if scaler is not None else None,
-                "train_generator": train_batches.generator.get_state(),
-                "rng": _rng_state(device),
-                "epoch": epoch,
-                "history": hist.rows,
-                "early_stopping": dataclasses.asdict(early) if early is not None else None,
-                "config": {"system": dataclasses.asdict(system), "train": dataclasses.asdict(train)},
-            },
-            run_dir / CHECKPOINT,
-        )
-        _write_history(run_dir, hist)
+        # every rank's data stream and RNG, so that a resumed distributed run continues each of them
+        generators = _dist.all_gather_tensor(train_batches.generator.get_state())
+        rngs = _gather_rng_states(device) if world > 1 else None
+        if main:
+            _atomic_torch_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "scaler": scaler.state_dict() if scaler is not None else None,
+                    "train_generator": generators[0],
+                    "rng": _rng_state(device),
+                    **({"world_size": world, "train_generators": generators, "rngs": rngs} if world > 1 else {}),
+                    "epoch": epoch,
+                    "history": hist.rows,
+                    "early_stopping": dataclasses.asdict(early) if early is not None else None,
+                    "config": {"system": dataclasses.asdict(system), "train": dataclasses.asdict(train)},
+                },
+                run_dir / CHECKPOINT,
+            )
+            _write_history(run_dir, hist)
         if stop_after is not None and epoch >= stop_after:
             raise _Interrupted
 
@@ -349,6 +395,9 @@ def train_run(
         pass
 
     model.eval()
+    val_messages = val_batches.batch_size * val_batches.num_batches
+    if not main:  # rank 0 reports and writes
+        return RunResult(run_dir, model, history, None, None, [], val_messages)
     baseline = matching_baseline(system.k, system.n, system.make_channel())
     baseline_metrics = evaluate_system(baseline.to(device), val_batches) if baseline is not None else None
     files: list[Path] = []
@@ -356,7 +405,6 @@ def train_run(
         _atomic_torch_save(model.state_dict(), run_dir / MODEL)
         files = [run_dir / name for name in (CONFIG, MODEL, CHECKPOINT, HISTORY)]
         files += _plot_run_constellation(model, run_dir)
-    val_messages = val_batches.batch_size * val_batches.num_batches
     return RunResult(run_dir, model, history, getattr(baseline, "name", None), baseline_metrics, files, val_messages)
 
 

@@ -48,6 +48,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import distributed as _dist
 from .channels import seed_from_text
 from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
@@ -115,9 +116,13 @@ class TrainingDiverged(RuntimeError):
         self.loss = loss
 
 
-def derive_seed(seed: int, purpose: str) -> int:
-    """An independent 63-bit seed for ``purpose`` ("train", "val", ...) from a run's ``seed``."""
-    return seed_from_text(f"commae:{seed}:{purpose}")
+def derive_seed(seed: int, purpose: str, rank: int = 0) -> int:
+    """An independent 63-bit seed for ``purpose`` ("train", "val", ...) from a run's ``seed``.
+
+    Rank ``r > 0`` of a distributed run gets its own stream; rank 0's is the
+    single-process one, so a run launched without torchrun is unchanged.
+    """
+    return seed_from_text(f"commae:{seed}:{purpose}" if rank == 0 else f"commae:{seed}:{purpose}:rank{rank}")
 
 
 # --- data: fresh messages and noise --------------------------------------------------------
@@ -364,11 +369,14 @@ def train_one_epoch(
     """
     model.train()
     total, count = None, 0  # the running sum stays on the loss's device: no sync per step
+    ddp = isinstance(model, nn.parallel.DistributedDataParallel)
     optimizer.zero_grad(set_to_none=True)
     for i, (inputs, labels) in enumerate(batches, start=1):
-        with _autocast(model, amp):
-            loss = loss_fn(_call(model, inputs), labels)
-        (scaler.scale(loss / accumulate) if scaler else loss / accumulate).backward()
+        # DDP averages gradients over the ranks in the backward of a step's last micro-batch only
+        with model.no_sync() if ddp and i % accumulate else contextlib.nullcontext():
+            with _autocast(model, amp):
+                loss = loss_fn(_call(model, inputs), labels)
+            (scaler.scale(loss / accumulate) if scaler else loss / accumulate).backward()
         total = loss.detach().float() if total is None else total + loss.detach().float()
         count += 1
         if i % accumulate == 0:
@@ -381,6 +389,8 @@ def train_one_epoch(
         _step(model, optimizer, clip, scaler)
     if total is None:
         raise ValueError("train_batches must yield at least one batch")
+    if ddp:  # the mean over every rank's batches, the same number on every rank
+        return float(_dist.all_reduce_sum(total.reshape(1))[0]) / (count * _dist.world_size())
     return float(total) / count
 
 
@@ -451,6 +461,7 @@ def fit(
     on_epoch_end: Callable[[int, History], None] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
+    distributed: bool | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
 
@@ -487,6 +498,20 @@ def fit(
         A tqdm bar per epoch (only when stderr is a terminal).
     log : callable or None
         Receives one summary line per epoch.
+    distributed : bool, optional
+        Data-parallel training over the ranks of the initialised process group
+        (``torchrun``): the model is wrapped in ``DistributedDataParallel``,
+        which starts every rank from rank 0's weights and averages the
+        gradients over the ranks, so the parameters stay identical on every
+        rank. Each rank must get its own ``train_batches`` (e.g.
+        :class:`MessageBatches` seeded with ``derive_seed(seed, "train",
+        rank)``, or a ``DistributedSampler``): a step then averages over
+        ``world_size × accumulate`` micro-batches, and the learning rate
+        applies to that mean — it is not rescaled. ``val_batches`` must be the
+        same on every rank: every rank evaluates all of it, so the history is
+        identical on every rank. The logged training loss is the mean over
+        all ranks. Progress bars and ``log`` lines come from rank 0 only.
+        None (default): whenever a group of more than one rank is initialised.
 
     Raises
     ------
@@ -499,13 +524,23 @@ def fit(
     history = history if history is not None else History()
     if amp and scaler is None and _device_type(model) == "cuda":
         scaler = torch.amp.GradScaler("cuda")
-    show_bar = progress and sys.stderr.isatty()
+    if distributed is None:
+        distributed = _dist.is_distributed()
+    elif distributed and not _dist.is_distributed():
+        raise ValueError("distributed=True needs an initialised torch.distributed process group of more than one rank (launch with torchrun)")
+    trained = model
+    if distributed:
+        device = next(model.parameters()).device
+        trained = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+        if _dist.rank() != 0:
+            log = None
+    show_bar = progress and sys.stderr.isatty() and _dist.rank() == 0
     for epoch in range(start_epoch + 1, epochs + 1):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         total = len(train_batches) if hasattr(train_batches, "__len__") else None
         with tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not show_bar, dynamic_ncols=True) as bar:
-            train_loss = train_one_epoch(model, loss_fn, train_batches, optimizer, accumulate=accumulate, clip=clip, amp=amp, scaler=scaler, progress=bar)
+            train_loss = train_one_epoch(trained, loss_fn, train_batches, optimizer, accumulate=accumulate, clip=clip, amp=amp, scaler=scaler, progress=bar)
         if not math.isfinite(train_loss):
             raise TrainingDiverged(epoch, train_loss)
         row: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
