@@ -181,7 +181,7 @@ def cli() -> None:
 
 
 # Options of `train` that a resumed run takes from its config.json (others may be given freely).
-_RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run"}
+_RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run", "tensorboard"}
 
 
 def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float, float]:
@@ -226,6 +226,9 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
 @click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
+@click.option("--tensorboard", "tensorboard", is_flag=False, flag_value="", default=None, metavar="[DIR]", help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']")
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None, is_eager=True, expose_value=False, callback=lambda ctx, param, value: _config_file(ctx, value),
+              help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.")
 @click.pass_context
 def train(ctx: click.Context, **opts) -> None:
     """Train an autoencoder end to end and compare it with the matching baseline.
@@ -282,12 +285,48 @@ def train(ctx: click.Context, **opts) -> None:
         quiet = opts["quiet"]
         result = train_run(
             system, train_cfg, out, force=opts["force"], resume=opts["resume"], dry_run=opts["dry_run"],
-            progress=not quiet, log=None if quiet else click.echo,
+            progress=not quiet, log=None if quiet else click.echo, tensorboard=_tensorboard_dir(opts["tensorboard"], out),
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
     if _rank() == 0:
         _report(result, system, train_cfg, opts["dry_run"])
+
+
+def _config_file(ctx: click.Context, value: str | None) -> None:
+    """``--config``: the file's options become this command's defaults, so the command line wins."""
+    if value is None:
+        return
+    from .config_files import ConfigFileError, read_train_options
+
+    try:
+        options = read_train_options(value, {p.name for p in ctx.command.params if p.name})
+    except ConfigFileError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--config'") from None
+    params = {p.name: p for p in ctx.command.params}
+    for name, raw in options.items():  # each value as strictly as the option on the command line
+        key = name.replace("_", "-")
+        param = params[name]
+        if isinstance(param.type, click.types.IntParamType) and not (isinstance(raw, int) and not isinstance(raw, bool)):
+            raise click.BadParameter(f"{value}: key {key!r} must be an integer, got {raw!r}", ctx=ctx, param_hint="'--config'")
+        if isinstance(param.type, click.types.BoolParamType) and not isinstance(raw, bool):
+            raise click.BadParameter(f"{value}: key {key!r} must be true or false, got {raw!r}", ctx=ctx, param_hint="'--config'")
+        try:
+            param.type_cast_value(ctx, raw)
+        except click.BadParameter as exc:
+            raise click.BadParameter(f"{value}: key {key!r}: {exc.message}", ctx=ctx, param_hint="'--config'") from None
+    ctx.default_map = {**(ctx.default_map or {}), **options}
+
+
+def _tensorboard_dir(value: str | None, out: str) -> str | None:
+    """``--tensorboard``'s directory (OUT/tensorboard when given without one); one line when tensorboard is missing."""
+    if value is None:
+        return None
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        raise click.UsageError("--tensorboard needs the tensorboard package: pip install 'commae[tensorboard]'") from None
+    return value or str(Path(out) / "tensorboard")
 
 
 def _report(result, system, train_cfg, dry_run: bool) -> None:

@@ -23,7 +23,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,8 @@ def prepare_run_dir(out: str | os.PathLike, *, force: bool = False, resume: bool
             raise RunError(f"--out {out} exists and is not empty; pass --force to overwrite its run files or --resume to continue it")
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        for events in (out / "tensorboard").glob("events.out.tfevents.*"):  # --tensorboard's default place
+            events.unlink()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -268,6 +270,8 @@ def train_run(
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     stop_after: int | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
+    tensorboard: str | os.PathLike | None = None,
 ) -> RunResult:
     """Train an autoencoder described by ``system`` and ``train`` into the directory ``out``.
 
@@ -277,7 +281,9 @@ def train_run(
     caller read with :func:`load_config` (``train.epochs`` may grow).
     ``dry_run`` trains one batch of one epoch on a small validation set and
     writes nothing. ``stop_after`` ends the loop after that epoch as an
-    interruption would (for tests).
+    interruption would (for tests). ``callbacks`` go to :func:`~commae.training.fit`
+    (e.g. a :class:`~commae.callbacks.TensorBoardLogger`), after each epoch's checkpoint;
+    ``tensorboard`` names a log directory for a TensorBoardLogger of this run's model.
     """
     device = check_device(train.device)
     if (train.loss == "ce") != (system.output == "symbol"):
@@ -367,6 +373,11 @@ def train_run(
         if stop_after is not None and epoch >= stop_after:
             raise _Interrupted
 
+    callbacks = list(callbacks)
+    if tensorboard is not None and not dry_run:
+        from .callbacks import TensorBoardLogger
+
+        callbacks.append(TensorBoardLogger(tensorboard, model=model))
     try:
         fit(
             model,
@@ -387,12 +398,17 @@ def train_run(
             on_epoch_end=on_epoch_end,
             progress=progress,
             log=log,
+            callbacks=callbacks,
         )
     except TrainingDiverged as exc:
         kept = f"the last good checkpoint (epoch {exc.epoch - 1}) is in {run_dir / CHECKPOINT}" if exc.epoch > 1 else "no checkpoint was written"
         raise RunError(f"training diverged: the loss became {exc.loss} in epoch {exc.epoch}; {kept}. Retry with --force and a lower --lr (e.g. a tenth) or --clip 1.0") from None
     except _Interrupted:
         pass
+    finally:
+        for callback in callbacks:
+            if hasattr(callback, "close"):
+                callback.close()
 
     model.eval()
     val_messages = val_batches.batch_size * val_batches.num_batches

@@ -40,7 +40,7 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -462,6 +462,7 @@ def fit(
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     distributed: bool | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
 
@@ -494,6 +495,9 @@ def fit(
         State of a resumed run.
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, history)`` after each epoch (checkpointing).
+    callbacks : sequence of callables
+        Each called as ``callback(epoch, history)`` after ``on_epoch_end``,
+        e.g. :class:`~commae.callbacks.TensorBoardLogger`.
     progress : bool
         A tqdm bar per epoch (only when stderr is a terminal).
     log : callable or None
@@ -560,6 +564,8 @@ def fit(
         stop = early_stopping is not None and early_stopping.update(row["val_loss"])
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
+        for callback in callbacks:
+            callback(epoch, history)
         if stop:
             if log is not None:
                 log(f"early stop: no better validation loss for {early_stopping.patience} epochs")

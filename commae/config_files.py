@@ -1,0 +1,125 @@
+"""``commae train --config FILE``: options from a TOML file, or from a run's own ``config.json``.
+
+A TOML file holds ``commae train`` options by name, flat, with ``-`` or
+``_`` (``batch-size = 2048`` or ``batch_size = 2048``)::
+
+    snr = "5:10"        # Eb/N0 in dB, or a range, as on the command line
+    k = 4
+    optimizer = "adamw"
+    lr = 1e-3
+    epochs = 40
+
+A run's ``config.json`` (``{"system": {...}, "train": {...}, ...}``) is
+translated back to the options that made it, so
+``commae train --config runs/x/config.json --out runs/x2`` trains the same
+experiment again (same seed: the same history). The command line wins over
+the file. Values are then checked by the command's own option types, exactly
+as if typed; keys that no option has are refused here, naming the key.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "exp.toml"
+>>> _ = path.write_text('snr = "5:10"\\nbatch-size = 2048\\nlr = 1e-3\\n')
+>>> read_train_options(path, {"snr", "batch_size", "lr", "k"})
+{'snr': '5:10', 'batch_size': 2048, 'lr': 0.001}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["read_train_options", "ConfigFileError"]
+
+# config.json field -> train option; None: derived from another option, or informational
+_SYSTEM_RENAMES: dict[str, str | None] = {"constellation": "points", "output": None}
+_TRAIN_RENAMES: dict[str, str | None] = {"ebno_db": "snr"}
+_TOP_LEVEL_IGNORED = {"version", "seed", "world_size", "effective_batch_size", "lr_scaling"}
+_NOT_FROM_FILES = {"config", "resume", "force", "dry_run"}
+
+
+class ConfigFileError(ValueError):
+    """A config file that cannot be read or has a key no option takes; the message names the file and the key."""
+
+
+def read_train_options(path: str | os.PathLike, options: Collection[str]) -> dict[str, Any]:
+    """The ``commae train`` options a TOML file or a run's ``config.json`` sets, keyed by parameter name.
+
+    Parameters
+    ----------
+    path : str or path
+        ``*.json``: a run's config.json; anything else: TOML.
+    options : collection of str
+        The parameter names the command has (``batch_size``, ...).
+
+    Raises
+    ------
+    ConfigFileError
+        Unreadable file, bad syntax, a key that is not an option, or a
+        command-only option (config, resume, force, dry-run).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        flat = _from_run_config(raw, path)
+    else:
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigFileError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+        flat = {}
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                raise ConfigFileError(f"{path}: key {key!r} is a table; give the options flat (e.g. lr = 1e-3)")
+            flat[key.replace("-", "_")] = value
+    chosen: dict[str, Any] = {}
+    for name, value in flat.items():
+        if name in _NOT_FROM_FILES:
+            raise ConfigFileError(f"{path}: key {name.replace('_', '-')!r} is not taken from a config file; give --{name.replace('_', '-')} on the command line")
+        if name not in options:
+            valid = ", ".join(sorted(o.replace("_", "-") for o in options if o not in _NOT_FROM_FILES))
+            raise ConfigFileError(f"{path}: unknown key {name.replace('_', '-')!r}; the keys are the options of commae train: {valid}")
+        if value is None:  # an option left at its default (clip, patience)
+            continue
+        if isinstance(value, list):
+            raise ConfigFileError(f"{path}: key {name.replace('_', '-')!r} has a list; give one value as on the command line")
+        chosen[name] = value
+    return chosen
+
+
+def _from_run_config(raw: Any, path: Path) -> dict[str, Any]:
+    """The options behind a run's config.json."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("system"), dict) or not isinstance(raw.get("train"), dict):
+        raise ConfigFileError(f"{path}: not a commae run config (it needs the tables 'system' and 'train')")
+    for key in raw:
+        if key not in ("system", "train") and key not in _TOP_LEVEL_IGNORED:
+            raise ConfigFileError(f"{path}: unknown key {key!r} at the top level")
+    flat: dict[str, Any] = {}
+    for table, renames in (("system", _SYSTEM_RENAMES), ("train", _TRAIN_RENAMES)):
+        for key, value in raw[table].items():
+            name = renames.get(key, key)
+            if name is None:
+                continue
+            if name == "snr":
+                if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+                    raise ConfigFileError(f"{path}: key 'train.ebno_db' must be [low, high] in dB, got {value!r}")
+                value = f"{value[0]!r}:{value[1]!r}"  # Eb/N0, as stored
+            flat[name] = value
+    return flat

@@ -1,0 +1,88 @@
+"""`commae train --config`: TOML files and a run's own config.json reproduce the run; bad keys are one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from commae.cli import cli
+
+SMALL = {"k": 2, "epochs": 2, "batches-per-epoch": 8, "val-size": 4096, "lr": 0.01, "optimizer": "adamw", "weight-decay": 0.01, "snr": "5:9", "seed": 3}
+
+
+def _train(*args):
+    return CliRunner().invoke(cli, ["train", "--quiet", *args])
+
+
+def _history_without_timing(run):
+    """history.csv without its last column (seconds, a wall-clock time), byte for byte otherwise."""
+    return [line.rsplit(",", 1)[0] for line in (run / "history.csv").read_text().splitlines()]
+
+
+def _weights_equal(a, b):
+    wa, wb = torch.load(a / "model.pt", weights_only=True), torch.load(b / "model.pt", weights_only=True)
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_toml_file_equals_the_command_line_it_encodes(tmp_path):
+    argv = [item for key, value in SMALL.items() for item in (f"--{key}", str(value))]
+    assert _train(*argv, "--out", str(tmp_path / "cli")).exit_code == 0
+    toml = tmp_path / "exp.toml"
+    toml.write_text("".join(f"{key.replace('-', '_') if i % 2 else key} = {json.dumps(value)}\n" for i, (key, value) in enumerate(SMALL.items())))
+    result = _train("--config", str(toml), "--out", str(tmp_path / "file"))
+    assert result.exit_code == 0, result.output
+    assert _history_without_timing(tmp_path / "cli") == _history_without_timing(tmp_path / "file")
+    assert _weights_equal(tmp_path / "cli", tmp_path / "file")
+    assert json.loads((tmp_path / "cli" / "config.json").read_text()) == json.loads((tmp_path / "file" / "config.json").read_text())
+
+
+def test_run_config_json_reruns_the_experiment_and_the_command_line_wins(tmp_path):
+    argv = [item for key, value in SMALL.items() for item in (f"--{key}", str(value))]
+    assert _train(*argv, "--out", str(tmp_path / "a")).exit_code == 0
+    result = _train("--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"))
+    assert result.exit_code == 0, result.output
+    assert _history_without_timing(tmp_path / "a") == _history_without_timing(tmp_path / "b")
+    assert _weights_equal(tmp_path / "a", tmp_path / "b")
+    result = _train("--config", str(tmp_path / "a" / "config.json"), "--lr", "0.002", "--epochs", "1", "--out", str(tmp_path / "c"))
+    assert result.exit_code == 0, result.output
+    train = json.loads((tmp_path / "c" / "config.json").read_text())["train"]
+    assert train["lr"] == 0.002 and train["epochs"] == 1 and train["optimizer"] == "adamw" and train["ebno_db"] == [5.0, 9.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('learning-rate = 1e-3\n', "unknown key 'learning-rate'"),
+        ('lr = "fast"\n', "key 'lr': 'fast' is not a valid float"),
+        ("epochs = 2.5\n", "key 'epochs' must be an integer, got 2.5"),
+        ('epochs = "3"\n', "key 'epochs' must be an integer, got '3'"),
+        ('amp = "yes"\n', "key 'amp' must be true or false, got 'yes'"),
+        ('optimizer = "rmsprop"\n', "key 'optimizer': 'rmsprop' is not one of 'sgd', 'adam', 'adamw'"),
+        ("batch-size = 0\n", "key 'batch-size': 0 is not in the range x>=1"),
+        ("lr = [1, 2]\n", "key 'lr' has a list"),
+        ("[train]\nlr = 1\n", "key 'train' is a table"),
+        ("resume = true\n", "key 'resume' is not taken from a config file"),
+        ("lr = \n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = _train("--config", str(path), "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: Invalid value for '--config': {path}: ") and expected in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_run_config_json(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"system": {"k": 2, "widht": 3}, "train": {}}))
+    result = _train("--config", str(path), "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2 and "unknown key 'widht'" in result.output
+    path.write_text("{not json")
+    result = _train("--config", str(path), "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2 and "not valid JSON" in result.output
