@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import theory
+from .callbacks import TensorBoardLogger
 from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric, matching_baseline
 from .channels import AWGN, Channel, Rayleigh, broadcast_no, make_generator, split_channel_output
 from .constellations import Constellation, bits_to_int, gray_code, int_to_bits, pam, psk, qam
@@ -94,6 +95,7 @@ __all__ = [
     "Receiver",
     "Autoencoder",
     "SystemConfig",
+    "TensorBoardLogger",
     "make_channel",
     "SymbolCrossEntropy",
     "BitwiseBCE",
