@@ -254,3 +254,17 @@ def test_a_rank_dying_stops_the_others(tmp_path):
 
 def test_single_process_is_not_distributed():
     assert not is_distributed() and agree(lambda: "same") == "same"
+
+
+def test_info_monte_carlo_split_over_two_ranks(tmp_path):
+    from commae import mi_with_interval, qam
+
+    r = _torchrun(["-m", "commae", "info", "--baseline", "qpsk", "--esno", "10", "--channel", "rayleigh", "--samples", "100000", "--quiet", "--out", "info.csv"], tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    header, row = (tmp_path / "info.csv").read_text().splitlines()
+    value = dict(zip(header.split(","), row.split(",")))
+    # one process, another stream, 200k draws: the two estimates agree within their Monte-Carlo error
+    reference, low, high = mi_with_interval(qam(4), 10.0, channel="rayleigh", num_samples=200_000, seed=7, confidence=0.999)
+    sigma_one = (high - low) / 2 / 3.29 * (200_000 / 100_000) ** 0.5  # the 100k-draw estimate's standard error
+    assert abs(float(value["mi_bits_per_use"]) - reference) < 4.5 * sigma_one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["info.csv"]
