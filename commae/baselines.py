@@ -28,18 +28,17 @@ tensor([[1., 0., 1., 1., 0., 1., 0.]])
 from __future__ import annotations
 
 import math
-import re
 from typing import Literal
 
 import torch
 from torch import nn
 
+from ._names import BASELINE_NAMES, is_baseline_name
 from .channels import AWGN, Channel, broadcast_no
 from .constellations import Constellation, check_bits, int_to_bits, pam, psk, qam
 
 __all__ = ["Modem", "Hamming74", "UncodedBPSK", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
 
-BASELINE_NAMES = ("bpsk", "qpsk", "qam16", "qam64", "qam256", "psk8", "psk16", "hamming74-hard", "hamming74-soft", "uncoded-bpsk-K")
 
 Demapping = Literal["app", "maxlog"]
 
@@ -400,15 +399,3 @@ def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
     if name.startswith(prefix) and name[len(prefix):].isdigit() and int(name[len(prefix):]) >= 1:
         return UncodedBPSK(int(name[len(prefix):]), channel)
     raise ValueError(f"baseline must be one of {', '.join(BASELINE_NAMES)} (K a positive integer), got {name!r}")
-
-
-_BASELINE_NAME = re.compile(r"^(bpsk|qpsk|qam\d+|psk\d+|pam\d+|hamming74-(hard|soft)|uncoded-bpsk-\d+)$")
-
-
-def is_baseline_name(name: str) -> bool:
-    """Whether ``name`` is the name of a baseline (one of :data:`BASELINE_NAMES`, or a modem's ``qamM``/``pskM``/``pamM``).
-
-    >>> is_baseline_name("qam16"), is_baseline_name("k4-n1-awgn-7dB")
-    (True, False)
-    """
-    return bool(_BASELINE_NAME.match(name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -127,15 +128,12 @@ class Finite(click.FloatRange):
 
 
 def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    import torch
-
-    try:
-        device = torch.device(value)
-    except (RuntimeError, ValueError):
-        raise click.BadParameter(f"{value!r} is not a torch device: cpu, cuda, cuda:1, ...") from None
-    if device.type not in ("cpu", "cuda"):
+    """``cpu``, ``cuda`` or ``cuda:N``, checked by spelling alone so that a usage error never waits for torch."""
+    if re.fullmatch(r"(cpu|cuda)(:\d+)?", value):
+        return value
+    if re.fullmatch(r"\w+(:\d+)?", value):
         raise click.BadParameter(f"{value!r}: only cpu and cuda devices are supported")
-    return value
+    raise click.BadParameter(f"{value!r} is not a torch device: cpu, cuda, cuda:1, ...")
 
 
 def _check_db(values: list[float], value: str) -> None:
@@ -383,13 +381,11 @@ def _run_names(run_dirs: tuple[str, ...], baselines: tuple[str, ...]) -> list[st
 
 
 def _baselines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    from .baselines import BASELINE_NAMES, make_baseline
+    from ._names import BASELINE_NAMES, is_known_baseline
 
     for name in value:
-        try:
-            make_baseline(name)
-        except ValueError:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(BASELINE_NAMES)} (K a positive integer)") from None
+        if not is_known_baseline(name):
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(BASELINE_NAMES)} (K a positive integer)")
     return value
 
 
