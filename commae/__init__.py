@@ -12,7 +12,9 @@ __version__ = "0.1.0"
 from . import theory
 from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric, matching_baseline
 from .channels import AWGN, Channel, Rayleigh, broadcast_no, make_generator, split_channel_output
+from .channels import ADC, Cascade, PhaseNoise, RappPA, Rician
 from .constellations import Constellation, bits_to_int, gray_code, int_to_bits, pam, psk, qam
+from .constellations import apsk
 from .snr import (
     bits_per_use,
     db_to_linear,
@@ -27,6 +29,7 @@ from .snr import (
     noise_std_per_real_dim,
 )
 from .information import bmi, capacity_rayleigh, estimate_mi, mi, mi_from_losses, mi_with_interval
+from .information import mi_over_channel
 from .losses import BitwiseBCE, SymbolCrossEntropy, make_loss
 from .models import Autoencoder, Receiver, SystemConfig, Transmitter, make_channel
 from .runs import RunError, load_config, load_history, load_model, train_run
@@ -46,6 +49,7 @@ from .training import (
     message_metrics,
     train_one_epoch,
 )
+from .training import Backprop, ModelFree, make_step
 
 __all__ = [
     "__version__",
@@ -83,6 +87,12 @@ __all__ = [
     "make_generator",
     "split_channel_output",
     "broadcast_no",
+    "Rician",
+    "PhaseNoise",
+    "ADC",
+    "RappPA",
+    "Cascade",
+    "apsk",
     # baselines
     "Modem",
     "Hamming74",
@@ -111,6 +121,9 @@ __all__ = [
     "History",
     "EarlyStopping",
     "TrainingDiverged",
+    "Backprop",
+    "ModelFree",
+    "make_step",
     # simulation
     "simulate",
     "clopper_pearson",
@@ -124,6 +137,7 @@ __all__ = [
     "mi_from_losses",
     "estimate_mi",
     "capacity_rayleigh",
+    "mi_over_channel",
     # runs
     "train_run",
     "load_model",

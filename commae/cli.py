@@ -145,7 +145,7 @@ def _impairments(ctx: click.Context, opts: dict, channel: str, real: bool = Fals
     """The impairment options as make_channel/SystemConfig keywords; one line for a combination that makes no sense."""
     given = {name for name in _IMPAIRMENT_NAMES if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     if channel == "rician" and opts["k_factor"] is None:
-        raise click.UsageError("--channel rician needs --k-factor K (linear, e.g. 3)")
+        raise click.UsageError("--channel rician needs --k-factor K (linear, e.g. 3); without fading of that kind use one of 'awgn', 'rayleigh'")
     if opts["k_factor"] is not None and channel != "rician":
         raise click.UsageError(f"--k-factor applies to --channel rician only (got --channel {channel})")
     if real and channel != "awgn":
