@@ -330,11 +330,13 @@ def make_channel(
     those of ``AWGN``/``Rayleigh``.
     """
     if channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+        raise ValueError(f"channel must be 'awgn' or 'rayleigh', or 'rician' with k_factor, got {channel!r}")
+    if channel == "rician" and k_factor is None:
+        raise ValueError("channel must be 'awgn' or 'rayleigh', or 'rician' with k_factor (linear K >= 0); got 'rician' without k_factor")
     if channel != "awgn" and real:
         raise ValueError(f"channel {channel!r} needs complex channel uses (drop real)")
-    if (k_factor is not None) != (channel == "rician"):
-        raise ValueError("k_factor (linear) is needed by channel 'rician' and only by it")
+    if k_factor is not None and channel != "rician":
+        raise ValueError(f"k_factor (linear) applies to channel 'rician' only, got channel {channel!r}")
     if channel == "awgn":
         base: Channel = AWGN(real=real)
     elif channel == "rayleigh":

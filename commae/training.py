@@ -96,7 +96,9 @@ class TrainConfig:
     SNR); an optimiser step sees ``accumulate`` micro-batches of
     ``batch_size`` messages; an epoch is ``batches_per_epoch`` steps. The
     validation set (``val_size`` messages at the middle of the range... no:
-    at the same range) is drawn once from its own seed.
+    at the same range) is drawn once from its own seed. ``training`` is the
+    step strategy (``"backprop"`` or ``"model-free"``, see :func:`make_step`)
+    and ``exploration`` the model-free exploration variance.
     """
 
     ebno_db: tuple[float, float] = (7.0, 7.0)

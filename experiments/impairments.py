@@ -108,6 +108,7 @@ def main() -> None:
     record("B", "fall initial / trained", start / learned)
     record("B", "test SER 16-QAM, same ADC, ML detector", qam_adc)
     record("B", "test SER 16-QAM, no ADC", qam_clean)
+    record("B", "test SER 16-APSK, same ADC, ML detector", evaluate_system(Modem(apsk(16), adc.make_channel()), test)["ser"])
     record("B", "ratio model-free / 16-QAM (ADC)", learned / qam_adc)
 
     print("B2. the same ADC at Es/N0 16 dB, where a 10x fall is possible")
@@ -168,7 +169,7 @@ def main() -> None:
     curves_pa = simulate(pa_systems, ebnos, seed=1, progress=False, **sim)
     curves_rice = []
     for K in (0.0, 3.0, 10.0):
-        qpsk = Modem(qam(4), make_channel("rician", k_factor=K), name=f"QPSK, K = {K:g}")
+        qpsk = Modem(qam(4), make_channel("rician", k_factor=K), name=f"K = {K:g}")
         curves_rice += simulate([qpsk], [5.0] if args.quick else [0.0, 5.0, 10.0, 15.0], seed=2, theory=True, progress=False, **sim)
     curves = curves_pn + curves_pa + curves_rice
     write_results(curves, out / "impairments_curves.csv", {"experiment": "impairments", "quick": args.quick})
@@ -180,11 +181,11 @@ def main() -> None:
 
     with style("ieee-wide"):
         fig, axes = new_figure(3, 3, height=7.0)
-        rows = (("3-bit ADC, Es/N0 10 dB", {"learned (model-free)": adc_run.model, "16-QAM": Modem(qam(16), adc.make_channel()), "16-APSK": Modem(apsk(16), adc.make_channel())}, ebno_adc),
-                ("phase noise 0.2 rad, Es/N0 20 dB", pn_systems, ebno_pn),
-                ("Rapp PA IBO 3 dB, Es/N0 18 dB", pa_systems, ebno_pa))
-        for r, (tag, systems, ebno) in enumerate(rows):
-            test = test_set(ebno, 15)
+        rows = (("3-bit ADC, Es/N0 10 dB", {"learned (model-free)": adc_run.model, "16-QAM": Modem(qam(16), adc.make_channel()), "16-APSK": Modem(apsk(16), adc.make_channel())}, ebno_adc, 12),
+                ("phase noise 0.2 rad, Es/N0 20 dB", pn_systems, ebno_pn, 13),
+                ("Rapp PA IBO 3 dB, Es/N0 18 dB", pa_systems, ebno_pa, 14))
+        for r, (tag, systems, ebno, seed) in enumerate(rows):
+            test = test_set(ebno, seed)  # the test set of the printed numbers
             for c, (name, system) in enumerate(systems.items()):
                 ax = axes[r, c]
                 plot_system_constellation(system, bits=False, cloud_ebno_db=ebno, cloud_size=2000, axes=[ax])
@@ -197,7 +198,7 @@ def main() -> None:
         for ax, rows_, title in zip(axes[0, :2], (curves_pn, curves_pa), ("(a) phase noise 0.2 rad", "(b) Rapp PA, IBO 3 dB")):
             plot_error_rates(rows_, metric="ser", esno=True, theory=False, ax=ax)
             ax.set_title(title)
-        plot_error_rates(curves_rice, metric="ber", esno=False, theory=True, ax=axes[0, 2])
+        plot_error_rates([{**r, "channel": "rician"} for r in curves_rice], metric="ber", esno=False, theory=True, ax=axes[0, 2])
         axes[0, 2].set_title("(c) QPSK, Rician, MGF theory")
         for ax in axes[0]:
             ax.legend(fontsize=5, loc="lower left")
