@@ -20,16 +20,16 @@ _SUBMODULES = ("baselines", "callbacks", "channels", "distributed", "constellati
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("TensorBoardLogger",), "callbacks"),
     **dict.fromkeys(("Hamming74", "Modem", "UncodedBPSK", "bpsk_metric", "matching_baseline"), "baselines"),
-    **dict.fromkeys(("AWGN", "Channel", "Rayleigh", "broadcast_no", "make_generator", "split_channel_output"), "channels"),
-    **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam"), "constellations"),
+    **dict.fromkeys(("AWGN", "Channel", "Rayleigh", "broadcast_no", "make_generator", "split_channel_output", "ADC", "Cascade", "PhaseNoise", "RappPA", "Rician"), "channels"),
+    **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam", "apsk"), "constellations"),
     **dict.fromkeys(("bits_per_use", "db_to_linear", "ebno_db_to_esno_db", "ebno_db_to_no", "esno_db_to_ebno_db", "esno_db_to_no", "esno_to_snr", "linear_to_db", "no_to_ebno_db", "no_to_esno_db", "noise_std_per_real_dim"), "snr"),
-    **dict.fromkeys(("bmi", "capacity_rayleigh", "estimate_mi", "mi", "mi_from_losses", "mi_with_interval"), "information"),
+    **dict.fromkeys(("bmi", "capacity_rayleigh", "estimate_mi", "mi", "mi_from_losses", "mi_with_interval", "mi_over_channel"), "information"),
     **dict.fromkeys(("BitwiseBCE", "SymbolCrossEntropy", "make_loss"), "losses"),
     **dict.fromkeys(("Autoencoder", "Receiver", "SystemConfig", "Transmitter", "make_channel"), "models"),
     **dict.fromkeys(("RunError", "load_config", "load_history", "load_model", "train_run"), "runs"),
     **dict.fromkeys(("clopper_pearson", "read_results", "simulate", "theory_rates", "write_results"), "simulation"),
     **dict.fromkeys(("Errors", "System", "errors", "system_no", "transmit_receive"), "system"),
-    **dict.fromkeys(("EarlyStopping", "History", "MessageBatches", "TrainConfig", "TrainingDiverged", "evaluate", "evaluate_system", "fit", "make_optimizer", "make_scheduler", "message_metrics", "train_one_epoch"), "training"),
+    **dict.fromkeys(("EarlyStopping", "History", "MessageBatches", "TrainConfig", "TrainingDiverged", "evaluate", "evaluate_system", "fit", "make_optimizer", "make_scheduler", "message_metrics", "train_one_epoch", "Backprop", "ModelFree", "make_step"), "training"),
 }
 
 def __getattr__(name: str) -> Any:
@@ -83,6 +83,12 @@ __all__ = [
     "make_generator",
     "split_channel_output",
     "broadcast_no",
+    "Rician",
+    "PhaseNoise",
+    "ADC",
+    "RappPA",
+    "Cascade",
+    "apsk",
     # baselines
     "Modem",
     "Hamming74",
@@ -112,6 +118,9 @@ __all__ = [
     "History",
     "EarlyStopping",
     "TrainingDiverged",
+    "Backprop",
+    "ModelFree",
+    "make_step",
     # simulation
     "simulate",
     "clopper_pearson",
@@ -125,6 +134,7 @@ __all__ = [
     "mi_from_losses",
     "estimate_mi",
     "capacity_rayleigh",
+    "mi_over_channel",
     # runs
     "train_run",
     "load_model",

@@ -34,8 +34,8 @@ import torch
 from torch import nn
 
 from ._names import BASELINE_NAMES, is_baseline_name
-from .channels import AWGN, Channel, broadcast_no
-from .constellations import Constellation, check_bits, int_to_bits, pam, psk, qam
+from .channels import AWGN, Channel, Rayleigh, Rician, broadcast_no, symbol_log_likelihood
+from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
 
 __all__ = ["Modem", "Hamming74", "UncodedBPSK", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
 
@@ -103,6 +103,13 @@ class Modem(nn.Module):
 
     evaluated with ``logsumexp`` (finite at any SNR); max-log replaces each sum
     by its largest term.
+
+    On a channel with impairments (a :class:`~commae.channels.Cascade` with a
+    PA, phase noise or an ADC) the modem knows the channel model: decisions
+    and ``symbol_logits`` use :func:`~commae.channels.symbol_log_likelihood`,
+    :math:`\hat s = \arg\max_s p(y \mid s)`, the ML detector of that channel
+    (the slicer above is ML only for AWGN and coherent fading). A chain it has
+    no likelihood for falls back to the nearest point after equalisation.
     """
 
     def __init__(
@@ -125,6 +132,7 @@ class Modem(nn.Module):
         if self.channel.real and bool((constellation.points.imag.abs() > 1e-6).any()):
             raise ValueError("channel is real but the constellation has complex points; use pam(M) or psk(2), or a complex channel")
         self.demapping: Demapping = demapping
+        self._impaired = not isinstance(self.channel, (AWGN, Rayleigh, Rician))
         self.n = int(symbols_per_message)
         self.k = constellation.k * self.n
         self.bits_per_symbol = constellation.k
@@ -183,6 +191,10 @@ class Modem(nn.Module):
         Column ``j`` is the point whose bit label is the integer ``j``; with
         equiprobable points their softmax is the exact symbol posterior.
         """
+        if self._impaired:
+            ll = symbol_log_likelihood(self.channel, y, self.constellation.points, no, h)
+            if ll is not None:
+                return ll[..., self.constellation.index_of_label].float()
         if not y.is_complex():
             y = torch.complex(y, torch.zeros_like(y))
         no = broadcast_no(no, y)
@@ -191,8 +203,12 @@ class Modem(nn.Module):
         return -(y[..., None] - hh[..., None] * by_label).abs().pow(2) / no[..., None]
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
-        """ML hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is not needed)."""
+        """ML hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is needed on an impaired channel only)."""
         _check_received(y, self.n)
+        if self._impaired and no is not None:
+            ll = symbol_log_likelihood(self.channel, y, self.constellation.points, no, h)
+            if ll is not None:
+                return self.constellation.indices_to_bits(ll.argmax(-1))
         return self.constellation.indices_to_bits(self.decide(y, h))
 
     def llr(
@@ -390,6 +406,8 @@ def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
         "qam256": lambda: Modem(qam(256), channel, name="qam256"),
         "psk8": lambda: Modem(psk(8), channel, name="psk8"),
         "psk16": lambda: Modem(psk(16), channel, name="psk16"),
+        "apsk16": lambda: Modem(apsk(16), channel, name="apsk16"),
+        "apsk32": lambda: Modem(apsk(32), channel, name="apsk32"),
         "hamming74-hard": lambda: Hamming74("hard", channel),
         "hamming74-soft": lambda: Hamming74("soft", channel),
     }

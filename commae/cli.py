@@ -178,6 +178,56 @@ def cli() -> None:
     """
 
 
+# --- channel impairments: the same options on train, ber-curve and info -----------------------
+
+_IMPAIRMENT_NAMES = ("k_factor", "phase_noise", "phase_noise_model", "adc_bits", "adc_clip", "pa", "pa_smoothness", "pa_saturation", "pa_backoff")
+
+
+def _impairment_options(f):
+    """--k-factor, --phase-noise(-model), --adc-bits/--adc-clip, --pa and its parameters."""
+    options = [
+        click.option("--k-factor", type=Finite(min=0), default=None, help="Rician K-factor, linear (>= 0; 0 is Rayleigh); needs --channel rician."),
+        click.option("--phase-noise", type=Finite(min=0, max=3.2), default=0.0, help="Phase-noise standard deviation in radians (0 to 3.2; 0: none); complex uses only."),
+        click.option("--phase-noise-model", type=click.Choice(["iid", "wiener"]), default="iid", help="iid: independent per channel use; wiener: a random walk over the n uses of a message (sigma per step)."),
+        click.option("--adc-bits", type=click.IntRange(1, 16), default=None, help="Quantise each real dimension with a uniform ADC of this many bits (1 to 16)  [default: no ADC]"),
+        click.option("--adc-clip", type=Finite(min=0, min_open=True), default=1.5, help="ADC clipping level relative to the RMS of its input per real dimension (> 0); needs --adc-bits."),
+        click.option("--pa", type=click.Choice(["rapp"]), default=None, help="Power amplifier before the channel: the Rapp model  [default: none]"),
+        click.option("--pa-smoothness", type=Finite(min=0, min_open=True, max=100), default=3.0, help="Rapp smoothness p (> 0, up to 100); needs --pa rapp."),
+        click.option("--pa-saturation", type=Finite(min=0, min_open=True, max=100), default=1.0, help="Rapp output saturation amplitude A, in units of the transmitter's RMS amplitude (> 0); needs --pa rapp."),
+        click.option("--pa-backoff", type=Finite(-30, 30), default=0.0, help="PA input back-off in dB (-30 to 30): average drive power below A^2; needs --pa rapp."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _impairments_default() -> dict:
+    """The impairment keywords when no option is given (no impairment)."""
+    return {"k_factor": None, "phase_noise": 0.0, "phase_noise_model": "iid", "adc_bits": None, "adc_clip": 1.5, "pa": None,
+            "pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0}
+
+
+def _impairments(ctx: click.Context, opts: dict, channel: str, real: bool = False) -> dict:
+    """The impairment options as make_channel/SystemConfig keywords; one line for a combination that makes no sense."""
+    given = {name for name in _IMPAIRMENT_NAMES if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    if channel == "rician" and opts["k_factor"] is None:
+        raise click.UsageError("--channel rician needs --k-factor K (linear, e.g. 3); without fading of that kind use one of 'awgn', 'rayleigh'")
+    if opts["k_factor"] is not None and channel != "rician":
+        raise click.UsageError(f"--k-factor applies to --channel rician only (got --channel {channel})")
+    if real and channel != "awgn":
+        raise click.UsageError(f"--real needs --channel awgn ({channel} fading acts on complex channel uses)")
+    if opts["phase_noise"] > 0 and real:
+        raise click.UsageError("--phase-noise needs complex channel uses (drop --real)")
+    if "phase_noise_model" in given and not opts["phase_noise"] > 0:
+        raise click.UsageError("--phase-noise-model needs --phase-noise SIGMA > 0")
+    if "adc_clip" in given and opts["adc_bits"] is None:
+        raise click.UsageError("--adc-clip needs --adc-bits B")
+    for name in ("pa_smoothness", "pa_saturation", "pa_backoff"):
+        if name in given and opts["pa"] is None:
+            raise click.UsageError(f"--{name.replace('_', '-')} needs --pa rapp")
+    return {name: opts[name] for name in _IMPAIRMENT_NAMES}
+
+
 # Options of `train` that a resumed run takes from its config.json (others may be given freely).
 _RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run", "tensorboard"}
 
@@ -196,7 +246,7 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--k", "k", type=click.IntRange(1, 12), default=4, help="Bits per message (M = 2**k messages).")
 @click.option("--n", "n", type=click.IntRange(1, 256), default=1, help="Channel uses per message (complex, or real with --real).")
 @click.option("--real", is_flag=True, help="Real channel uses (O'Shea & Hoydis), E x^2 = 1 per use; AWGN only.")
-@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="Channel model.")
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="Channel model (rician needs --k-factor).")
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Rayleigh: h per channel use (fast) or per message (block).")
 @click.option("--csi/--no-csi", default=True, help="Rayleigh: the receiver is given h (perfect CSI).")
 @click.option("--loss", type=click.Choice(["ce", "bce"]), default="ce", help="ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.")
@@ -227,6 +277,9 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--tensorboard", "tensorboard", is_flag=False, flag_value="", default=None, metavar="[DIR]", help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None, is_eager=True, expose_value=False, callback=lambda ctx, param, value: _config_file(ctx, value),
               help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.")
+@_impairment_options
+@click.option("--training", type=click.Choice(["backprop", "model-free"]), default="backprop", help="backprop: gradients through the channel; model-free: receiver supervised, transmitter by policy gradient (Aoudia & Hoydis 2019), for channels without a gradient.")
+@click.option("--exploration", type=Finite(0, 1, min_open=True, max_open=True), default=0.02, help="Model-free: variance of the Gaussian exploration noise per channel use, in (0, 1).")
 @click.pass_context
 def train(ctx: click.Context, **opts) -> None:
     """Train an autoencoder end to end and compare it with the matching baseline.
@@ -263,10 +316,12 @@ def train(ctx: click.Context, **opts) -> None:
                     raise click.UsageError(f"--epochs {opts['epochs']} is fewer than the {done} epochs this run has done")
             train_cfg = dataclasses.replace(train_cfg, epochs=opts["epochs"] if "epochs" in given else train_cfg.epochs, device=opts["device"] if "device" in given else train_cfg.device)
         else:
+            if ctx.get_parameter_source("exploration") == click.core.ParameterSource.COMMANDLINE and opts["training"] != "model-free":
+                raise click.UsageError("--exploration needs --training model-free")
             system = SystemConfig(
                 k=opts["k"], n=opts["n"], real=opts["real"], channel=opts["channel"], fading=opts["fading"], csi=opts["csi"],
                 output="symbol" if opts["loss"] == "ce" else "bit", hidden=opts["hidden"], normalization=opts["normalization"],
-                constellation=opts["points"],
+                constellation=opts["points"], **_impairments(ctx, opts, opts["channel"], opts["real"]),
             )
             if opts["points"] and (opts["n"] != 1 or opts["real"]):
                 raise click.UsageError("--points needs --n 1 and complex channel uses (no --real)")
@@ -279,6 +334,7 @@ def train(ctx: click.Context, **opts) -> None:
                 nesterov=opts["nesterov"], weight_decay=opts["weight_decay"], schedule=opts["schedule"], epochs=opts["epochs"],
                 batch_size=opts["batch_size"], batches_per_epoch=opts["batches_per_epoch"], accumulate=opts["accumulate"],
                 amp=opts["amp"], clip=opts["clip"], patience=opts["patience"], val_size=opts["val_size"], seed=opts["seed"], device=opts["device"],
+                training=opts["training"], exploration=opts["exploration"],
             )
         quiet = opts["quiet"]
         result = train_run(
@@ -402,8 +458,8 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 @cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
-@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]")
-@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="Baselines' channel (a run uses its own).")
+@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]")
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="Baselines' channel (a run uses its own); rician needs --k-factor.")
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
 @click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
@@ -417,7 +473,9 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
-def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet) -> None:
+@_impairment_options
+@click.pass_context
+def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, **impairment_opts) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
 
     Writes one CSV row per (system, Eb/N0) with counts, rates and
@@ -430,6 +488,9 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
+    impairments = _impairments(ctx, impairment_opts, channel)
+    if not baselines and impairments != _impairments_default():
+        raise click.UsageError("the impairment options set the baselines' channel and a run uses its own: add --baseline NAME")
     device = _launch(device)
     main = _rank() == 0
     out_path = Path(out)
@@ -448,8 +509,11 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
     dev, learned = _agreed(prepare)
     compared = {}
     if baselines:  # on the channel the options describe
-        base_channel = make_channel(channel, fading=fading, csi=csi)
-        compared = {name: make_baseline(name, base_channel) for name in baselines}
+        base_channel = make_channel(channel, fading=fading, csi=csi, **impairments)
+        try:
+            compared = {name: make_baseline(name, base_channel) for name in baselines}
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     else:  # each run's matching baseline, on that run's channel
         for model in learned.values():
             base = matching_baseline(model.k, model.n, model.channel)
@@ -464,7 +528,7 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
     world = max(r["rank"] for r in per_rank) + 1 if per_rank else 1
     settings = {
         "version": __version__, "seed": seed, "runs": [str(Path(r)) for r in run_dirs], "baselines": list(compared),
-        "channel": channel, "fading": fading, "csi": csi, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
+        "channel": channel, "fading": fading, "csi": csi, **impairments, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
         "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device, "world_size": world,
     }
     if world > 1:
@@ -626,15 +690,17 @@ def _run_label(train_cfg) -> str:
 
 @cli.command("info", short_help="MI and BMI of constellations beside the capacity.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
-@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16.")
+@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32.")
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
-@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="awgn: Gauss-Hermite quadrature; rayleigh (CSI): Monte Carlo.")
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="awgn: Gauss-Hermite quadrature; rayleigh, rician (CSI) and any impairment: Monte Carlo with the exact channel law.")
 @click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
 @click.option("--seed", type=SEED, default=0, help="Seed of the Monte-Carlo draws.")
 @click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
-def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -> None:
+@_impairment_options
+@click.pass_context
+def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, quiet, **impairment_opts) -> None:
     """Mutual information (MI) and bit-wise MI (BMI) of constellations, beside the capacity.
 
     For each run (n = 1 complex use) and each baseline modem, writes one CSV row
@@ -653,6 +719,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
+    impairments = _impairments(ctx, impairment_opts, channel)
     _launch("cpu")  # under torchrun the Monte-Carlo draws (rayleigh) are split over the ranks
     main = _rank() == 0
     out_path = Path(out)
@@ -664,7 +731,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
     for name in baselines:
         system = make_baseline(name)
         if not hasattr(system, "constellation"):
-            raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8 or psk16", param_hint="'--baseline'")
+            raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16 or apsk32", param_hint="'--baseline'")
         constellations[name] = system.constellation
     def load_runs() -> None:
         try:
@@ -678,17 +745,29 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
 
     _agreed(load_runs)
     points = np.asarray(esno, dtype=float)
+    general = channel == "rician" or impairments != _impairments_default()
+    if general:  # Monte Carlo with the channel's exact law; no closed-form capacity
+        from .information import mi_over_channel
+        from .models import make_channel
+
+        law = make_channel(channel, **impairments)
+        capacity = np.full(points.shape, np.nan)
+        channel = law.name
     method = "quadrature" if channel == "awgn" else "monte_carlo"
-    capacity = capacity_awgn(points) if channel == "awgn" else capacity_rayleigh(points)
+    if not general:
+        capacity = capacity_awgn(points) if channel == "awgn" else capacity_rayleigh(points)
     header = ["system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use"]
     lines = [",".join(header)]
     table = []
     for name, constellation in constellations.items():
-        kw = dict(channel=channel, method=method) if channel == "awgn" else dict(channel=channel, method=method, num_samples=samples, seed=seed)
-        mis, bmis = np.atleast_1d(mi(constellation, points, **kw)), np.atleast_1d(bmi(constellation, points, **kw))
+        if general:
+            mis, bmis = (np.atleast_1d(v) for v in mi_over_channel(constellation, law, points, num_samples=samples, seed=seed))
+        else:
+            kw = dict(channel=channel, method=method) if channel == "awgn" else dict(channel=channel, method=method, num_samples=samples, seed=seed)
+            mis, bmis = np.atleast_1d(mi(constellation, points, **kw)), np.atleast_1d(bmi(constellation, points, **kw))
         for e, m, b, c in zip(points, mis, bmis, np.atleast_1d(capacity)):
             ebno = float(esno_db_to_ebno_db(float(e), constellation.k))
-            lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), repr(float(c))]))
+            lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), "" if c != c else repr(float(c))]))
             table.append((name, float(e), float(m), float(b), float(c)))
     if not main:
         return
@@ -696,5 +775,5 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
     if not quiet:
         click.echo(f"{'system':<22}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
         for name, e, m, b, c in table:
-            click.echo(f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}")
+            click.echo(f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}" if c == c else f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{'-':>10}")
     click.echo(f"wrote {out_path}")

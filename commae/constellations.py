@@ -28,6 +28,9 @@ import torch
 from torch import nn
 
 __all__ = [
+    "apsk",
+    "APSK16_RING_RATIOS",
+    "APSK32_RING_RATIOS",
     "Constellation",
     "qam",
     "psk",
@@ -38,7 +41,7 @@ __all__ = [
     "check_bits",
 ]
 
-Kind = Literal["qam", "psk", "pam", "custom"]
+Kind = Literal["qam", "psk", "pam", "apsk", "custom"]
 
 
 def _check_num_points(num_points: int, name: str = "M") -> int:
@@ -106,7 +109,7 @@ class Constellation(nn.Module):
         If True the points are an ``nn.Parameter`` of shape ``[M, 2]`` and the
         normalisation happens inside :meth:`forward`, so the power
         constraint is part of the autograd graph.
-    kind : {"qam", "psk", "pam", "custom"}
+    kind : {"qam", "psk", "pam", "apsk", "custom"}
         What the points are; lets a demodulator use a fast exact slicer. Only
         :func:`qam`, :func:`psk` and :func:`pam` should set it.
 
@@ -141,8 +144,8 @@ class Constellation(nn.Module):
         labels = torch.as_tensor(labels, dtype=torch.int64)
         if labels.shape != (num_points,) or not torch.equal(labels.sort().values, torch.arange(num_points)):
             raise ValueError(f"labels must be a permutation of 0..{num_points - 1}, got {labels.tolist()}")
-        if kind not in ("qam", "psk", "pam", "custom"):
-            raise ValueError(f"kind must be one of qam, psk, pam, custom, got {kind!r}")
+        if kind not in ("qam", "psk", "pam", "apsk", "custom"):
+            raise ValueError(f"kind must be one of qam, psk, pam, apsk, custom, got {kind!r}")
         # a trainable constellation moves away from its starting geometry
         self.kind: Kind = "custom" if trainable else kind
         self.num_points = num_points
@@ -287,3 +290,60 @@ def pam(M: int, *, trainable: bool = False) -> Constellation:
     levels, gray = _pam_levels(M)
     points = torch.stack([levels, torch.zeros_like(levels)], -1)
     return Constellation(points, gray, trainable=trainable, kind="pam")
+
+
+# DVB-S2 (ETSI EN 302 307-1, Sec. 5.4.3-5.4.4, Figs. 11-12): for each bit label 0..M-1,
+# (ring, position) with the point at radius R_ring and angle position*step + offset.
+_APSK16_RINGS = ((4, math.pi / 2, math.pi / 4), (12, math.pi / 6, math.pi / 4))  # (points, step, offset)
+_APSK16_LABELS = [(1, p) for p in (0, 9, 3, 6, 11, 10, 4, 5, 1, 8, 2, 7)] + [(0, p) for p in (0, 3, 1, 2)]
+_APSK32_RINGS = ((4, math.pi / 2, math.pi / 4), (12, math.pi / 6, math.pi / 4), (16, math.pi / 8, math.pi / 8))
+_APSK32_LABELS = (
+    [(1, p) for p in (0, 1, 9, 8, 3, 2, 6, 7)]
+    + [(2, p) for p in (0, 2, 13, 11, 5, 3, 8, 10)]
+    + [(1, 11), (0, 0), (1, 10), (0, 3), (1, 4), (0, 1), (1, 5), (0, 2)]
+    + [(2, p) for p in (15, 1, 14, 12, 6, 4, 7, 9)]
+)
+#: DVB-S2 ring ratios by code rate: R2/R1 for 16-APSK, (R2/R1, R3/R1) for 32-APSK (EN 302 307-1, Tables 9 and 10).
+APSK16_RING_RATIOS = {"2/3": 3.15, "3/4": 2.85, "4/5": 2.75, "5/6": 2.70, "8/9": 2.60, "9/10": 2.57}
+APSK32_RING_RATIOS = {"3/4": (2.84, 5.27), "4/5": (2.72, 4.87), "5/6": (2.64, 4.64), "8/9": (2.54, 4.33), "9/10": (2.53, 4.30)}
+
+
+def apsk(M: int, code_rate: str = "3/4", *, trainable: bool = False) -> Constellation:
+    r"""DVB-S2 16-APSK (4+12 points) or 32-APSK (4+12+16), with the standard's labels and ring ratios.
+
+    Rings of radius :math:`R_1 < R_2 (< R_3)` with the ratios DVB-S2 gives for
+    ``code_rate`` (:data:`APSK16_RING_RATIOS`, :data:`APSK32_RING_RATIOS`);
+    the inner 4 points at :math:`\pi/4 + i\pi/2`, the 12 at
+    :math:`\pi/4 + i\pi/6`, the 16 at :math:`\pi/8 + i\pi/8`; the bit labels
+    are the standard's (ETSI EN 302 307-1, Figs. 11 and 12: Gray-like, adjacent
+    points on a ring differ in one bit). Scaled to unit average energy.
+
+    Parameters
+    ----------
+    M : {16, 32}
+    code_rate : str
+        The DVB-S2 code rate whose ring ratios to use: for 16-APSK one of
+        2/3, 3/4, 4/5, 5/6, 8/9, 9/10; for 32-APSK 3/4, 4/5, 5/6, 8/9, 9/10.
+
+    Examples
+    --------
+    >>> c = apsk(16)
+    >>> radii = c.points.abs()
+    >>> round(float(radii.max() / radii.min()), 2), int((radii < radii.mean()).sum())
+    (2.85, 4)
+    """
+    if M == 16:
+        ratios, rings, table = APSK16_RING_RATIOS, _APSK16_RINGS, _APSK16_LABELS
+    elif M == 32:
+        ratios, rings, table = APSK32_RING_RATIOS, _APSK32_RINGS, _APSK32_LABELS
+    else:
+        raise ValueError(f"M must be 16 or 32 for DVB-S2 APSK, got {M!r}")
+    if code_rate not in ratios:
+        raise ValueError(f"code_rate must be one of {', '.join(ratios)} for {M}-APSK, got {code_rate!r}")
+    ratio = ratios[code_rate]
+    radii = (1.0, ratio) if M == 16 else (1.0, *ratio)
+    points = torch.zeros(M, dtype=torch.complex128)
+    for label, (ring, position) in enumerate(table):
+        _, step, offset = rings[ring]
+        points[label] = radii[ring] * torch.exp(torch.tensor(1j * (position * step + offset), dtype=torch.complex128))
+    return Constellation(points.to(torch.complex64), torch.arange(M), trainable=trainable, kind="apsk")

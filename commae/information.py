@@ -112,7 +112,7 @@ from numpy.typing import ArrayLike
 from scipy.special import exp1, ndtri
 
 from . import distributed as _dist
-from .channels import make_generator, seed_from_text
+from .channels import Channel, make_generator, seed_from_text, split_channel_output, symbol_log_likelihood
 from .constellations import Constellation, int_to_bits
 from .losses import BitwiseBCE, SymbolCrossEntropy
 from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_no
@@ -129,6 +129,7 @@ __all__ = [
     "capacity_awgn",
     "mi_from_losses",
     "estimate_mi",
+    "mi_over_channel",
 ]
 
 ChannelName = Literal["awgn", "rayleigh"]
@@ -825,3 +826,66 @@ def estimate_mi(
         "esno_db": float(ebno_db_to_esno_db(ebno, k, n)),
         "ebno_db": ebno,
     }
+
+
+def mi_over_channel(
+    constellation: Constellation,
+    channel: Channel,
+    esno_db: ArrayLike,
+    *,
+    num_samples: int = 200_000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""MI and BMI (bits per channel use) of a labelled constellation over any channel with a likelihood.
+
+    Monte Carlo with the exact channel law of
+    :func:`~commae.channels.symbol_log_likelihood` (Rician fading with CSI,
+    phase noise, an ADC, a Rapp PA, and their cascades):
+
+    .. math::
+
+        I(X;Y) = \log_2 M - E\left[\log_2 \frac{\sum_{s'} p(y|s')}{p(y|x)}\right], \qquad
+        \mathrm{BMI} = \sum_j \left(1 - E\left[\log_2 \frac{\sum_{s'} p(y|s')}{\sum_{s': b_j(s') = b_j(x)} p(y|s')}\right]\right).
+
+    Points, then the channel's draws, come from one generator seeded with
+    ``seed`` at every SNR (common random numbers). Complex channels only.
+
+    Returns
+    -------
+    (mi, bmi) : two float arrays of the shape of ``esno_db``
+
+    Raises
+    ------
+    ValueError
+        When the channel has no likelihood (an unsupported chain, fading without CSI).
+    """
+    if not isinstance(constellation, Constellation):
+        raise ValueError(f"constellation must be a Constellation, got {type(constellation).__name__}")
+    if channel.real:
+        raise ValueError("mi_over_channel needs complex channel uses")
+    num_samples = _check_samples(num_samples)
+    seed = _check_seed(seed)
+    esno = np.asarray(esno_db, dtype=float)
+    points = constellation.points.detach().cpu()
+    bits = constellation.bit_labels.cpu().bool()  # [M, k] per point index
+    k = bits.shape[1]
+    mis, bmis = np.empty(esno.shape), np.empty(esno.shape)
+    for idx, value in np.ndenumerate(esno):
+        no = float(esno_db_to_no(value))
+        gen = make_generator(seed, "cpu")
+        index = torch.randint(points.shape[0], (num_samples,), generator=gen)
+        with torch.no_grad():
+            y, h = split_channel_output(channel, channel(points[index, None], no, generator=gen))
+            ll = symbol_log_likelihood(channel, y, points, no, h)
+        if ll is None:
+            raise ValueError(f"channel {channel.name} has no likelihood commae can evaluate (see symbol_log_likelihood)")
+        ll = ll[:, 0, :]  # [S, M]
+        total = torch.logsumexp(ll, -1)  # [S]
+        mis[idx] = math.log2(points.shape[0]) - float((total - ll.gather(1, index[:, None])[:, 0]).mean()) / math.log(2)
+        own = bits[index]  # [S, k]
+        loss = 0.0
+        for j in range(k):
+            same = bits[:, j][None, :] == own[:, j : j + 1]  # [S, M]
+            loss += float((total - torch.logsumexp(ll.masked_fill(~same, -math.inf), -1)).mean()) / math.log(2)
+        bmis[idx] = k - loss
+    return mis, bmis

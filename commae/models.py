@@ -25,7 +25,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .channels import AWGN, Channel, Rayleigh, split_channel_output
+from .channels import ADC, AWGN, Cascade, Channel, PhaseNoise, RappPA, Rayleigh, Rician, split_channel_output
 from .constellations import Constellation, bits_to_int, check_bits, int_to_bits, psk, qam
 
 __all__ = ["Transmitter", "Receiver", "Autoencoder", "SystemConfig", "make_channel", "complex_to_features"]
@@ -250,7 +250,7 @@ class Autoencoder(nn.Module):
         super().__init__()
         channel = AWGN(real=real) if channel is None else channel
         if not isinstance(channel, Channel):
-            raise ValueError(f"channel must be a commae Channel (AWGN, Rayleigh), got {type(channel).__name__}")
+            raise ValueError(f"channel must be a commae Channel (AWGN, Rayleigh, a Cascade, a Channel subclass), got {type(channel).__name__}")
         if channel.real != bool(real):
             raise ValueError(f"channel must match real={real}: use AWGN(real={real})" + ("; Rayleigh needs complex uses" if real else ""))
         self.transmitter = Transmitter(k, n, real=real, hidden=hidden, normalization=normalization, constellation=constellation)
@@ -299,15 +299,63 @@ class Autoencoder(nn.Module):
 
 
 
-def make_channel(channel: str = "awgn", *, real: bool = False, fading: str = "fast", csi: bool = True) -> Channel:
-    """A channel by name: ``"awgn"`` (complex, or real when ``real``) or ``"rayleigh"`` (``fading``, ``csi``)."""
+CHANNELS = ("awgn", "rayleigh", "rician")
+
+
+def make_channel(
+    channel: str = "awgn",
+    *,
+    real: bool = False,
+    fading: str = "fast",
+    csi: bool = True,
+    k_factor: float | None = None,
+    phase_noise: float = 0.0,
+    phase_noise_model: str = "iid",
+    adc_bits: int | None = None,
+    adc_clip: float = 1.5,
+    pa: str | None = None,
+    pa_smoothness: float = 3.0,
+    pa_saturation: float = 1.0,
+    pa_backoff: float = 0.0,
+) -> Channel:
+    """A channel by name, with optional impairments in the order PA → fading/noise → phase noise → ADC.
+
+    ``channel``: ``"awgn"`` (complex, or real when ``real``), ``"rayleigh"`` or
+    ``"rician"`` (with ``k_factor``, linear), each with ``fading`` and ``csi``.
+    ``phase_noise`` (rad, > 0 adds :class:`~commae.channels.PhaseNoise` of
+    ``phase_noise_model``), ``adc_bits`` (adds an :class:`~commae.channels.ADC`
+    with ``adc_clip``), ``pa="rapp"`` (adds a :class:`~commae.channels.RappPA`
+    with ``pa_smoothness``, ``pa_saturation``, ``pa_backoff`` in dB). Without
+    impairments the channel is the bare stage, so its numbers and name are
+    those of ``AWGN``/``Rayleigh``.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be 'awgn' or 'rayleigh', or 'rician' with k_factor, got {channel!r}")
+    if channel == "rician" and k_factor is None:
+        raise ValueError("channel must be 'awgn' or 'rayleigh', or 'rician' with k_factor (linear K >= 0); got 'rician' without k_factor")
+    if channel != "awgn" and real:
+        raise ValueError(f"channel {channel!r} needs complex channel uses (drop real)")
+    if k_factor is not None and channel != "rician":
+        raise ValueError(f"k_factor (linear) applies to channel 'rician' only, got channel {channel!r}")
     if channel == "awgn":
-        return AWGN(real=real)
-    if channel == "rayleigh":
+        base: Channel = AWGN(real=real)
+    elif channel == "rayleigh":
+        base = Rayleigh(fading=fading, csi=csi)  # type: ignore[arg-type]
+    else:
+        base = Rician(k_factor, fading=fading, csi=csi)  # type: ignore[arg-type]
+    stages: list[Channel] = []
+    if pa is not None:
+        if pa != "rapp":
+            raise ValueError(f"pa must be 'rapp' or None, got {pa!r}")
+        stages.append(RappPA(pa_smoothness, pa_saturation, pa_backoff, real=real))
+    stages.append(base)
+    if phase_noise:
         if real:
-            raise ValueError("channel 'rayleigh' needs complex channel uses (drop real)")
-        return Rayleigh(fading=fading, csi=csi)  # type: ignore[arg-type]
-    raise ValueError(f"channel must be 'awgn' or 'rayleigh', got {channel!r}")
+            raise ValueError("phase noise needs complex channel uses (drop real)")
+        stages.append(PhaseNoise(phase_noise, phase_noise_model))  # type: ignore[arg-type]
+    if adc_bits is not None:
+        stages.append(ADC(adc_bits, adc_clip, real=real))
+    return base if len(stages) == 1 else Cascade(*stages)
 
 
 @dataclass
@@ -328,9 +376,24 @@ class SystemConfig:
     hidden: int = 128
     normalization: str = "batch"
     constellation: bool = False
+    # impairments (see make_channel); the defaults add none
+    k_factor: float | None = None
+    phase_noise: float = 0.0
+    phase_noise_model: str = "iid"
+    adc_bits: int | None = None
+    adc_clip: float = 1.5
+    pa: str | None = None
+    pa_smoothness: float = 3.0
+    pa_saturation: float = 1.0
+    pa_backoff: float = 0.0
 
     def make_channel(self) -> Channel:
-        return make_channel(self.channel, real=self.real, fading=self.fading, csi=self.csi)
+        return make_channel(
+            self.channel, real=self.real, fading=self.fading, csi=self.csi, k_factor=self.k_factor,
+            phase_noise=self.phase_noise, phase_noise_model=self.phase_noise_model, adc_bits=self.adc_bits,
+            adc_clip=self.adc_clip, pa=self.pa, pa_smoothness=self.pa_smoothness, pa_saturation=self.pa_saturation,
+            pa_backoff=self.pa_backoff,
+        )
 
     def build(self) -> Autoencoder:
         return Autoencoder(

@@ -49,6 +49,7 @@ from .training import (
     fit,
     make_optimizer,
     make_scheduler,
+    make_step,
     message_metrics,
 )
 
@@ -158,6 +159,7 @@ def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
         system, train_cfg = SystemConfig(**raw["system"]), TrainConfig(**train)
         system.build()  # every system option is checked where it is used
         make_loss(train_cfg.loss, system.k)
+        make_step(train_cfg.training, train_cfg.exploration)
         if train_cfg.optimizer not in OPTIMIZERS or train_cfg.schedule not in SCHEDULES:
             raise ValueError(f"optimizer {train_cfg.optimizer!r} / schedule {train_cfg.schedule!r} unknown")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -288,6 +290,11 @@ def train_run(
     device = check_device(train.device)
     if (train.loss == "ce") != (system.output == "symbol"):
         raise RunError(f"loss {train.loss!r} does not fit a {system.output!r}-wise receiver: use ce with symbol, bce with bit")
+    try:
+        step = make_step(train.training, train.exploration)
+        step.check(system.build())
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
     if dry_run:
         train = dataclasses.replace(train, epochs=1, batches_per_epoch=1, accumulate=1, val_size=min(train.val_size, 1024))
     rank, world = _dist.rank(), _dist.world_size()
@@ -399,6 +406,7 @@ def train_run(
             progress=progress,
             log=log,
             callbacks=callbacks,
+            step=step,
         )
     except TrainingDiverged as exc:
         kept = f"the last good checkpoint (epoch {exc.epoch - 1}) is in {run_dir / CHECKPOINT}" if exc.epoch > 1 else "no checkpoint was written"

@@ -54,7 +54,7 @@ from . import distributed as _dist
 from . import theory as closed_form
 from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
-from .channels import AWGN, Channel, Rayleigh, seed_from_text
+from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
 from .system import System, errors
 
@@ -109,33 +109,49 @@ def clopper_pearson(errors: int | np.ndarray, trials: int | np.ndarray, confiden
 
 
 def channel_name(channel: Channel) -> str:
-    """``awgn``, ``awgn-real``, ``rayleigh-fast-csi``, ``rayleigh-block-nocsi``, ..."""
-    if isinstance(channel, Rayleigh):
-        return f"rayleigh-{channel.fading}-{'csi' if channel.csi else 'nocsi'}"
-    if isinstance(channel, AWGN):
-        return "awgn-real" if channel.real else "awgn"
-    return type(channel).__name__.lower()
+    """The channel's :attr:`~commae.channels.Channel.name`: every stage with its parameters.
+
+    ``awgn``, ``awgn-real``, ``rayleigh-fast-csi``, ``rician-K3-block-csi``,
+    ``rapp-p3-A1-ibo0dB+awgn+adc-3bit-clip1.5``, ...
+    """
+    return getattr(channel, "name", None) or type(channel).__name__.lower()
 
 
 def theory_rates(system: System, ebno_db: float) -> dict[str, float] | None:
     """Closed-form BER/SER/BLER of a baseline where :mod:`commae.theory` has them, else None.
 
     Covered: Gray QAM/PSK modems (and BPSK as 2-PAM) over AWGN and over
-    Rayleigh with CSI (fast or block fading: one symbol per use, so the same
+    Rayleigh with CSI; Gray square QAM and BPSK over Rician with CSI (fast or block fading: one symbol per use, so the same
     per-symbol statistics; BLER only for one symbol per message), Hamming
     (7,4) with hard decisions, uncoded BPSK blocks. Entries without a closed
     form are NaN.
     """
     ch = system.channel
-    if isinstance(ch, Rayleigh):
+    k_factor = None
+    if isinstance(ch, (Rayleigh, Rician)):
         if not ch.csi:
             return None
-        kind, fading = "rayleigh", ch.fading
-    else:
+        kind, fading = ("rayleigh", ch.fading) if isinstance(ch, Rayleigh) else ("rician", ch.fading)
+        if kind == "rician":
+            k_factor = ch.k_factor
+            if not (isinstance(system, Modem) and system.constellation.kind in ("qam", "pam", "psk")):
+                return None
+    elif isinstance(ch, AWGN):
         kind, fading = "awgn", "fast"
+    else:  # impairments: no closed form
+        return None
     if isinstance(system, Modem):
         c = system.constellation
         M, m = c.num_points, system.n
+        if kind == "rician":  # Gray square QAM and BPSK have the MGF forms
+            if c.kind == "qam":
+                ber, ser = closed_form.ber_qam(ebno_db, M, "rician", k_factor), closed_form.ser_qam(ebno_db, M, "rician", k_factor)
+            elif M == 2:
+                ber = ser = closed_form.ber_bpsk(ebno_db, "rician", k_factor)
+            else:
+                return None
+            bler = 1.0 - (1.0 - float(ser)) ** m if (m == 1 or fading == "fast") else float("nan")
+            return {"ber": float(ber), "ser": float(ser), "bler": bler}
         if c.kind == "qam":
             ber, ser = closed_form.ber_qam(ebno_db, M, channel=kind), closed_form.ser_qam(ebno_db, M, channel=kind)
         elif c.kind == "psk":  # any rotation: the rates are rotation invariant

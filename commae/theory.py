@@ -3,7 +3,9 @@ r"""Closed-form error rates and capacity: the theory curves of every figure.
 Every rate here is exact (no nearest-neighbour or union-bound
 approximation) for the baselines of :mod:`commae.baselines`: Gray-labelled
 square M-QAM, Gray M-PSK, BPSK, Hamming (7,4) with BPSK and hard-decision
-syndrome decoding, and uncoded BPSK blocks, over AWGN or Rayleigh fading.
+syndrome decoding, and uncoded BPSK blocks, over AWGN or Rayleigh fading;
+BPSK and Gray square QAM also over Rician fading (``channel="rician"``,
+``k_factor=K``, perfect CSI), by the same integrals with the Rician MGF.
 
 All functions take :math:`E_b/N_0` in dB (``ebno_db``), except
 :func:`capacity_awgn`, which takes :math:`E_s/N_0` in dB (``esno_db``). The
@@ -95,7 +97,7 @@ __all__ = [
     "capacity_awgn",
 ]
 
-Channel = Literal["awgn", "rayleigh"]
+Channel = Literal["awgn", "rayleigh", "rician"]
 Fading = Literal["fast", "block"]
 
 _CHANNELS = ("awgn", "rayleigh")
@@ -117,9 +119,16 @@ _HAMMING_P = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]])
 
 
 # --------------------------------------------------------------------------- checks
-def _check_channel(channel: str) -> None:
+def _check_channel(channel: str, k_factor: float | None = None, rician: bool = False) -> None:
+    if rician and channel == "rician":
+        if k_factor is None or isinstance(k_factor, bool) or not isinstance(k_factor, numbers.Real) or not math.isfinite(k_factor) or k_factor < 0:
+            raise ValueError(f"channel must be 'awgn' or 'rayleigh', or 'rician' with k_factor a finite number >= 0 (linear); got 'rician' with k_factor={k_factor!r}")
+        return
     if channel not in _CHANNELS:
-        raise ValueError(f"channel must be 'awgn' or 'rayleigh', got {channel!r}")
+        extra = ", or 'rician' with k_factor" if rician else ""
+        raise ValueError(f"channel must be 'awgn' or 'rayleigh'{extra}, got {channel!r}")
+    if k_factor is not None:
+        raise ValueError(f"k_factor applies to channel='rician' only, got channel={channel!r}")
 
 
 def _check_fading(fading: str) -> None:
@@ -143,7 +152,7 @@ def _as_float_array(x: ArrayLike) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- the one integral
-def _craig(a: np.ndarray, phi: float, channel: str) -> np.ndarray:
+def _craig(a: np.ndarray, phi: float, channel: str, k_factor: float = 0.0) -> np.ndarray:
     r"""Craig integral of :math:`e^{-a/\sin^2\theta}` over :math:`[0, \phi]`, or its Rayleigh average.
 
     .. math::
@@ -164,7 +173,12 @@ def _craig(a: np.ndarray, phi: float, channel: str) -> np.ndarray:
         Non-negative SNR factor (average over Rayleigh), any shape.
     phi : float
         Upper limit, in :math:`[0, \pi]`.
-    channel : {"awgn", "rayleigh"}
+    channel : {"awgn", "rayleigh", "rician"}
+    k_factor : float
+        Rician K (linear): the integrand becomes the Rician MGF
+        :math:`\frac{1+K}{1+K+z}\exp\!\left(-\frac{K z}{1+K+z}\right)`,
+        :math:`z = a/\sin^2\theta` (Simon & Alouini 2005, Eq. 2.17 and Sec. 5.1);
+        ``K = 0`` is the Rayleigh integrand.
 
     Returns
     -------
@@ -180,7 +194,12 @@ def _craig(a: np.ndarray, phi: float, channel: str) -> np.ndarray:
         theta = 0.5 * (hi - lo) * _CRAIG_NODES + 0.5 * (hi + lo)  # [N]
         weights = 0.5 * (hi - lo) * _CRAIG_WEIGHTS  # [N]
         z = a[..., None] / np.sin(theta) ** 2  # [..., N]
-        integrand = np.exp(-z) if channel == "awgn" else 1.0 / (1.0 + z)
+        if channel == "awgn":
+            integrand = np.exp(-z)
+        elif channel == "rician":
+            integrand = (1.0 + k_factor) / (1.0 + k_factor + z) * np.exp(-k_factor * z / (1.0 + k_factor + z))
+        else:
+            integrand = 1.0 / (1.0 + z)
         total = total + integrand @ weights
     return total / math.pi
 
@@ -252,7 +271,7 @@ def q_function(x: ArrayLike) -> np.ndarray:
     return np.asarray(0.5 * erfc(_as_float_array(x) / math.sqrt(2.0)), dtype=float)
 
 
-def ber_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn") -> np.ndarray:
+def ber_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn", k_factor: float | None = None) -> np.ndarray:
     r"""Bit error rate of coherent BPSK.
 
     .. math::
@@ -268,7 +287,11 @@ def ber_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn") -> np.ndarray:
     ----------
     ebno_db : array-like
         :math:`E_b/N_0` in dB (average over Rayleigh), any shape.
-    channel : {"awgn", "rayleigh"}
+    channel : {"awgn", "rayleigh", "rician"}
+    k_factor : float, optional
+        Rician K-factor (linear), with ``channel="rician"`` only: :math:`h = \sqrt{K/(K+1)} + \sqrt{1/(K+1)}\,g`,
+        :math:`g \sim \mathcal{CN}(0,1)`, perfect CSI; the Craig integrals are averaged with the
+        Rician MGF (Simon & Alouini 2005, Sec. 5.1). ``K = 0`` is Rayleigh.
 
     Returns
     -------
@@ -280,13 +303,15 @@ def ber_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn") -> np.ndarray:
     ['7.8650e-02', '3.8721e-06']
     >>> round(float(ber_bpsk(0.0, channel="rayleigh")), 6)
     0.146447
+    >>> bool(np.isclose(ber_bpsk(8.0, "rician", k_factor=0.0), ber_bpsk(8.0, "rayleigh"), rtol=1e-12))
+    True
     """
-    _check_channel(channel)
+    _check_channel(channel, k_factor, rician=True)
     ebno = db_to_linear(_as_float_array(ebno_db))
-    return np.asarray(_craig(ebno, 0.5 * math.pi, channel), dtype=float)
+    return np.asarray(_craig(ebno, 0.5 * math.pi, channel, k_factor or 0.0), dtype=float)
 
 
-def ser_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn") -> np.ndarray:
+def ser_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn", k_factor: float | None = None) -> np.ndarray:
     r"""Symbol error rate of coherent BPSK; equal to :func:`ber_bpsk`.
 
     .. math:: P_s = P_b
@@ -295,7 +320,11 @@ def ser_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn") -> np.ndarray:
     ----------
     ebno_db : array-like
         :math:`E_b/N_0 = E_s/N_0` in dB, any shape.
-    channel : {"awgn", "rayleigh"}
+    channel : {"awgn", "rayleigh", "rician"}
+    k_factor : float, optional
+        Rician K-factor (linear), with ``channel="rician"`` only: :math:`h = \sqrt{K/(K+1)} + \sqrt{1/(K+1)}\,g`,
+        :math:`g \sim \mathcal{CN}(0,1)`, perfect CSI; the Craig integrals are averaged with the
+        Rician MGF (Simon & Alouini 2005, Sec. 5.1). ``K = 0`` is Rayleigh.
 
     Returns
     -------
@@ -306,18 +335,18 @@ def ser_bpsk(ebno_db: ArrayLike, channel: Channel = "awgn") -> np.ndarray:
     >>> bool(ser_bpsk(4.0) == ber_bpsk(4.0))
     True
     """
-    return ber_bpsk(ebno_db, channel)
+    return ber_bpsk(ebno_db, channel, k_factor)
 
 
-def _qam_esno_and_axis(ebno_db: ArrayLike, M: int, channel: str) -> tuple[np.ndarray, int, int]:
+def _qam_esno_and_axis(ebno_db: ArrayLike, M: int, channel: str, k_factor: float | None = None) -> tuple[np.ndarray, int, int]:
     """Checked inputs of the QAM rates: linear Es/N0, bits per symbol, points per axis."""
-    _check_channel(channel)
+    _check_channel(channel, k_factor, rician=True)
     k = _check_order(M, square=True)
     esno = db_to_linear(ebno_db_to_esno_db(_as_float_array(ebno_db), k=k))
     return esno, k, 1 << (k // 2)
 
 
-def ser_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn") -> np.ndarray:
+def ser_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn", k_factor: float | None = None) -> np.ndarray:
     r"""Exact symbol error rate of square M-QAM with ML detection.
 
     Each axis is a :math:`\sqrt M`-PAM with error probability :math:`P_a`, the
@@ -341,7 +370,11 @@ def ser_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn") -> np.ndarray
     M : int
         Number of points, an even power of two (4, 16, 64, 256, ...);
         ``M = 4`` is QPSK.
-    channel : {"awgn", "rayleigh"}
+    channel : {"awgn", "rayleigh", "rician"}
+    k_factor : float, optional
+        Rician K-factor (linear), with ``channel="rician"`` only: :math:`h = \sqrt{K/(K+1)} + \sqrt{1/(K+1)}\,g`,
+        :math:`g \sim \mathcal{CN}(0,1)`, perfect CSI; the Craig integrals are averaged with the
+        Rician MGF (Simon & Alouini 2005, Sec. 5.1). ``K = 0`` is Rayleigh.
 
     Returns
     -------
@@ -352,11 +385,11 @@ def ser_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn") -> np.ndarray
     >>> [f"{p:.4e}" for p in ser_qam([0.0, 10.0], M=16)]
     ['4.7918e-01', '7.0043e-03']
     """
-    esno, _, _ = _qam_esno_and_axis(ebno_db, M, channel)
+    esno, _, _ = _qam_esno_and_axis(ebno_db, M, channel, k_factor)
     q = 1.0 - 1.0 / math.sqrt(M)
     a = 1.5 * esno / (M - 1)  # x^2 / 2
-    p_q = _craig(a, 0.5 * math.pi, channel)
-    p_q2 = _craig(a, 0.25 * math.pi, channel)
+    p_q = _craig(a, 0.5 * math.pi, channel, k_factor or 0.0)
+    p_q2 = _craig(a, 0.25 * math.pi, channel, k_factor or 0.0)
     return np.asarray(4.0 * q * p_q - 4.0 * q * q * p_q2, dtype=float)
 
 
@@ -379,7 +412,7 @@ def _cho_yoon_coefficients(num_levels: int) -> np.ndarray:
     return coef / (num_levels * bits)
 
 
-def ber_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn") -> np.ndarray:
+def ber_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn", k_factor: float | None = None) -> np.ndarray:
     r"""Exact bit error rate of Gray-labelled square M-QAM with ML detection.
 
     Cho & Yoon's closed form: the BER of the Gray :math:`\sqrt M`-PAM on each
@@ -407,7 +440,11 @@ def ber_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn") -> np.ndarray
         :math:`E_b/N_0` in dB, any shape.
     M : int
         Number of points, an even power of two (4, 16, 64, 256, ...).
-    channel : {"awgn", "rayleigh"}
+    channel : {"awgn", "rayleigh", "rician"}
+    k_factor : float, optional
+        Rician K-factor (linear), with ``channel="rician"`` only: :math:`h = \sqrt{K/(K+1)} + \sqrt{1/(K+1)}\,g`,
+        :math:`g \sim \mathcal{CN}(0,1)`, perfect CSI; the Craig integrals are averaged with the
+        Rician MGF (Simon & Alouini 2005, Sec. 5.1). ``K = 0`` is Rayleigh.
 
     Returns
     -------
@@ -420,12 +457,12 @@ def ber_qam(ebno_db: ArrayLike, M: int, channel: Channel = "awgn") -> np.ndarray
     >>> bool(np.isclose(ber_qam(6.0, M=4), ber_bpsk(6.0), rtol=1e-12))   # QPSK
     True
     """
-    esno, _, num_levels = _qam_esno_and_axis(ebno_db, M, channel)
+    esno, _, num_levels = _qam_esno_and_axis(ebno_db, M, channel, k_factor)
     a = 1.5 * esno / (M - 1)
     ber = np.zeros(esno.shape)
     for i, c in enumerate(_cho_yoon_coefficients(num_levels)):
         if c != 0.0:
-            ber = ber + c * 2.0 * _craig((2 * i + 1) ** 2 * a, 0.5 * math.pi, channel)
+            ber = ber + c * 2.0 * _craig((2 * i + 1) ** 2 * a, 0.5 * math.pi, channel, k_factor or 0.0)
     return np.asarray(ber, dtype=float)
 
 

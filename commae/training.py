@@ -18,6 +18,13 @@ Gradient accumulation, mixed precision (bf16 autocast on CPU; fp16 autocast
 and a ``GradScaler`` on CUDA), gradient clipping, learning-rate schedules and
 early stopping wrap those lines; they never fork the loop.
 
+What "forward → loss" means is the *step strategy* (``step=``): :class:`Backprop`
+(the default: one loss, gradients through the channel) or :class:`ModelFree`
+(Aoudia & Hoydis 2019: a supervised loss for the receiver plus a
+policy-gradient surrogate for the transmitter, so the channel is only ever
+run forward). Either returns one scalar whose ``backward`` fills every
+gradient, and the same ``optimizer.step`` applies it.
+
 A batch is a pair ``(inputs, labels)``. ``model(inputs)`` is called as
 ``model(*inputs)`` when ``inputs`` is a tuple or list, ``model(**inputs)``
 when it is a dict, else ``model(inputs)`` — so a ``DataLoader`` of
@@ -37,6 +44,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import sys
 import time
@@ -49,7 +57,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed as _dist
-from .channels import seed_from_text
+from .channels import non_differentiable_stage, seed_from_text, split_channel_output
 from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
 from .system import System, errors
@@ -70,9 +78,14 @@ __all__ = [
     "derive_seed",
     "OPTIMIZERS",
     "SCHEDULES",
+    "Backprop",
+    "ModelFree",
+    "make_step",
+    "TRAININGS",
 ]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+TRAININGS = ("backprop", "model-free")
 SCHEDULES = ("constant", "cosine", "step", "plateau")
 
 
@@ -84,7 +97,9 @@ class TrainConfig:
     SNR); an optimiser step sees ``accumulate`` micro-batches of
     ``batch_size`` messages; an epoch is ``batches_per_epoch`` steps. The
     validation set (``val_size`` messages at the middle of the range... no:
-    at the same range) is drawn once from its own seed.
+    at the same range) is drawn once from its own seed. ``training`` is the
+    step strategy (``"backprop"`` or ``"model-free"``, see :func:`make_step`)
+    and ``exploration`` the model-free exploration variance.
     """
 
     ebno_db: tuple[float, float] = (7.0, 7.0)
@@ -105,6 +120,8 @@ class TrainConfig:
     val_size: int = 100_000
     seed: int = 0
     device: str = "cpu"
+    training: str = "backprop"
+    exploration: float = 0.02
 
 
 class TrainingDiverged(RuntimeError):
@@ -323,6 +340,127 @@ def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int) -> 
     raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
 
 
+# --- the step: what forward and loss mean ---------------------------------------------------
+
+
+class Backprop:
+    """The default step: ``loss_fn(model(inputs), labels)``, differentiated through the channel.
+
+    Transmitter and receiver both get the gradient of the one loss; the
+    channel must be differentiable (:meth:`check` refuses one that is not).
+    """
+
+    name = "backprop"
+
+    def check(self, model: nn.Module) -> None:
+        """Refuse a model whose channel has a stage without a gradient, naming it."""
+        channel = getattr(getattr(model, "module", model), "channel", None)
+        stage = non_differentiable_stage(channel) if channel is not None and hasattr(channel, "stages") else None
+        if stage is not None:
+            raise ValueError(f"the channel stage {stage.name} has no gradient, so backpropagation cannot train through it; use training='model-free' (--training model-free)")
+
+    def __call__(self, model: nn.Module, loss_fn: Callable, inputs: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss to backpropagate, loss to log)``: here the same tensor."""
+        loss = loss_fn(_call(model, inputs), labels)
+        return loss, loss
+
+
+class ModelFree:
+    r"""Model-free step (Aoudia & Hoydis, "Model-free training of end-to-end communication systems", IEEE JSAC 2019).
+
+    Each mini-batch of messages is split in two halves, so a step spends the
+    same messages as a :class:`Backprop` step:
+
+    * **Receiver** (first half): the transmitter's symbols are detached, sent
+      through the channel, and the receiver gets the gradient of its
+      supervised loss (``loss_fn``) — the transmitter gets nothing from it.
+    * **Transmitter** (second half): its symbols :math:`x` are perturbed by
+      Gaussian exploration, :math:`	ilde x = \sqrt{1-\sigma^2}\,x + \sigma w`,
+      :math:`w \sim \mathcal{CN}(0, 1)` per complex use (:math:`\mathcal{N}(0, 1)`
+      per real use), which keeps unit average energy; :math:`	ilde x` is sent
+      through the channel and the receiver's per-example loss :math:`l_i` (no
+      gradient) is the cost. The policy gradient
+      :math:`
+abla_	heta E[l] = E[l\,
+abla_	heta \ln \pi_	heta(	ilde x \mid m)]`
+      is the gradient of the surrogate
+      :math:`rac1B\sum_i (l_i - ar l)\ln \pi_	heta(	ilde x_i \mid m_i)`,
+      with :math:`\ln \pi = -\|	ilde x - \sqrt{1-\sigma^2}x\|^2/\sigma^2` (complex;
+      :math:`/2\sigma^2` real) up to a constant, and the batch mean
+      :math:`ar l` as a variance-reducing baseline. The receiver gets nothing
+      from it.
+
+    The loss to backpropagate is the sum of the two (they touch disjoint
+    parameters), so the loop's ``zero_grad → forward → loss → backward → step``
+    is unchanged; the loss logged is the receiver's. The channel is only ever
+    called forward (under ``no_grad`` for the transmitter), so any channel
+    works: a quantiser, a black box, a user's :class:`~commae.channels.Channel`.
+
+    Parameters
+    ----------
+    exploration : float
+        :math:`\sigma^2`, the exploration variance per channel use, in (0, 1).
+    """
+
+    name = "model-free"
+
+    def __init__(self, exploration: float = 0.02) -> None:
+        if isinstance(exploration, bool) or not isinstance(exploration, (int, float)) or not 0.0 < exploration < 1.0:
+            raise ValueError(f"exploration must be a variance in (0, 1), got {exploration!r}")
+        self.exploration = float(exploration)
+
+    def check(self, model: nn.Module) -> None:
+        """Model-free training needs an autoencoder (transmitter, channel, receiver)."""
+        inner = getattr(model, "module", model)
+        if not all(hasattr(inner, part) for part in ("transmitter", "channel", "receiver")):
+            raise ValueError("model-free training needs an Autoencoder (transmitter, channel, receiver)")
+
+    def __call__(self, model: nn.Module, loss_fn: Callable, inputs: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        ae = getattr(model, "module", model)
+        messages, no, generator = inputs
+        if len(messages) < 2:
+            raise ValueError("model-free training needs mini-batches of at least 2 messages")
+        half = len(messages) // 2
+        no = torch.as_tensor(no, device=messages.device)
+        no_rx, no_tx = (no[:half], no[half:]) if no.ndim else (no, no)
+        # receiver: supervised, the transmitter's symbols held fixed
+        x = ae.transmitter(messages[:half]).detach()
+        y, h = split_channel_output(ae.channel, ae.channel(x, no_rx, generator=generator))
+        rx_loss = loss_fn(ae.receiver(y, h), labels[:half])
+        # transmitter: Gaussian exploration, the receiver's per-example loss as the cost
+        x = ae.transmitter(messages[half:])
+        var = self.exploration
+        w = torch.randn((*x.shape, 2) if x.is_complex() else x.shape, device=x.device, generator=generator, dtype=x.real.dtype)
+        w = torch.view_as_complex(w) * math.sqrt(0.5) if x.is_complex() else w
+        mean = math.sqrt(1.0 - var) * x
+        explored = (mean + math.sqrt(var) * w).detach()
+        with torch.no_grad():
+            y, h = split_channel_output(ae.channel, ae.channel(explored, no_tx, generator=generator))
+            cost = _per_example(loss_fn)(ae.receiver(y, h), labels[half:]).float()
+        scale = var if x.is_complex() else 2 * var
+        log_pi = -(explored - mean).abs().pow(2).flatten(1).sum(-1) / scale  # [B/2]
+        tx_surrogate = ((cost - cost.mean()) * log_pi).mean()
+        return rx_loss + tx_surrogate, rx_loss
+
+
+def _per_example(loss_fn: Callable) -> Callable:
+    """A copy of ``loss_fn`` with ``reduction="none"`` (per-example losses)."""
+    if not hasattr(loss_fn, "reduction"):
+        raise ValueError("model-free training needs a loss with a `reduction` attribute (per-example losses), e.g. commae's make_loss")
+    per = copy.copy(loss_fn)
+    per.reduction = "none"
+    return per
+
+
+def make_step(training: str = "backprop", exploration: float = 0.02) -> Backprop | ModelFree:
+    """The step strategy by name: ``"backprop"`` or ``"model-free"`` (with ``exploration``, the variance)."""
+    if training == "backprop":
+        return Backprop()
+    if training == "model-free":
+        return ModelFree(exploration)
+    raise ValueError(f"training must be one of {', '.join(TRAININGS)}, got {training!r}")
+
+
 # --- the loop -----------------------------------------------------------------------------
 
 
@@ -359,14 +497,17 @@ def train_one_epoch(
     amp: bool = False,
     scaler: torch.amp.GradScaler | None = None,
     progress: Any = None,
+    step: Backprop | ModelFree | None = None,
 ) -> float:
     """One pass over ``batches``; an optimiser step every ``accumulate`` micro-batches.
 
     Each micro-batch's loss is divided by ``accumulate``, so ``accumulate``
     equal micro-batches give the gradient of their concatenation. A trailing
-    incomplete group is stepped as it is. Returns the mean training loss
-    (NaN/inf when it diverged).
+    incomplete group is stepped as it is. ``step`` is the step strategy
+    (default :class:`Backprop`). Returns the mean training loss (NaN/inf when
+    it diverged).
     """
+    step = step if step is not None else Backprop()
     model.train()
     total, count = None, 0  # the running sum stays on the loss's device: no sync per step
     ddp = isinstance(model, nn.parallel.DistributedDataParallel)
@@ -375,9 +516,9 @@ def train_one_epoch(
         # DDP averages gradients over the ranks in the backward of a step's last micro-batch only
         with model.no_sync() if ddp and i % accumulate else contextlib.nullcontext():
             with _autocast(model, amp):
-                loss = loss_fn(_call(model, inputs), labels)
+                loss, shown = step(model, loss_fn, inputs, labels)
             (scaler.scale(loss / accumulate) if scaler else loss / accumulate).backward()
-        total = loss.detach().float() if total is None else total + loss.detach().float()
+        total = shown.detach().float() if total is None else total + shown.detach().float()
         count += 1
         if i % accumulate == 0:
             _step(model, optimizer, clip, scaler)
@@ -463,6 +604,7 @@ def fit(
     log: Callable[[str], None] | None = print,
     distributed: bool | None = None,
     callbacks: Sequence[Callable[[int, History], None]] = (),
+    step: Backprop | ModelFree | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
 
@@ -516,6 +658,10 @@ def fit(
         identical on every rank. The logged training loss is the mean over
         all ranks. Progress bars and ``log`` lines come from rank 0 only.
         None (default): whenever a group of more than one rank is initialised.
+    step : Backprop or ModelFree, optional
+        What forward and loss mean in each step (default :class:`Backprop`);
+        see :func:`make_step`. Its ``check`` runs first: backpropagation
+        through a channel stage without a gradient raises ``ValueError``.
 
     Raises
     ------
@@ -525,6 +671,8 @@ def fit(
     """
     if accumulate < 1:
         raise ValueError(f"accumulate must be a positive integer, got {accumulate}")
+    step = step if step is not None else Backprop()
+    step.check(model)
     history = history if history is not None else History()
     if amp and scaler is None and _device_type(model) == "cuda":
         scaler = torch.amp.GradScaler("cuda")
@@ -534,6 +682,8 @@ def fit(
         raise ValueError("distributed=True needs an initialised torch.distributed process group of more than one rank (launch with torchrun)")
     trained = model
     if distributed:
+        if not isinstance(step, Backprop):  # its steps call the transmitter and receiver past the DDP wrapper
+            raise ValueError("model-free training runs in one process: launch it without torchrun")
         device = next(model.parameters()).device
         trained = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
         if _dist.rank() != 0:
@@ -544,7 +694,7 @@ def fit(
         lr = optimizer.param_groups[0]["lr"]
         total = len(train_batches) if hasattr(train_batches, "__len__") else None
         with tqdm(total=total, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not show_bar, dynamic_ncols=True) as bar:
-            train_loss = train_one_epoch(trained, loss_fn, train_batches, optimizer, accumulate=accumulate, clip=clip, amp=amp, scaler=scaler, progress=bar)
+            train_loss = train_one_epoch(trained, loss_fn, train_batches, optimizer, accumulate=accumulate, clip=clip, amp=amp, scaler=scaler, progress=bar, step=step)
         if not math.isfinite(train_loss):
             raise TrainingDiverged(epoch, train_loss)
         row: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
