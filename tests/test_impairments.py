@@ -258,6 +258,14 @@ def test_likelihood_with_fine_adc_approaches_the_unquantised_one():
     assert float((decided_fine == decided).double().mean()) > 0.998
 
 
+def test_likelihood_with_csi_and_negligible_phase_noise_is_the_coherent_slicer():
+    ch = Cascade(Rician(3.0), PhaseNoise(1e-4))
+    c = qam(16)
+    x = c.points[torch.randint(0, 16, (20_000,), generator=torch.Generator().manual_seed(0))][:, None]
+    y, h = ch(x, 0.05, generator=1)
+    assert torch.equal(Modem(c, ch).receive(y, 0.05, h), Modem(c, Rician(3.0)).receive(y, 0.05, h))
+
+
 def test_ml_detector_beats_nearest_point_under_phase_noise():
     """With phase noise the ML metric is not the Euclidean one: on the same noise it makes fewer symbol errors."""
     ch = make_channel("awgn", phase_noise=0.2)
