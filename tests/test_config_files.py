@@ -86,3 +86,18 @@ def test_bad_run_config_json(tmp_path):
     path.write_text("{not json")
     result = _train("--config", str(path), "--out", str(tmp_path / "run"))
     assert result.exit_code == 2 and "not valid JSON" in result.output
+
+
+def test_every_config_field_is_an_option():
+    """A run's config.json must map back to options: a new config field needs an option of the same name (or a rename)."""
+    import dataclasses
+
+    from commae.config_files import _SYSTEM_RENAMES, _TRAIN_RENAMES
+    from commae.models import SystemConfig
+    from commae.training import TrainConfig
+
+    options = {p.name for p in cli.commands["train"].params}
+    for config, renames in ((SystemConfig, _SYSTEM_RENAMES), (TrainConfig, _TRAIN_RENAMES)):
+        for f in dataclasses.fields(config):
+            name = renames.get(f.name, f.name)
+            assert name is None or name in options, f"{config.__name__}.{f.name} has no commae train option"
