@@ -147,6 +147,8 @@ def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
         raw = json.loads(path.read_text())
         train = dict(raw["train"])
         train["ebno_db"] = tuple(train["ebno_db"])
+        if train.get("esno_db") is not None:
+            train["esno_db"] = tuple(train["esno_db"])
         system, train_cfg = SystemConfig(**raw["system"]), TrainConfig(**train)
         system.build()  # every system option is checked where it is used
         make_loss(train_cfg.loss, system.k)

@@ -82,8 +82,10 @@ class TrainConfig:
     ``ebno_db`` is the training Eb/N0 range in dB (``low == high`` for one
     SNR); an optimiser step sees ``accumulate`` micro-batches of
     ``batch_size`` messages; an epoch is ``batches_per_epoch`` steps. The
-    validation set (``val_size`` messages at the middle of the range... no:
-    at the same range) is drawn once from its own seed.
+    validation set (``val_size`` messages, with Eb/N0 drawn from the same
+    range) is drawn once from its own seed. ``esno_db`` records the Es/N0
+    range in dB when that is how the SNR was given (``commae train --esno``);
+    ``ebno_db`` is then its Eb/N0 equivalent, which training uses.
     """
 
     ebno_db: tuple[float, float] = (7.0, 7.0)
@@ -104,6 +106,7 @@ class TrainConfig:
     val_size: int = 100_000
     seed: int = 0
     device: str = "cpu"
+    esno_db: tuple[float, float] | None = None
 
 
 class TrainingDiverged(RuntimeError):
