@@ -503,11 +503,12 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
     }
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
-        click.echo(f"{'system':<18}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
+        w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2  # the longest name sets the column
+        click.echo(f"{'system':<{w}}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
         for r in rows:
             interval = f"[{r['ber_low']:.2e}, {r['ber_high']:.2e}]"
             th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
-            click.echo(f"{r['system']:<18}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
+            click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
     click.echo(f"wrote {csv_path} and {json_path}")
 
 
@@ -752,7 +753,8 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
             table.append((name, float(e), float(m), float(b), float(c)))
     atomic_write(out_path, "\n".join(lines) + "\n")
     if not quiet:
-        click.echo(f"{'system':<22}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
+        w = max([len("system"), *(len(t[0]) for t in table)]) + 2
+        click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
         for name, e, m, b, c in table:
-            click.echo(f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}")
+            click.echo(f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}")
     click.echo(f"wrote {out_path}")

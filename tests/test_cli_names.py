@@ -134,3 +134,10 @@ def test_existing_outputs_are_named_in_a_sentence(tmp_path, monkeypatch):
     again = _run(*args)
     assert again.exit_code == 1
     assert "Error: results.csv and results.json exist; pass --force to overwrite, or write elsewhere with --out" in again.output
+    for bad, message in ((["--label", "bpsk"], "is not SYSTEM=NAME"), (["--label", "qam16=16-QAM"], "no system 'qam16' in the CSV"),
+                         (["--xlim", "5:1"], "LOW < HIGH"), (["--ylim", "0:1"], "must be > 0"), (["--ylim", "a:b"], "is not LOW:HIGH")):
+        result = _run("plot", "ber", "results.csv", *bad, "--format", "png")
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, (bad, result.output)
+    result = _run("plot", "ber", "results.csv", "--label", "bpsk=BPSK (Gray)", "--xlim", "-1:1", "--ylim", "1e-3:1", "--format", "png")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ber.png").is_file()
