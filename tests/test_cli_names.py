@@ -122,6 +122,8 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
+        if "init_import_site" in err:  # the signal came while CPython itself was starting, before any code of ours ran
+            continue
         assert "Traceback" not in err, (delay, err)
         if proc.returncode not in (0, -signal.SIGINT):
             assert proc.returncode == 130 and err.strip().splitlines()[-1].startswith("Interrupted."), (delay, err)
