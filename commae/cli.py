@@ -42,6 +42,7 @@ class _OneLineErrors(click.Group):
     """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _interrupt_hint.run_dir = None
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         speak = _rank() == 0
@@ -56,10 +57,18 @@ class _OneLineErrors(click.Group):
             if speak:
                 exc.show()
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            if not isinstance(exc.__cause__, KeyboardInterrupt):
+                if speak:
+                    click.echo("Aborted.", err=True)
+                sys.exit(1)
             if speak:
-                click.echo("Aborted.", err=True)
-            sys.exit(1)
+                click.echo(f"Interrupted.{_interrupt_hint.text()}", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:  # before click took over (start-up)
+            if speak:
+                click.echo("Interrupted.", err=True)
+            sys.exit(130)
         except RuntimeError as exc:
             if not _collective_failure(exc):
                 raise
@@ -73,6 +82,33 @@ class _OneLineErrors(click.Group):
 
                 teardown()
         sys.exit(0)
+
+
+class _InterruptHint:
+    """What Ctrl-C should tell the user: how to go on with the run it cut short."""
+
+    def __init__(self) -> None:
+        self.run_dir: str | None = None
+
+    def update(self, run_dir: str) -> None:
+        self.run_dir = run_dir
+
+    def text(self) -> str:
+        if self.run_dir is None:
+            return ""
+        run_dir = Path(self.run_dir)
+        if (run_dir / "checkpoint.pt").is_file():
+            return f" Continue from the last finished epoch with: commae train --out {_quote(str(run_dir))} --resume"
+        return f" No epoch had finished, so {run_dir} holds nothing to resume; run the same command with --force to start over."
+
+
+_interrupt_hint = _InterruptHint()
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _collective_failure(exc: RuntimeError) -> bool:
@@ -152,7 +188,8 @@ def _refuse_existing(paths: list[Path], force: bool) -> None:
     """A failure (exit 1) naming the files that exist, unless ``--force``: nothing of the user's is overwritten."""
     taken = [str(p) for p in paths if p.exists()]
     if taken and not force:
-        raise click.ClickException(f"{', '.join(taken)} exists; pass --force to overwrite")
+        names = taken[0] if len(taken) == 1 else f"{', '.join(taken[:-1])} and {taken[-1]}"
+        raise click.ClickException(f"{names} {'exists' if len(taken) == 1 else 'exist'}; pass --force to overwrite, or write elsewhere with --out")
 
 
 def _snr_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
@@ -269,7 +306,7 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB, e.g. runs/k4-n1-awgn-7dB, runs/k4-n1-awgn-5to10dB, runs/k4-n1-awgn-10dB-esno]")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]")
 @click.option("--force", is_flag=True, help="Overwrite the run files of an existing --out.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
 @click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
@@ -293,10 +330,11 @@ def train(ctx: click.Context, **opts) -> None:
 
     _launch(opts["device"])  # under torchrun: join the process group; the run keeps the device as given
     low, high = opts["snr"]
-    unit = "dB-esno" if opts["esno"] else "dB"
     if opts["momentum"] > 0 and opts["optimizer"] != "sgd":
         raise click.UsageError("--momentum applies to --optimizer sgd only (Adam and AdamW keep their own moments)")
-    out = opts["out"] or f"runs/k{opts['k']}-n{opts['n']}-{opts['channel']}-{low:g}{'' if low == high else f'to{high:g}'}{unit}"
+    out = opts["out"] or _default_run_dir(ctx, opts)
+    if not opts["dry_run"]:
+        _interrupt_hint.update(run_dir=out)
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter(f"{out} is a file, not a run directory", param_hint="'--out'")
     low, high = _to_ebno(low, high, opts["esno"], opts["k"], opts["n"])
@@ -304,10 +342,11 @@ def train(ctx: click.Context, **opts) -> None:
         if opts["resume"]:
             if opts["force"]:
                 raise click.UsageError("--resume and --force exclude each other")
+            if not opts["out"] and not (Path(out) / "checkpoint.pt").is_file():
+                raise click.ClickException(f"cannot resume: there is no run in {out}, the default directory for these options; name the run with --out")
             system, train_cfg = _agreed(lambda: load_config(prepare_run_dir(out, resume=True)))
             given = {name for name in opts if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-            for name in sorted(given - _RESUMABLE):
-                raise click.UsageError(f"--{name.replace('_', '-')} cannot change when resuming; the run's config.json is used (drop the option, or start a new --out)")
+            _refuse_changes(ctx, opts, given - _RESUMABLE, system, train_cfg)
             if "epochs" in given and opts["epochs"] != train_cfg.epochs:
                 if train_cfg.schedule in ("cosine", "step"):
                     raise click.UsageError(f"--epochs cannot change when resuming a run with --schedule {train_cfg.schedule}: the schedule is laid out over its {train_cfg.epochs} epochs")
@@ -335,7 +374,10 @@ def train(ctx: click.Context, **opts) -> None:
                 batch_size=opts["batch_size"], batches_per_epoch=opts["batches_per_epoch"], accumulate=opts["accumulate"],
                 amp=opts["amp"], clip=opts["clip"], patience=opts["patience"], val_size=opts["val_size"], seed=opts["seed"], device=opts["device"],
                 training=opts["training"], exploration=opts["exploration"],
+                esno_db=opts["snr"] if opts["esno"] else None,
             )
+            if not opts["force"] and not opts["dry_run"]:
+                _refuse_rerun(out, system, train_cfg)
         quiet = opts["quiet"]
         result = train_run(
             system, train_cfg, out, force=opts["force"], resume=opts["resume"], dry_run=opts["dry_run"],
@@ -383,23 +425,138 @@ def _tensorboard_dir(value: str | None, out: str) -> str | None:
     return value or str(Path(out) / "tensorboard")
 
 
+def _snr_text(low: float, high: float) -> str:
+    return f"{low:g} dB" if low == high else f"{low:g} to {high:g} dB"
+
+
 def _report(result, system, train_cfg, dry_run: bool) -> None:
     last = result.history.last
-    low, high = train_cfg.ebno_db
-    snr = f"{low:g} dB" if low == high else f"{low:g} to {high:g} dB"
     if dry_run:
         click.echo(f"dry run: one batch trained, nothing written (val loss {last['val_loss']:.4f})")
     else:
         click.echo(f"run written to {result.run_dir}/: " + " ".join(p.name for p in result.files))
-    click.echo(f"validation at Eb/N0 {snr}, {result.val_messages} messages, the same noise for every system:")
-    click.echo(f"  {'system':<22}{'SER':>11}{'BER':>11}{'BLER':>11}{'MI (bit)':>10}")
-    click.echo(f"  {'autoencoder':<22}{last['val_ser']:>11.3e}{last['val_ber']:>11.3e}{last['val_bler']:>11.3e}{last['mi_bits']:>10.3f}")
+    ebno = _snr_text(*train_cfg.ebno_db)
+    esno_db = getattr(train_cfg, "esno_db", None)
+    at = f"Es/N0 {_snr_text(*esno_db)} (Eb/N0 {_snr_text(*(round(v, 2) for v in train_cfg.ebno_db))})" if esno_db else f"Eb/N0 {ebno}"
+    click.echo(f"validation at {at}, {result.val_messages} messages, the same noise for every system:")
+    # a bit-wise receiver's loss bounds the bit-wise MI (BMI), a symbol-wise one's the MI
+    info = "BMI (bit)" if system.output == "bit" else "MI (bit)"
+    rows = [("autoencoder", last["val_ser"], last["val_ber"], last["val_bler"], last.get("mi_bits"))]
     if result.baseline_metrics is not None:
         b = result.baseline_metrics
-        mi = f"{b['mi_bits']:>10.3f}" if "mi_bits" in b else f"{'':>10}"
-        click.echo(f"  {result.baseline + ' (baseline)':<22}{b['ser']:>11.3e}{b['ber']:>11.3e}{b['bler']:>11.3e}{mi}")
-    else:
+        rows.append((f"{result.baseline} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
+    width = max(len("system"), *(len(r[0]) for r in rows)) + 2
+    click.echo(f"  {'system':<{width}}{'SER':>11}{'BER':>11}{'BLER':>11}{info:>11}")
+    for name, ser, ber, bler, mi in rows:
+        mi_text = "" if mi is None else f"{mi:.3f}"
+        click.echo(f"  {name:<{width}}{ser:>11.3e}{ber:>11.3e}{bler:>11.3e}{mi_text:>11}")
+    if result.baseline_metrics is None:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
+
+
+# --- run names and resuming ----------------------------------------------------------------
+
+# Options that say how a run is carried out, not what it computes: they never name a run.
+_OPERATIONAL = {"device", "quiet", "out", "force", "resume", "dry_run"}
+# Options spelled out in a run's name; every other option that differs from its default
+# enters the name through a short hash of its value, so different experiments never share a name.
+_NAMED = {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}
+
+
+def _default_run_dir(ctx: click.Context, opts: dict) -> str:
+    """``runs/`` + a name that spells the main settings and hashes the rest.
+
+    ``commae train --snr 7`` -> ``runs/k4-n1-awgn-7dB``; ``--loss bce`` -> ``runs/k4-n1-awgn-7dB-bce``;
+    ``--k 4 --n 7 --real`` -> ``runs/k4-n7-real-awgn-7dB``; ``--batch-size 2048`` -> ``runs/k4-n1-awgn-7dB-x1f0c3a2e``.
+    The same options give the same name, so a rerun finds its run.
+    """
+    import hashlib
+    import json
+
+    differ = {}
+    for param in ctx.command.params:
+        name = param.name
+        if name in _OPERATIONAL or name not in opts:
+            continue
+        default = param.get_default(ctx, call=True)
+        if param.callback is not None:
+            default = param.callback(ctx, param, default) if default is not None else None
+        else:
+            default = param.type_cast_value(ctx, default) if default is not None else None
+        if opts[name] != default:
+            differ[name] = opts[name]
+    low, high = opts["snr"]
+    parts = [f"k{opts['k']}", f"n{opts['n']}"]
+    parts += ["real"] if opts["real"] else []
+    parts.append(opts["channel"])
+    if opts["channel"] != "awgn":
+        parts.append(opts["fading"])
+        parts += [] if opts["csi"] else ["nocsi"]
+    parts.append(f"{low:g}{'' if low == high else f'to{high:g}'}dB")
+    parts += ["esno"] if opts["esno"] else []
+    parts += [opts["loss"]] if "loss" in differ else []
+    parts += ["points"] if opts["points"] else []
+    parts += ["msgnorm"] if opts["normalization"] == "message" else []
+    parts += [f"h{opts['hidden']}"] if "hidden" in differ else []
+    parts += [opts["optimizer"]] if "optimizer" in differ else []
+    parts += [f"lr{opts['lr']:g}"] if "lr" in differ else []
+    parts += [f"seed{opts['seed']}"] if "seed" in differ else []
+    rest = {name: value for name, value in differ.items() if name not in _NAMED}
+    if opts["channel"] == "awgn":  # fading and CSI mean nothing on AWGN, but keep runs apart all the same
+        rest.update({name: differ[name] for name in ("fading", "csi") if name in differ})
+    if rest:
+        text = json.dumps(sorted((k, list(v) if isinstance(v, tuple) else v) for k, v in rest.items()))
+        parts.append("x" + hashlib.sha256(text.encode()).hexdigest()[:8])
+    return "runs/" + "-".join(parts)
+
+
+def _stored_value(name: str, system, train_cfg):
+    """The value the option ``--name`` had when the run was made, or a sentinel where the config does not say."""
+    if name == "points":
+        return system.constellation
+    for cfg in (train_cfg, system):
+        if name in {f.name for f in dataclasses.fields(cfg)}:
+            return getattr(cfg, name)
+    return _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    return a == b
+
+
+def _refuse_changes(ctx: click.Context, opts: dict, given: set[str], system, train_cfg) -> None:
+    """--resume takes its settings from config.json: an option repeated with its stored value is fine, a change is refused."""
+    stored_esno = getattr(train_cfg, "esno_db", None)
+    for name in sorted(given):
+        if name == "esno":
+            same = opts["esno"] == (stored_esno is not None)
+        elif name == "snr":
+            low, high = _to_ebno(*opts["snr"], opts["esno"], system.k, system.n)
+            same = all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip((low, high), train_cfg.ebno_db))
+        else:
+            stored = _stored_value(name, system, train_cfg)
+            same = stored is not _UNKNOWN and _same(opts[name], stored)
+        if not same:
+            raise click.UsageError(f"--{name.replace('_', '-')} cannot change when resuming; the run's config.json is used (drop the option, or start a new --out)")
+
+
+def _refuse_rerun(out: str, system, train_cfg) -> None:
+    """A failure naming what to do when ``out`` already holds a run of exactly these settings."""
+    from .runs import RunError, load_config
+
+    if not (Path(out) / "checkpoint.pt").is_file():
+        return
+    try:
+        stored = load_config(out)
+    except RunError:
+        return
+    if stored[0] == system and dataclasses.replace(stored[1], device=train_cfg.device) == train_cfg:
+        raise click.ClickException(f"{out} already holds a run with exactly these settings; pass --resume to continue it, or --force to train it again from scratch")
 
 
 def _ebno_points(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
@@ -535,11 +692,12 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
         settings["rank_counts"] = per_rank
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
-        click.echo(f"{'system':<18}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
+        w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2  # the longest name sets the column
+        click.echo(f"{'system':<{w}}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
         for r in rows:
             interval = f"[{r['ber_low']:.2e}, {r['ber_high']:.2e}]"
             th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
-            click.echo(f"{r['system']:<18}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
+            click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
     click.echo(f"wrote {csv_path} and {json_path}")
 
 
@@ -587,6 +745,28 @@ def _save(fig, base, formats: list[str]) -> None:
     plt.close(fig)
 
 
+def _labels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for item in value:
+        system, sep, name = item.partition("=")
+        if not sep or not system or not name:
+            raise click.BadParameter(f"{item!r} is not SYSTEM=NAME (e.g. qam16=16-QAM)")
+        labels[system] = name
+    return labels
+
+
+def _limits(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        low, high = (float(v) for v in value.split(":"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not LOW:HIGH (e.g. 0:12)") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise click.BadParameter(f"{value!r}: LOW and HIGH must be finite with LOW < HIGH")
+    return low, high
+
+
 @cli.group(short_help="Paper figures from runs and ber-curve CSVs.")
 def plot() -> None:
     """Paper figures from runs and ber-curve CSV files (never re-simulates)."""
@@ -598,9 +778,14 @@ def plot() -> None:
 @click.option("--bits/--no-bits", default=True, help="Write each message's bits beside its point.")
 @click.option("--regions", is_flag=True, help="Shade the receiver's decision regions (one panel per bit for a bit-wise receiver).")
 @click.option("--cloud", type=Finite(-_DB_LIMIT, _DB_LIMIT), default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB  [default: none]")
+@click.option("--projection", type=click.Choice(["pca", "tsne"]), default="pca", help="How a codebook of more than 2 real coordinates (n > 1, or n > 2 real uses) is drawn in 2-D: principal axes, or t-SNE.")
 @_plot_options("constellation")
-def plot_constellation_cmd(run_dir, bits, regions, cloud, style_name, formats, out, title, force) -> None:
-    """The learned constellation of RUN_DIR."""
+def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name, formats, out, title, force) -> None:
+    """The learned constellation of RUN_DIR.
+
+    One complex use: the I/Q plane. More coordinates: one panel with the
+    codewords projected to 2-D (--projection), readable at column width.
+    """
     from .plotting import plot_system_constellation, style
     from .runs import RunError, load_model
 
@@ -609,10 +794,12 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, style_name, formats, o
         model = load_model(run_dir)
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
-    if regions and model.n > 1:
-        raise click.UsageError("--regions needs a run with n=1 (with several channel uses the receiver decides jointly)")
+    if regions and (model.n > 1 or model.real):
+        raise click.UsageError("--regions needs a run with n=1 complex channel use (with several uses the receiver decides jointly)")
+    if cloud is not None and projection == "tsne" and (model.n > 2 or (model.n > 1 and not model.real)):
+        raise click.UsageError("--cloud cannot be drawn with --projection tsne (t-SNE places the codewords only); use --projection pca")
     with style(style_name):
-        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud)
+        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud, projection=projection)
         if title:
             axes[0].figure.suptitle(title)
         _save(axes[0].figure, base, formats)
@@ -623,8 +810,11 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, style_name, formats, o
 @click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="ber", help="Error rate on the y axis.")
 @click.option("--esno", is_flag=True, help="Es/N0 (dB) on the x axis instead of Eb/N0.")
 @click.option("--theory/--no-theory", default=True, help="Draw closed forms where the CSV has them.")
+@click.option("--label", "labels", multiple=True, callback=_labels, metavar="SYSTEM=NAME", help="Legend name of a system, repeatable (e.g. --label 'k4-n1-awgn-7dB=Autoencoder')  [default: as a paper names it: 16-QAM, Autoencoder (1,4)]")
+@click.option("--xlim", default=None, callback=_limits, metavar="LOW:HIGH", help="x-axis range in dB  [default: the data's]")
+@click.option("--ylim", default=None, callback=_limits, metavar="LOW:HIGH", help="y-axis range, error rates (e.g. 1e-6:1)  [default: the data's]")
 @_plot_options("ber")
-def plot_ber_cmd(csv_files, metric, esno, theory, style_name, formats, out, title, force) -> None:
+def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name, formats, out, title, force) -> None:
     """Error-rate curves from ber-curve CSV files, with Clopper-Pearson error bars."""
     from .plotting import plot_error_rates, style
     from .simulation import read_results
@@ -641,8 +831,13 @@ def plot_ber_cmd(csv_files, metric, esno, theory, style_name, formats, out, titl
         for r in file_rows:
             clash = len(rows) > 1 and sum(1 for _, other in rows if any(o["system"] == r["system"] for o in other)) > 1
             merged.append({**r, "system": f"{r['system']} [{stem}]" if clash else r["system"]})
+    unknown = sorted(set(labels) - {r["system"] for r in merged})
+    if unknown:
+        raise click.BadParameter(f"no system {unknown[0]!r} in the CSV; systems: {', '.join(dict.fromkeys(r['system'] for r in merged))}", param_hint="'--label'")
+    if ylim is not None and ylim[0] <= 0:
+        raise click.BadParameter(f"{ylim[0]:g}: error rates on a log axis must be > 0", param_hint="'--ylim'")
     with style(style_name):
-        ax = plot_error_rates(merged, metric=metric, esno=esno, theory=theory)
+        ax = plot_error_rates(merged, metric=metric, esno=esno, theory=theory, labels=labels, xlim=xlim, ylim=ylim)
         if title:
             ax.set_title(title)
         _save(ax.figure, base, formats)
@@ -773,7 +968,8 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
         return
     atomic_write(out_path, "\n".join(lines) + "\n")
     if not quiet:
-        click.echo(f"{'system':<22}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
+        w = max([len("system"), *(len(t[0]) for t in table)]) + 2
+        click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
         for name, e, m, b, c in table:
-            click.echo(f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}" if c == c else f"{name:<22}{e:>7g}{m:>9.4f}{b:>9.4f}{'-':>10}")
+            click.echo(f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{'-':>10}")
     click.echo(f"wrote {out_path}")

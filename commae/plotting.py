@@ -10,7 +10,8 @@ as a context manager, never through global ``rcParams``:
 ``presentation`` 6.4 in, 14-pt sans-serif, thick lines
 ============== ========================================================================
 
-Every style embeds TrueType (Type 42) fonts in PDF and PostScript, lays the
+The paper styles set text in STIX, the Times-like face that ships with
+matplotlib, as IEEE papers set Times. Every style embeds TrueType (Type 42) fonts in PDF and PostScript, lays the
 figure out inside its nominal size (so a saved ``ieee`` PDF is 3.5 in wide),
 and reads in greyscale: curves differ by marker and line style, not only by
 colour. LaTeX is optional: ``style(name, usetex="auto")`` uses it only where
@@ -39,8 +40,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # the library only saves figures; no display is needed
 
+import matplotlib.patheffects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -62,6 +65,10 @@ __all__ = [
     "save_figure",
     "is_baseline_name",
     "MARKERS",
+    "DASHES",
+    "paper_name",
+    "project_codebook",
+    "readable_log_axis",
 ]
 
 _COMMON = {
@@ -83,9 +90,10 @@ _COMMON = {
 }
 _PAPER = {
     **_COMMON,
+    # IEEE sets Times: STIX is a Times-like face that ships with matplotlib (no LaTeX, no extra package)
     "font.family": "serif",
-    "font.serif": ["DejaVu Serif"],
-    "mathtext.fontset": "dejavuserif",
+    "font.serif": ["STIXGeneral"],
+    "mathtext.fontset": "stix",
     "font.size": 8,
     "axes.labelsize": 8,
     "axes.titlesize": 8,
@@ -117,6 +125,8 @@ STYLES: dict[str, dict[str, Any]] = {
 
 # Markers in the order systems get them: filled and open shapes that differ in greyscale.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
+# Line styles in the order curves get them (solid first): with MARKERS and the colour cycle, no two curves look alike.
+DASHES = ["-", (0, (4, 1.5)), (0, (4, 1.2, 1, 1.2)), (0, (1.2, 1.2)), (0, (6, 1.5, 1, 1.5, 1, 1.5)), (0, (2.5, 2.5)), (0, (7, 2)), (0, (3, 1, 1, 1, 1, 1, 1, 1))]
 # Thin dotted and dash-dotted patterns for closed forms: none looks like the dashes of a baseline.
 _THEORY_DASHES = [(0, (1, 1)), (0, (3, 1, 1, 1)), (0, (1, 2)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (5, 1, 1, 1))]
 
@@ -166,6 +176,7 @@ def plot_constellation(
     marker: str = "o",
     title: str | None = None,
     limit: float | None = None,
+    axis_lines: bool = True,
 ) -> plt.Axes:
     """Points in the I/Q plane with equal aspect, optionally each with its bit label.
 
@@ -179,6 +190,9 @@ def plot_constellation(
         Legend label, marker and axes title.
     limit : float, optional
         Half-width of the square view (default: 1.3 × the largest amplitude).
+    axis_lines : bool
+        Draw the I and Q axes through the origin (off where decision regions
+        are drawn, so that no line looks like a boundary that is not one).
     """
     if ax is None:
         _, axes = new_figure()
@@ -187,20 +201,39 @@ def plot_constellation(
     ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker,
                color="black", zorder=4, label=label, linewidths=0)
     if bit_labels is not None:
-        for p, bits in zip(pts.tolist(), bit_labels.detach().cpu().to(torch.int64).tolist()):
-            ax.annotate("".join(map(str, bits)), (p.real, p.imag), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize="x-small", zorder=5)
+        _write_bits(ax, pts.real.numpy(), pts.imag.numpy(), bit_labels)
     span = limit or 1.3 * max(float(pts.abs().max()) if len(pts) else 1.0, 1e-6)
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
     ax.set_aspect("equal")
     ax.set_xlabel("In-phase")
     ax.set_ylabel("Quadrature")
-    ax.axhline(0, color="0.6", linewidth=0.4, zorder=1)
-    ax.axvline(0, color="0.6", linewidth=0.4, zorder=1)
+    _clear_corner(ax)
+    if axis_lines:
+        ax.axhline(0, color="0.6", linewidth=0.4, zorder=1)
+        ax.axvline(0, color="0.6", linewidth=0.4, zorder=1)
     if title:
         ax.set_title(title)
     return ax
+
+
+def _clear_corner(ax: plt.Axes) -> None:
+    """Drop the lowest y tick where it would meet the leftmost x tick in the lower-left corner."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    xt = [t for t in ax.get_xticks() if x0 <= t <= x1]
+    yt = [t for t in ax.get_yticks() if y0 <= t <= y1]
+    if xt and yt and (xt[0] - x0) < 0.06 * (x1 - x0) and (yt[0] - y0) < 0.06 * (y1 - y0):
+        ax.set_yticks(yt[1:])
+        ax.set_ylim(y0, y1)
+
+
+def _write_bits(ax: plt.Axes, x: np.ndarray, y: np.ndarray, bit_labels: torch.Tensor) -> None:
+    """Each point's bits just above it, on a white halo so that they read over regions and clouds."""
+    halo = [matplotlib.patheffects.withStroke(linewidth=1.2, foreground="white")]
+    for px, py, bits in zip(x.tolist(), y.tolist(), bit_labels.detach().cpu().to(torch.int64).tolist()):
+        ax.annotate("".join(map(str, bits)), (px, py), xytext=(0, 2.5), textcoords="offset points",
+                    ha="center", va="bottom", fontsize="x-small", zorder=5, path_effects=halo)
 
 
 def _system_points(system: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -217,17 +250,104 @@ def _system_points(system: Any) -> tuple[torch.Tensor, torch.Tensor]:
     raise ValueError(f"system must be an Autoencoder or a Modem to draw its constellation, got {type(system).__name__}")
 
 
-def _decision_field(system: Any, grid: torch.Tensor, no: float) -> torch.Tensor:
-    """Decisions of the receiver on complex ``grid`` ``[G]``: message labels ``[G]`` or bits ``[G, k]``."""
+def _decision_scores(system: Any, grid: torch.Tensor, no: float) -> torch.Tensor:
+    """The receiver's soft output on the complex ``grid`` ``[G]``: symbol scores ``[G, M]`` or bit LLRs ``[G, k]``.
+
+    Column ``j`` of symbol scores belongs to the message (learned) or point (modem) whose bits are the integer ``j``,
+    so that the region of ``j`` is where column ``j`` is largest and its boundary is where the two largest tie.
+    """
     y = grid[:, None]
     h = torch.ones_like(y) if system.channel.csi else None
     with torch.no_grad():
         if hasattr(system, "receiver"):
             device = next(system.parameters()).device
-            out = system.receiver(y.to(device), None if h is None else h.to(device)).cpu()
-            return (out > 0).to(torch.int64) if system.output == "bit" else out.argmax(-1)
-        indices = system.decide(y, h)[:, 0]
-        return system.constellation.labels.cpu()[indices]
+            return system.receiver(y.to(device), None if h is None else h.to(device)).float().cpu()
+        return system.symbol_logits(y, no, h)[:, 0, :].float()
+
+
+def _margins(scores: torch.Tensor) -> torch.Tensor:
+    """``scores[:, j] - max_{i != j} scores[:, i]`` for every ``j``: positive inside region ``j``, zero on its boundary."""
+    top2 = scores.topk(2, dim=-1).values  # [G, 2]
+    best_other = torch.where(scores == top2[:, :1], top2[:, 1:2], top2[:, :1])
+    return scores - best_other
+
+
+def project_codebook(features: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity: float = 5.0) -> tuple[np.ndarray, Any]:
+    """A 2-D picture of ``M`` codewords with ``d > 2`` real coordinates, ``[M, d] -> [M, 2]``.
+
+    ``"pca"`` projects onto the two principal axes (linear: distances shrink, never grow,
+    and received samples can be projected with the same map); ``"tsne"`` places the
+    points by t-SNE (van der Maaten & Hinton 2008; O'Shea & Hoydis 2017 drew their
+    (7,4) autoencoder so), which keeps neighbours together but whose axes have no unit.
+
+    Returns the 2-D points and, for PCA, ``(mean, components [d, 2], energy fractions [2])``
+    (``None`` for t-SNE).
+
+    >>> points, (mean, components, energy) = project_codebook(np.eye(4) * 2.0)
+    >>> points.shape, components.shape, bool(abs(energy.sum() - 2 / 3) < 1e-9)
+    ((4, 2), (4, 2), True)
+    """
+    x = np.asarray(features, dtype=float)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError(f"features must be [M, d] with d >= 2, got shape {x.shape}")
+    if method == "pca":
+        mean = x.mean(0)
+        _, sv, vt = np.linalg.svd(x - mean, full_matrices=False)
+        components = vt[:2].T
+        for j in range(components.shape[1]):  # a deterministic sign: the largest coordinate positive
+            if components[np.argmax(np.abs(components[:, j])), j] < 0:
+                components[:, j] *= -1
+        energy = sv[:2] ** 2 / max(float((sv**2).sum()), 1e-30)
+        return (x - mean) @ components, (mean, components, energy)
+    if method == "tsne":
+        return _tsne(x, perplexity=perplexity, seed=seed), None
+    raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
+
+
+def _tsne(x: np.ndarray, *, perplexity: float, seed: int, iterations: int = 1000) -> np.ndarray:
+    """Exact t-SNE for a small codebook (``M`` up to a few thousand points), seeded."""
+    m = len(x)
+    perplexity = min(perplexity, max((m - 1) / 3, 1.0))
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    p = np.zeros((m, m))
+    target = math.log(perplexity)
+    for i in range(m):  # bisection on the precision of each point's Gaussian for the perplexity asked
+        lo, hi, beta = 0.0, np.inf, 1.0
+        row = np.delete(d2[i], i)
+        for _ in range(64):
+            w = np.exp(-(row - row.min()) * beta)
+            q = w / w.sum()
+            entropy = -(q * np.log(np.maximum(q, 1e-300))).sum()
+            if abs(entropy - target) < 1e-6:
+                break
+            if entropy > target:
+                lo, beta = beta, beta * 2 if hi == np.inf else (beta + hi) / 2
+            else:
+                hi, beta = beta, (beta + lo) / 2
+        p[i, np.arange(m) != i] = q
+    p = np.maximum((p + p.T) / (2 * m), 1e-12)
+    rng = np.random.default_rng(seed)
+    y = rng.normal(scale=1e-4, size=(m, 2))
+    velocity = np.zeros_like(y)
+    rate = max(m / 12.0, 10.0)
+    for it in range(iterations):
+        exaggeration = 12.0 if it < 250 else 1.0
+        diff = y[:, None, :] - y[None, :, :]
+        num = 1.0 / (1.0 + (diff**2).sum(-1))
+        np.fill_diagonal(num, 0.0)
+        q = np.maximum(num / num.sum(), 1e-12)
+        grad = 4 * (((exaggeration * p - q) * num)[:, :, None] * diff).sum(1)
+        velocity = (0.5 if it < 250 else 0.8) * velocity - rate * grad
+        y = y + velocity
+        y -= y.mean(0)
+    return y
+
+
+def _panel_grid(panels: int) -> tuple[int, int]:
+    """Columns and rows for ``panels`` small square panels at the current style's width: none narrower than 1.55 in."""
+    width = plt.rcParams["figure.figsize"][0]
+    cols = max(1, min(panels, int(width // 1.55)))
+    return cols, math.ceil(panels / cols)
 
 
 def plot_system_constellation(
@@ -240,6 +360,8 @@ def plot_system_constellation(
     resolution: int = 300,
     cloud_size: int = 3000,
     seed: int = 0,
+    limit: float | None = None,
+    projection: str = "pca",
 ) -> list[plt.Axes]:
     """The constellation of a learned :class:`~commae.models.Autoencoder` or a baseline ``Modem``.
 
@@ -250,40 +372,50 @@ def plot_system_constellation(
         Write each message's bits (zero-padded) above its point.
     regions : bool
         Shade the receiver's decision regions, evaluated on a
-        ``resolution``² grid, one colour per message with black boundaries
-        (readable in greyscale). A bit-wise receiver gets one panel per bit,
-        shading where its LLR says 1. Over fading with CSI the regions are
-        those for ``h = 1``. Only for ``n = 1``.
+        ``resolution``² grid, one shade per message, with the boundaries where
+        the receiver's two best scores tie (smooth, black, readable in
+        greyscale). A bit-wise receiver gets one panel per bit, shading where
+        its LLR says 1, laid out so that no panel is narrower than 1.55 in
+        (two columns in ``ieee``, four in ``ieee-wide``). Over fading with CSI
+        the regions are those for ``h = 1``. Only for ``n = 1`` complex use.
     cloud_ebno_db : float, optional
         Add ``cloud_size`` received samples at this Eb/N0 (dB) at low alpha;
         with CSI they are equalised, :math:`y h^* / |h|^2`.
     axes : sequence of Axes, optional
         Where to draw; otherwise a new figure of the current style.
+    limit : float, optional
+        Half-width of the view, to draw several systems on the same scale.
+    projection : {"pca", "tsne"}
+        How a codebook with more than two real coordinates (``n > 1``
+        complex, or ``n > 2`` real uses) is drawn: see :func:`project_codebook`.
 
     Returns
     -------
     axes : list of Axes
-        One panel, or one per bit (bit-wise regions), or one per channel use
-        when ``n > 1``.
+        One panel, or one per bit (bit-wise regions).
 
     Notes
     -----
-    For ``n > 1`` complex uses, panel ``i`` shows every message's symbol on
-    use ``i`` — a projection of the ``n``-dimensional codebook, in which two
-    messages may coincide although their codewords differ. Decision regions
-    are not drawn then: the receiver decides on all uses jointly.
+    ``n = 1`` complex: the I/Q plane. ``n = 1`` real: the points on the real
+    line. ``n = 2`` real: the plane of the two uses. More coordinates: one
+    panel with the codewords projected to 2-D (PCA by default, its axes
+    saying how much of the codebook's energy each keeps; the received cloud
+    is projected with the same map), because one panel per channel use
+    would be too small to read at column width and would show symbols, not
+    codewords.
     """
     symbols, labels = _system_points(system)
     num_messages, n = symbols.shape
-    if regions and n > 1:
-        raise ValueError("regions need n=1: with several channel uses the receiver decides jointly (draw without regions)")
+    real = bool(getattr(system, "real", False) or getattr(system.channel, "real", False))
+    if regions and (n > 1 or real):
+        raise ValueError("regions need n=1 complex channel use: with several uses the receiver decides jointly (draw without regions)")
     bitwise = regions and getattr(system, "output", "symbol") == "bit"
-    panels = system.k if bitwise else n
+    panels = system.k if bitwise else 1
     if axes is None:
-        cols = min(panels, 4)
-        rows = math.ceil(panels / cols)
+        cols, rows = _panel_grid(panels)
         width = plt.rcParams["figure.figsize"][0]
-        fig, grid_axes = new_figure(rows, cols, height=width / cols * rows * 0.95 + 0.1)
+        height = min(width / cols * rows * 1.02 + 0.15, 9.0) if not (real and n == 1) else 0.45 * width
+        fig, grid_axes = new_figure(rows, cols, height=height, sharex=True, sharey=True)
         axes = list(grid_axes.flatten())
         for extra in axes[panels:]:
             extra.set_visible(False)
@@ -291,7 +423,7 @@ def plot_system_constellation(
     axes = list(axes)
     if len(axes) < panels:
         raise ValueError(f"axes must hold {panels} panels for this system, got {len(axes)}")
-    span = 1.3 * float(symbols.abs().max())
+
     cloud = None
     if cloud_ebno_db is not None:
         gen = torch.Generator().manual_seed(seed)
@@ -303,30 +435,141 @@ def plot_system_constellation(
         if not y.is_complex():
             y = torch.complex(y, torch.zeros_like(y))
         cloud = y * torch.conj(h) / h.abs().pow(2).clamp_min(1e-12) if h is not None else y
+
+    dims = n if real else 2 * n
+    if dims > 2 or (real and n == 2):
+        return [_plot_codebook(symbols, labels if bits else None, real, axes[0], projection=projection, cloud=cloud, seed=seed)]
+    if real:  # n = 1 real use: a line
+        return [_plot_real_line(symbols[:, 0].real, labels if bits else None, axes[0], cloud=None if cloud is None else cloud[:, 0].real)]
+
+    span = limit or 1.3 * float(symbols.abs().max())
+    if cloud is not None and limit is None:
         span = max(span, float(torch.quantile(cloud.abs().flatten(), 0.995)) * 1.05)
+    if regions:
+        coords = torch.linspace(-span, span, resolution)
+        grid = torch.complex(coords[None, :].expand(resolution, -1), coords[:, None].expand(-1, resolution)).reshape(-1)
+        scores = _decision_scores(system, grid, ebno_db_to_no(7.0, system.k, system.n))
     for panel, ax in enumerate(axes):
-        use = 0 if bitwise else panel
         if regions:
-            coords = torch.linspace(-span, span, resolution)
-            grid = torch.complex(coords[None, :].expand(resolution, -1), coords[:, None].expand(-1, resolution)).reshape(-1)
-            field = _decision_field(system, grid, ebno_db_to_no(7.0, system.k, system.n))
-            field = (field[:, panel] if bitwise else field).reshape(resolution, resolution).numpy()
-            cmap = plt.get_cmap("Greys" if bitwise else ("tab20" if num_messages <= 20 else "hsv"), 2 if bitwise else num_messages)
-            ax.imshow(field, origin="lower", extent=(-span, span, -span, span), cmap=cmap, alpha=0.35 if not bitwise else 0.3,
-                      interpolation="nearest", vmin=-0.5, vmax=(1.5 if bitwise else num_messages - 0.5), zorder=0)
-            # each region's own outline: every boundary is drawn at the same width, whichever labels meet there
-            for value in np.unique(field):
-                ax.contour(coords.numpy(), coords.numpy(), (field == value).astype(float), levels=[0.5], colors="black", linewidths=0.4, zorder=1)
+            c = coords.numpy()
+            if bitwise:
+                llr = scores[:, panel].reshape(resolution, resolution).numpy()
+                ax.contourf(c, c, llr, levels=[0, np.inf], colors=["0.55"], alpha=0.45, zorder=0)
+                ax.contour(c, c, llr, levels=[0], colors="black", linewidths=0.5, zorder=1)
+            else:
+                winner = scores.argmax(-1).reshape(resolution, resolution).numpy()
+                cmap = plt.get_cmap("tab20" if num_messages <= 20 else "hsv", num_messages)
+                ax.imshow(winner, origin="lower", extent=(-span, span, -span, span), cmap=cmap, alpha=0.3,
+                          interpolation="nearest", vmin=-0.5, vmax=num_messages - 0.5, zorder=0)
+                margins = _margins(scores)
+                for j in np.unique(winner):  # each region's outline where its score ties with the best other one
+                    ax.contour(c, c, margins[:, j].reshape(resolution, resolution).numpy(), levels=[0], colors="black",
+                               linewidths=0.45, zorder=1)
         if cloud is not None:
-            c = cloud[:, use]
-            ax.scatter(c.real.numpy(), c.imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
+            ax.scatter(cloud[:, 0].real.numpy(), cloud[:, 0].imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
         shown = labels[:, panel : panel + 1] if bitwise else labels
-        plot_constellation(symbols[:, use], shown if bits else None, ax=ax, limit=span,
-                           title=f"bit {panel + 1}" if bitwise else (f"channel use {use + 1}" if n > 1 else None))
+        plot_constellation(symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions,
+                           title=f"bit {panel + 1}" if bitwise else None)
+    if bitwise:
+        # side by side, the edge ticks of neighbouring panels would run together: keep the inner ones
+        inner = [t for t in axes[0].get_xticks() if abs(t) <= 0.85 * span]
+        for ax in axes:
+            ax.set_xticks(inner)
+            ax.set_yticks(inner)
+            ax.set_xlim(-span, span)
+            ax.set_ylim(-span, span)
+        for ax in axes:  # shared axes: only the outer panels say what the axes are
+            if not ax.get_subplotspec().is_last_row():
+                ax.set_xlabel("")
+            if not ax.get_subplotspec().is_first_col():
+                ax.set_ylabel("")
     return axes
 
 
+def _features(symbols: torch.Tensor, real: bool) -> np.ndarray:
+    """Codewords as real coordinates: ``[M, n]`` real uses, or ``[M, 2n]`` (I, Q of each use)."""
+    if real:
+        return symbols.real.numpy().astype(float)
+    return torch.view_as_real(symbols.to(torch.complex64)).reshape(len(symbols), -1).numpy().astype(float)
+
+
+def _plot_codebook(symbols, labels, real: bool, ax: plt.Axes, *, projection: str, cloud, seed: int) -> plt.Axes:
+    """One panel: the codewords in 2-D (the plane of two real uses, or a projection), with their bits."""
+    x = _features(symbols, real)
+    if x.shape[1] == 2:
+        xy, info, names = x, None, ("Channel use 1", "Channel use 2")
+    else:
+        xy, info = project_codebook(x, projection, seed=seed)
+        if info is None:
+            names = ("t-SNE 1", "t-SNE 2")
+        else:
+            names = tuple(f"PC {i + 1} ({100 * e:.0f} % of energy)" for i, e in enumerate(info[2]))
+    if cloud is not None and (x.shape[1] == 2 or info is not None):
+        c = _features(cloud, real)
+        c = c if info is None else (c - info[0]) @ info[1]
+        ax.scatter(c[:, 0], c[:, 1], s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
+    ax.scatter(xy[:, 0], xy[:, 1], s=plt.rcParams["lines.markersize"] ** 2 * 1.6, color="black", zorder=4, linewidths=0)
+    if labels is not None:
+        _write_bits(ax, xy[:, 0], xy[:, 1], labels)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    if info is None and x.shape[1] > 2:  # t-SNE coordinates have no unit
+        ax.tick_params(labelbottom=False, labelleft=False, bottom=False, left=False)
+    else:
+        span = 1.25 * float(np.abs(xy).max())
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+        ax.set_aspect("equal")
+        _clear_corner(ax)
+    margin = 0.08 * (xy.max(0) - xy.min(0)).max()
+    if info is None and x.shape[1] > 2:
+        ax.set_xlim(xy[:, 0].min() - margin, xy[:, 0].max() + margin)
+        ax.set_ylim(xy[:, 1].min() - margin, xy[:, 1].max() + 2 * margin)
+    return ax
+
+
+def _plot_real_line(points: torch.Tensor, labels, ax: plt.Axes, *, cloud) -> plt.Axes:
+    """``n = 1`` real use: the points on the amplitude axis (there is no quadrature)."""
+    x = points.numpy().astype(float)
+    if cloud is not None:
+        jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(cloud))
+        ax.scatter(cloud.numpy(), jitter, s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
+    ax.scatter(x, np.zeros_like(x), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, color="black", zorder=4, linewidths=0)
+    if labels is not None:
+        _write_bits(ax, x, np.zeros_like(x), labels)
+    span = 1.2 * float(np.abs(x).max())
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel("Amplitude (one real channel use)")
+    ax.tick_params(labelleft=False, left=False)
+    ax.grid(False, axis="y")
+    return ax
+
+
 # --- error-rate curves ----------------------------------------------------------------------
+
+_PAPER_NAMES = {
+    "bpsk": "BPSK", "qpsk": "QPSK", "hamming74-hard": "Hamming (7,4), hard", "hamming74-soft": "Hamming (7,4), soft ML",
+}
+
+
+def paper_name(name: str) -> str:
+    """How a paper names a system: ``qam16`` -> ``16-QAM``, ``psk8`` -> ``8-PSK``, a run ``k4-n7-...`` -> ``Autoencoder (7,4)``.
+
+    >>> [paper_name(s) for s in ("qam16", "psk8", "hamming74-soft", "uncoded-bpsk-4", "k4-n7-real-awgn-7dB", "mine")]
+    ['16-QAM', '8-PSK', 'Hamming (7,4), soft ML', 'Uncoded BPSK (4 bits)', 'Autoencoder (7,4)', 'mine']
+    """
+    if name in _PAPER_NAMES:
+        return _PAPER_NAMES[name]
+    for prefix, kind in (("qam", "QAM"), ("psk", "PSK"), ("pam", "PAM")):
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            return f"{name[len(prefix):]}-{kind}"
+    if name.startswith("uncoded-bpsk-") and name[13:].isdigit():
+        return f"Uncoded BPSK ({name[13:]} bits)"
+    parts = name.split("-")
+    if len(parts) >= 2 and parts[0][:1] == "k" and parts[0][1:].isdigit() and parts[1][:1] == "n" and parts[1][1:].isdigit():
+        return f"Autoencoder ({parts[1][1:]},{parts[0][1:]})"
+    return name
 
 
 def plot_error_rates(
@@ -337,6 +580,9 @@ def plot_error_rates(
     theory: bool = True,
     ax: plt.Axes | None = None,
     label_suffix: str = "",
+    labels: Mapping[str, str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> plt.Axes:
     """Error-rate curves from ``ber-curve`` rows (see :func:`commae.simulation.read_results`).
 
@@ -349,28 +595,39 @@ def plot_error_rates(
         Against Es/N0 instead of Eb/N0.
     theory : bool
         Draw the closed forms (thin lines without markers) where the rows have them.
+    labels : mapping, optional
+        Legend names by system name; the others are named as a paper would
+        (:func:`paper_name`: ``qam16`` -> "16-QAM").
+    xlim, ylim : (float, float), optional
+        Axis limits (Eb/N0 or Es/N0 in dB; error rate).
 
     Notes
     -----
     Simulated points carry Clopper–Pearson error bars. Learned systems are
     solid lines, baselines dashed, each system with its own marker, so the
-    figure reads in greyscale. A point without errors has no place on a log
-    axis: it is drawn as its upper bound with a downward caret.
+    figure reads in greyscale. A closed form is a thin line drawn on top,
+    with a white edge, so that it shows where it runs along its simulated
+    curve. A point without errors has no place on a log axis: it is drawn
+    as its upper bound with a downward caret, which has its own legend entry.
     """
     if metric not in ("ber", "ser", "bler"):
         raise ValueError(f"metric must be 'ber', 'ser' or 'bler', got {metric!r}")
     if ax is None:
         _, axes = new_figure()
         ax = axes[0, 0]
+    labels = dict(labels or {})
     x_key = "esno_db" if esno else "ebno_db"
     systems: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in rows:
         systems.setdefault((row["system"], row["channel"]), []).append(row)
     several_channels = len({ch for _, ch in systems}) > 1
     handles: list[Any] = []
+    any_zero = False
+    halo = [matplotlib.patheffects.withStroke(linewidth=2.2, foreground="white")]
     for index, ((name, channel), points) in enumerate(systems.items()):
         points = sorted(points, key=lambda r: r[x_key])
-        label = f"{name} ({channel})" if several_channels else name
+        shown = labels.get(name, paper_name(name))
+        label = f"{shown} ({channel})" if several_channels else shown
         x = np.array([r[x_key] for r in points])
         rate = np.array([r[metric] for r in points])
         low = np.array([r[f"{metric}_low"] for r in points])
@@ -384,23 +641,46 @@ def plot_error_rates(
         handles.append(line)
         color = line.lines[0].get_color()
         if (~seen).any():
-            ax.plot(x[~seen], high[~seen], marker="v", linestyle="none", color=color, markersize=plt.rcParams["lines.markersize"] * 0.9)
+            any_zero = True
+            ax.plot(x[~seen], high[~seen], marker="v", linestyle="none", color=color, markersize=plt.rcParams["lines.markersize"] * 0.9,
+                    label="_no errors")
         th = np.array([r.get(f"{metric}_theory", float("nan")) for r in points], dtype=float)
         if theory and np.isfinite(th).any():
             ok = np.isfinite(th) & (th > 0)
-            (curve,) = ax.plot(x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.7, color=color,
-                               marker="none", label=f"{name} theory", zorder=2)
+            (curve,) = ax.plot(x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.8, color=color,
+                               marker="none", label=f"{shown} (theory)" + label_suffix, zorder=5, path_effects=halo)
             handles.append(curve)
+    if any_zero:
+        handles.append(Line2D([], [], marker="v", linestyle="none", color="0.3", markersize=plt.rcParams["lines.markersize"] * 0.9,
+                              label="no errors: upper bound"))
     ax.set_yscale("log")
     ax.set_xlabel(r"$E_s/N_0$ (dB)" if esno else r"$E_b/N_0$ (dB)")
     ax.set_ylabel({"ber": "Bit error rate", "ser": "Symbol error rate", "bler": "Block error rate"}[metric])
     ax.grid(True, which="major", linestyle=":", linewidth=0.5)
     ax.grid(True, which="minor", linestyle=":", linewidth=0.3, alpha=0.5)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.legend(handles=handles, loc="lower left")
     return ax
 
 
 # --- learning curves -------------------------------------------------------------------------
+
+
+def readable_log_axis(axis: Any) -> None:
+    """Tick labels a reader can use on a log axis: plain numbers (0.2, 0.5, 1, 2) where it spans less than
+    two decades, 10^k otherwise with 2x and 5x minor ticks."""
+    low, high = sorted(axis.get_view_interval())
+    if low <= 0:
+        return
+    if math.log10(high / low) < 2:
+        subs = (1.0, 2.0, 3.0, 5.0) if math.log10(high / low) < 1 else (1.0, 2.0, 5.0)
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=subs))
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_locator(matplotlib.ticker.LogLocator(base=10, subs=(3.0, 4.0, 6.0, 7.0, 8.0, 9.0)))
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def plot_learning_curves(
@@ -418,14 +698,16 @@ def plot_learning_curves(
         ``history.csv`` rows (see :func:`commae.runs.load_history`); the label
         names the run in the legend (e.g. ``"Adam, lr 3e-3"``).
     metric : {"loss", "ser", "mi"}
-        ``"loss"``: validation loss (solid) and, with ``train``, training loss
-        (thin, dashed) in nats, on a linear axis; ``"ser"``: validation SER on a log axis;
+        ``"loss"``: validation loss and, with ``train``, training loss (thin,
+        faded, same style) in nats, on a log axis, so that the first epoch
+        does not flatten the rest; ``"ser"``: validation SER on a log axis;
         ``"mi"``: the validation MI bound in bits.
 
     Notes
     -----
-    Each run has its own marker (every few epochs) and colour, so the figure
-    reads in greyscale.
+    Each run has its own colour, marker (every few epochs) and line style
+    (:data:`DASHES`), so the figure reads in greyscale; every line drawn has
+    a legend entry.
     """
     if metric not in ("loss", "ser", "mi"):
         raise ValueError(f"metric must be 'loss', 'ser' or 'mi', got {metric!r}")
@@ -433,6 +715,8 @@ def plot_learning_curves(
         _, axes = new_figure()
         ax = axes[0, 0]
     key = {"loss": "val_loss", "ser": "val_ser", "mi": "mi_bits"}[metric]
+    single = len(histories) == 1
+    drew_train = False
     for index, (label, rows) in enumerate(histories.items()):
         if not rows:
             raise ValueError(f"history of {label!r} is empty")
@@ -442,11 +726,23 @@ def plot_learning_curves(
         epochs = [r["epoch"] for r in rows]
         every = max(1, len(rows) // 8)
         marker = MARKERS[index % len(MARKERS)]
-        (line,) = ax.plot(epochs, [r[key] for r in rows], marker=marker, markevery=(index % every, every), label=label)
+        dash = DASHES[index % len(DASHES)]
+        shown = f"{label}, validation" if single and metric == "loss" and train else label
+        (line,) = ax.plot(epochs, [r[key] for r in rows], marker=marker, markevery=(index % every, every), linestyle=dash, label=shown)
         if metric == "loss" and train and "train_loss" in rows[0]:
-            ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=(0, (3, 1.5)), linewidth=0.6, color=line.get_color())
-    if metric == "ser":
+            drew_train = True
+            if single:
+                ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=(0, (3, 1.5)), linewidth=0.7, color=line.get_color(),
+                        label=f"{label}, training")
+            else:
+                ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=dash, linewidth=0.5, alpha=0.45, color=line.get_color(),
+                        label="_training")
+    if drew_train and not single:
+        ax.plot([], [], color="0.3", linewidth=0.5, alpha=0.45, label="thin, faded: training loss")
+    if metric in ("ser", "loss"):
         ax.set_yscale("log")
+        ax.autoscale_view()
+        readable_log_axis(ax.yaxis)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("Epoch")
     ax.set_ylabel({"loss": "Loss (nats)", "ser": "Validation SER", "mi": "MI bound (bit)"}[metric])

@@ -7,7 +7,7 @@
 ``model.pt``       the weights only: ``torch.load(path, weights_only=True)`` reads it
 ``checkpoint.pt``  model, optimiser, scheduler and RNG states and the epoch, for resuming
 ``history.csv``    one row per epoch: losses, val SER/BER/BLER, MI in bits, lr, seconds
-``constellation.{pdf,png}``  the learned constellation (n = 1) or its channel uses
+``constellation.{pdf,png}``  the learned constellation (n = 1) or a 2-D projection of its codebook
 ================== ============================================================
 
 Every file is written atomically (a temp file, then a rename), so an
@@ -156,6 +156,8 @@ def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
         raw = json.loads(path.read_text())
         train = dict(raw["train"])
         train["ebno_db"] = tuple(train["ebno_db"])
+        if train.get("esno_db") is not None:
+            train["esno_db"] = tuple(train["esno_db"])
         system, train_cfg = SystemConfig(**raw["system"]), TrainConfig(**train)
         system.build()  # every system option is checked where it is used
         make_loss(train_cfg.loss, system.k)
@@ -443,13 +445,13 @@ class _Interrupted(Exception):
 
 
 def _plot_run_constellation(model: Autoencoder, run_dir: Path) -> list[Path]:
-    """``constellation.{pdf,png}``: the learned points with their bits (n = 1) or one panel per use."""
+    """``constellation.{pdf,png}``: the learned points with their bits (n = 1), or one 2-D projection of the codebook."""
     import matplotlib.pyplot as plt
 
     from .plotting import plot_system_constellation, save_figure, style
 
     with style("ieee"):
-        axes = plot_system_constellation(model, bits=model.k <= 6 and model.n == 1)
+        axes = plot_system_constellation(model, bits=model.k <= (6 if model.n == 1 else 4))  # labels that read at column width
         written = save_figure(axes[0].figure, run_dir / "constellation")
         plt.close(axes[0].figure)
     return written

@@ -96,10 +96,12 @@ class TrainConfig:
     ``ebno_db`` is the training Eb/N0 range in dB (``low == high`` for one
     SNR); an optimiser step sees ``accumulate`` micro-batches of
     ``batch_size`` messages; an epoch is ``batches_per_epoch`` steps. The
-    validation set (``val_size`` messages at the middle of the range... no:
-    at the same range) is drawn once from its own seed. ``training`` is the
-    step strategy (``"backprop"`` or ``"model-free"``, see :func:`make_step`)
-    and ``exploration`` the model-free exploration variance.
+    validation set (``val_size`` messages, with Eb/N0 drawn from the same
+    range) is drawn once from its own seed. ``esno_db`` records the Es/N0
+    range in dB when that is how the SNR was given (``commae train --esno``);
+    ``ebno_db`` is then its Eb/N0 equivalent, which training uses.
+    ``training`` is the step strategy (``"backprop"`` or ``"model-free"``, see
+    :func:`make_step`) and ``exploration`` the model-free exploration variance.
     """
 
     ebno_db: tuple[float, float] = (7.0, 7.0)
@@ -122,6 +124,7 @@ class TrainConfig:
     device: str = "cpu"
     training: str = "backprop"
     exploration: float = 0.02
+    esno_db: tuple[float, float] | None = None
 
 
 class TrainingDiverged(RuntimeError):

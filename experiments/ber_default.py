@@ -3,22 +3,29 @@
 Writes figures/ber_default.{pdf,png}, figures/ber_default.csv (the ber-curve
 CSV it is drawn from) with its settings in ber_default.json, and prints the table.
 
-Run: python experiments/ber_default.py
+Run: python experiments/ber_default.py   (--from-csv redraws the figure from the CSV)
 """
 
 from __future__ import annotations
+
+import argparse
 
 import matplotlib.pyplot as plt
 
 from _common import FIGURES, default_run
 from commae import Modem, qam
 from commae.plotting import new_figure, plot_error_rates, save_figure, style
-from commae.simulation import simulate, write_results
+from commae.simulation import read_results, simulate, write_results
 
 EBNO_DB = [float(e) for e in range(0, 15)]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from-csv", action="store_true", help="redraw the figure from figures/ber_default.csv without simulating")
+    if parser.parse_args().from_csv:
+        draw(read_results(FIGURES / "ber_default.csv"))
+        return
     model, run_dir = default_run()
     rows = simulate({"learned": model, "qam16": Modem(qam(16))}, EBNO_DB, target_errors=1000, max_bits=10**8, seed=0, theory=True, progress=False)
     FIGURES.mkdir(exist_ok=True)
@@ -27,10 +34,15 @@ def main() -> None:
     for r in rows:
         theory = "" if r["ser_theory"] != r["ser_theory"] else f"{r['ser_theory']:.3e}"
         print(f"{r['system']:<8}{r['ebno_db']:>6g}{r['ber']:>11.3e}{r['ser']:>11.3e}{theory:>12}{r['bit_errors']:>12}")
+    draw(rows)
+
+
+def draw(rows) -> None:
     with style("ieee-wide"):
         fig, axes = new_figure(1, 2, height=2.7)
-        plot_error_rates(rows, metric="ber", ax=axes[0, 0])
-        plot_error_rates(rows, metric="ser", ax=axes[0, 1])
+        names = {"learned": "Autoencoder (1,4)"}  # paper names; 16-QAM is named so by default
+        plot_error_rates(rows, metric="ber", ax=axes[0, 0], labels=names)
+        plot_error_rates(rows, metric="ser", ax=axes[0, 1], labels=names)
         axes[0, 0].set_title("(a) bit error rate")
         axes[0, 1].set_title("(b) symbol error rate")
         for path in save_figure(fig, FIGURES / "ber_default"):

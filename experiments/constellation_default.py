@@ -44,11 +44,13 @@ def main() -> None:
             writer.writerow(["qam16", int(c.labels[i]), "".join(map(str, b)), f"{p.real:.6f}", f"{p.imag:.6f}"])
 
     with style("ieee-wide"):
-        fig, axes = new_figure(1, 2, height=3.45)
-        plot_system_constellation(model, regions=True, cloud_ebno_db=7.0, axes=[axes[0, 0]])
-        plot_system_constellation(qam16, regions=True, cloud_ebno_db=7.0, axes=[axes[0, 1]])
-        axes[0, 0].set_title(f"(a) learned, SER {learned['ser']:.2e}")
-        axes[0, 1].set_title(f"(b) Gray 16-QAM, SER {classic['ser']:.2e}")
+        fig, axes = new_figure(1, 2, height=3.55, sharex=True, sharey=True)
+        limit = 1.75  # one scale for both panels: the points and 99.5 % of each cloud at 7 dB
+        plot_system_constellation(model, regions=True, cloud_ebno_db=7.0, axes=[axes[0, 0]], limit=limit)
+        plot_system_constellation(qam16, regions=True, cloud_ebno_db=7.0, axes=[axes[0, 1]], limit=limit)
+        axes[0, 0].set_title(f"(a) learned: SER {learned['ser']:.2e} at $E_b/N_0$ = 7 dB")
+        axes[0, 1].set_title(f"(b) Gray 16-QAM: SER {classic['ser']:.2e} at $E_b/N_0$ = 7 dB")
+        axes[0, 1].set_ylabel("")
         for path in save_figure(fig, FIGURES / "constellation_default"):
             print(f"wrote {path.relative_to(FIGURES.parent)}")
         plt.close(fig)

@@ -5,15 +5,15 @@ times with a constant learning rate, 20 epochs each, the same seed, initial weig
 training draws and validation set. Writes figures/learning_curves.{pdf,png} and
 figures/learning_curves.csv (every run's history), and prints the final numbers.
 
-Run: python experiments/learning_curves.py
+Run: python experiments/learning_curves.py   (--from-csv redraws the figure from the CSV)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from _common import FIGURES, RUNS
 from commae.models import SystemConfig
@@ -26,6 +26,11 @@ LEARNING_RATES = [1e-3, 1e-2]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from-csv", action="store_true", help="redraw the figure from figures/learning_curves.csv without training")
+    if parser.parse_args().from_csv:
+        draw(read_histories())
+        return
     histories = {}
     rows = []
     print(f"{'optimiser':<14}{'lr':>7}{'val loss':>10}{'val SER':>11}{'MI (bit)':>10}")
@@ -43,14 +48,24 @@ def main() -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    draw(histories)
+
+
+def read_histories() -> dict[str, list[dict[str, float]]]:
+    """The histories the figure is drawn from, as learning_curves.csv has them (one row per run and epoch)."""
+    histories: dict[str, list[dict[str, float]]] = {}
+    with open(FIGURES / "learning_curves.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            label = f"{row.pop('optimizer')}, lr {float(row.pop('lr')):g}"
+            histories.setdefault(label, []).append({k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""})
+    return histories
+
+
+def draw(histories: dict[str, list[dict[str, float]]]) -> None:
     with style("ieee-wide"):
         fig, axes = new_figure(1, 2, height=3.2)
-        plot_learning_curves(histories, metric="loss", train=False, ax=axes[0, 0])
+        plot_learning_curves(histories, metric="loss", train=False, ax=axes[0, 0])  # log axis, ticks 0.2 0.3 0.5 1 2 3
         plot_learning_curves(histories, metric="ser", ax=axes[0, 1])
-        axes[0, 0].set_yscale("log")
-        axes[0, 0].yaxis.set_major_formatter(ScalarFormatter())
-        axes[0, 0].yaxis.set_minor_formatter(NullFormatter())
-        axes[0, 0].set_yticks([0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0])
         axes[0, 0].set_ylabel("Validation loss (nats)")
         axes[0, 0].set_title("(a) validation cross-entropy")
         axes[0, 1].set_title("(b) validation SER")

@@ -61,7 +61,7 @@ def test_system_constellation_with_regions_and_cloud():
         axes = plot_system_constellation(Autoencoder(3, 1, output="bit", hidden=8), regions=True)
         assert [a.get_title() for a in axes] == ["bit 1", "bit 2", "bit 3"]
         axes = plot_system_constellation(Autoencoder(2, 3, hidden=8), bits=False)
-        assert [a.get_title() for a in axes] == ["channel use 1", "channel use 2", "channel use 3"]
+        assert len(axes) == 1 and axes[0].get_xlabel().startswith("PC 1")  # one projected panel, not one per use
         with pytest.raises(ValueError, match="regions need n=1"):
             plot_system_constellation(Autoencoder(2, 3, hidden=8), regions=True)
     plt.close("all")
@@ -73,7 +73,7 @@ def test_error_rate_plot(rows):
     assert ax.get_yscale() == "log"
     assert ax.get_xlabel() == "$E_b/N_0$ (dB)" and ax.get_ylabel() == "Bit error rate"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["learned", "qam16", "qam16 theory", "qpsk", "qpsk theory", "hamming74-hard", "hamming74-hard theory"]
+    assert labels == ["learned", "16-QAM", "16-QAM (theory)", "QPSK", "QPSK (theory)", "Hamming (7,4), hard", "Hamming (7,4), hard (theory)"]
     # simulated curves are drawn with error bars
     assert len(ax.containers) == 4
     with style("ieee"):
@@ -85,7 +85,7 @@ def test_error_rate_plot(rows):
 def _curves(ax):
     """Label -> Line2D of every simulated curve (the data line of each error bar) and every theory line."""
     curves = {c.get_label(): c.lines[0] for c in ax.containers}
-    curves.update({line.get_label(): line for line in ax.lines if line.get_label().endswith("theory")})
+    curves.update({line.get_label(): line for line in ax.lines if line.get_label().endswith("(theory)")})
     return curves
 
 
@@ -98,9 +98,9 @@ def test_every_ber_curve_is_distinct_in_greyscale(rows):
     looks = {(line.get_marker(), str(line._unscaled_dash_pattern)) for line in curves.values()}
     assert len(looks) == len(curves), looks
     # learned solid, baselines dashed, theory thin without markers
-    assert curves["learned"].get_linestyle() == "-" and curves["qam16"].get_linestyle() == "--"
-    theory = curves["qam16 theory"]
-    assert theory.get_marker() in ("None", "none", "") and theory.get_linewidth() < curves["qam16"].get_linewidth()
+    assert curves["learned"].get_linestyle() == "-" and curves["16-QAM"].get_linestyle() == "--"
+    theory = curves["16-QAM (theory)"]
+    assert theory.get_marker() in ("None", "none", "") and theory.get_linewidth() < curves["16-QAM"].get_linewidth()
     plt.close("all")
 
 
@@ -108,8 +108,8 @@ def test_learning_curves():
     history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "val_ser": 0.1 / e, "mi_bits": 4 - 1 / e} for e in range(1, 11)]
     with style("ieee"):
         ax = plot_learning_curves({"SGD, lr 0.01": history, "Adam, lr 0.003": history})
-        assert len(ax.lines) == 4 and ax.get_xlabel() == "Epoch" and ax.get_ylabel() == "Loss (nats)"
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SGD, lr 0.01", "Adam, lr 0.003"]
+        assert len(ax.lines) == 5 and ax.get_xlabel() == "Epoch" and ax.get_ylabel() == "Loss (nats)"  # 2 val, 2 train, 1 legend key
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SGD, lr 0.01", "Adam, lr 0.003", "thin, faded: training loss"]
         ax = plot_learning_curves({"a": history}, metric="ser")
         assert ax.get_yscale() == "log" and len(ax.lines) == 1
         ax = plot_learning_curves({"a": history}, metric="mi")

@@ -1,0 +1,101 @@
+"""Every README command block runs, in order, on a fresh clone.
+
+The fast test parses every command with the CLI's own parser (so options and values are current) and
+follows the files: each command reads only what an earlier one wrote, and no command writes a file an
+earlier one wrote (which it would refuse without --force). The slow test runs the blocks for real.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from commae.cli import _default_run_dir, cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    """The commae command lines of the README's ```bash blocks, in order (the set-up block's pip and pytest are CI's)."""
+    readme = (ROOT / "README.md").read_text()
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", readme, re.S):
+        for line in block.splitlines():
+            lines += [part.strip() for part in line.split("&&") if part.strip().startswith("commae ")]
+    return lines
+
+
+def _parse(line: str):
+    """(subcommand path, the click context its options parse into) of one README line; nothing runs."""
+    rest = shlex.split(line, comments=True)[1:]
+    names, command = [], cli
+    while hasattr(command, "get_command"):
+        names.append(rest.pop(0))
+        command = command.commands[names[-1]]
+    return " ".join(names), command.make_context(names[-1], rest)
+
+
+def _reads_and_writes(command: str, ctx) -> tuple[list[Path], list[Path]]:
+    p = ctx.params
+    if command == "train":
+        out = Path(p["out"] or _default_run_dir(ctx, p))
+        return ([out] if p["resume"] else []), [out]
+    if command == "ber-curve":
+        out = Path(p["out"])
+        return [Path(r) for r in p["run_dirs"]], [out, out.with_suffix(".json")]
+    if command == "info":
+        return [Path(r) for r in p["run_dirs"]], [Path(p["out"])]
+    if command.startswith("plot "):
+        inputs = p.get("run_dirs") or p.get("csv_files") or [p["run_dir"]]
+        return [Path(i) for i in inputs], [Path(f"{p['out']}.{fmt}") for fmt in p["formats"]]
+    raise AssertionError(f"README command {command!r} is not known to this test")
+
+
+def test_readme_commands_parse_and_follow_each_other(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # each written path is made here as an empty stand-in, for the parser's existence checks
+    lines = readme_commands()
+    assert len(lines) >= 8
+    written: dict[Path, str] = {}
+    for line in lines:
+        command, ctx = _parse(line)
+        reads, writes = _reads_and_writes(command, ctx)
+        for path in reads:
+            assert path in written, f"{line!r} reads {path}, which no earlier README command writes"
+        for path in writes:
+            assert path not in written or ctx.params.get("force"), f"{line!r} writes {path}, which {written[path]!r} wrote already"
+            written[path] = line
+            if path.suffix:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+    assert all(str(p).startswith("runs/") for p in written), "the README's commands keep their outputs under runs/ (ignored by git)"
+
+
+def fresh_clone(dest: Path) -> Path:
+    """The files git tracks (and those it would, not yet committed), copied as a clone would have them."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in files.stdout.splitlines():
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.mark.slow
+def test_readme_blocks_run_in_order_on_a_fresh_clone(tmp_path):
+    clone = fresh_clone(tmp_path / "commae")
+    env = {**os.environ, "PYTHONPATH": str(clone)}
+    for line in readme_commands():
+        argv = [sys.executable, "-m", "commae", *shlex.split(line, comments=True)[1:]]
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=clone, env=env, capture_output=True, text=True)
+        print(f"{time.perf_counter() - start:6.1f} s  {line}")
+        assert done.returncode == 0, f"{line!r} failed:\n{done.stderr[-2000:]}"
