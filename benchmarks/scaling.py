@@ -56,7 +56,7 @@ def _worker(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     if not dist.is_initialized() or dist.get_rank() == 0:
         print(json.dumps({"world": world_size(), "bits": rows[0]["bits"], "seconds": seconds}), flush=True)
-    teardown()
+    teardown(barrier=True)
 
 
 def _free_port() -> int:

@@ -48,6 +48,10 @@ class _OneLineErrors(click.Group):
         speak = _rank() == 0
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            if "WORLD_SIZE" in os.environ:  # a clean end: every rank leaves the group together
+                from .distributed import teardown
+
+                teardown(barrier=True)
         except click.UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             if speak:

@@ -170,9 +170,16 @@ def _check_gpus(device: torch.device, local_world: int, available: bool, count: 
         raise DistributedError(f"--device cuda: {local_world} processes on this node but {count} GPU(s); launch with --nproc-per-node {count} or fewer")
 
 
-def teardown() -> None:
-    """Leave the process group (a no-op without one)."""
+def teardown(barrier: bool = False) -> None:
+    """Leave the process group (a no-op without one).
+
+    With ``barrier`` every rank first waits for the others, so that no rank
+    tears its connections down while a peer still uses them (the clean end of
+    a run; after a failure, leave it False: a dead peer would never arrive).
+    """
     if dist.is_available() and dist.is_initialized():
+        if barrier and dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -56,7 +56,7 @@ def main(report: str) -> None:
     if dist.get_rank() == 0:
         with open(report, "w") as fh:
             json.dump({"world": world_size(), "checks": len(checks), "identical": identical, "val_loss": history.column("val_loss"), "val_ser": history.column("val_ser")}, fh)
-    teardown()
+    teardown(barrier=True)
 
 
 if __name__ == "__main__":
