@@ -53,7 +53,9 @@ def _module_of(name: str, obj: object) -> str:
 def _directive(name: str, obj: object) -> list[str]:
     target = f"commae.{name}"
     if isinstance(obj, types.ModuleType):
-        return [f".. automodule:: {obj.__name__}", "   :members:", ""]
+        # names it shares with the top level are documented there, once (a second entry would be a duplicate)
+        shared = sorted(set(getattr(obj, "__all__", dir(obj))) & set(commae.__all__))
+        return [f".. automodule:: {obj.__name__}", "   :members:"] + ([f"   :exclude-members: {', '.join(shared)}"] if shared else []) + [""]
     if inspect.isclass(obj):
         if issubclass(obj, BaseException):
             return [f".. autoexception:: {target}", ""]
