@@ -378,19 +378,17 @@ class ModelFree:
       through the channel, and the receiver gets the gradient of its
       supervised loss (``loss_fn``) — the transmitter gets nothing from it.
     * **Transmitter** (second half): its symbols :math:`x` are perturbed by
-      Gaussian exploration, :math:`	ilde x = \sqrt{1-\sigma^2}\,x + \sigma w`,
+      Gaussian exploration, :math:`\tilde x = \sqrt{1-\sigma^2}\,x + \sigma w`,
       :math:`w \sim \mathcal{CN}(0, 1)` per complex use (:math:`\mathcal{N}(0, 1)`
-      per real use), which keeps unit average energy; :math:`	ilde x` is sent
+      per real use), which keeps unit average energy; :math:`\tilde x` is sent
       through the channel and the receiver's per-example loss :math:`l_i` (no
       gradient) is the cost. The policy gradient
-      :math:`
-abla_	heta E[l] = E[l\,
-abla_	heta \ln \pi_	heta(	ilde x \mid m)]`
+      :math:`\nabla_\theta E[l] = E[l\,\nabla_\theta \ln \pi_\theta(\tilde x \mid m)]`
       is the gradient of the surrogate
-      :math:`rac1B\sum_i (l_i - ar l)\ln \pi_	heta(	ilde x_i \mid m_i)`,
-      with :math:`\ln \pi = -\|	ilde x - \sqrt{1-\sigma^2}x\|^2/\sigma^2` (complex;
+      :math:`\frac1B\sum_i (l_i - \bar l)\ln \pi_\theta(\tilde x_i \mid m_i)`,
+      with :math:`\ln \pi = -\|\tilde x - \sqrt{1-\sigma^2}x\|^2/\sigma^2` (complex;
       :math:`/2\sigma^2` real) up to a constant, and the batch mean
-      :math:`ar l` as a variance-reducing baseline. The receiver gets nothing
+      :math:`\bar l` as a variance-reducing baseline. The receiver gets nothing
       from it.
 
     The loss to backpropagate is the sum of the two (they touch disjoint
