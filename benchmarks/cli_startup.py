@@ -65,8 +65,7 @@ def main() -> None:
     for name, seconds in medians.items():
         print(f"  {name:<{width}}  {seconds * 1000:7.0f} ms  {seconds / bare:5.1f}x the bare interpreter")
     slowest = max(medians[name] for name in FAST)
-    print(f"slowest commae answer: {slowest * 1000:.0f} ms ({'under' if slowest < 1.0 else 'OVER'} one second); "
-          f"importing torch alone: {medians[TORCH] * 1000:.0f} ms")
+    print(f"slowest commae answer: {slowest * 1000:.0f} ms ({'under' if slowest < 1.0 else 'OVER'} one second); importing torch alone: {medians[TORCH] * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ from _machine import describe
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "commae train --snr 7": ["train", "--snr", "7", "--quiet"],
-    "commae ber-curve --baseline qam16 --baseline qpsk --ebno 0:12:1 --theory": [
-        "ber-curve", "--baseline", "qam16", "--baseline", "qpsk", "--ebno", "0:12:1", "--theory", "--quiet"],
+    "commae ber-curve --baseline qam16 --baseline qpsk --ebno 0:12:1 --theory": ["ber-curve", "--baseline", "qam16", "--baseline", "qpsk", "--ebno", "0:12:1", "--theory", "--quiet"],
 }
 
 

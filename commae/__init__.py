@@ -15,22 +15,56 @@ __version__ = "0.1.0"
 # Names are resolved on first use (PEP 562), so `import commae` and `commae --help`
 # do not pay for torch, scipy and matplotlib; `from commae import AWGN` works as before.
 # A new public name goes into this table and into __all__ (a test checks that they agree).
-_SUBMODULES = ("baselines", "callbacks", "channels", "distributed", "constellations", "information", "losses", "models", "plotting", "runs",
-               "simulation", "snr", "system", "theory", "training")
+_SUBMODULES = ("baselines", "callbacks", "channels", "distributed", "constellations", "information", "losses", "models", "plotting", "runs", "simulation", "snr", "system", "theory", "training")
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("TensorBoardLogger",), "callbacks"),
     **dict.fromkeys(("Hamming74", "Modem", "UncodedBPSK", "bpsk_metric", "matching_baseline"), "baselines"),
     **dict.fromkeys(("AWGN", "Channel", "Rayleigh", "broadcast_no", "make_generator", "split_channel_output", "ADC", "Cascade", "PhaseNoise", "RappPA", "Rician"), "channels"),
     **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam", "apsk"), "constellations"),
-    **dict.fromkeys(("bits_per_use", "db_to_linear", "ebno_db_to_esno_db", "ebno_db_to_no", "esno_db_to_ebno_db", "esno_db_to_no", "esno_to_snr", "linear_to_db", "no_to_ebno_db", "no_to_esno_db", "noise_std_per_real_dim"), "snr"),
+    **dict.fromkeys(
+        (
+            "bits_per_use",
+            "db_to_linear",
+            "ebno_db_to_esno_db",
+            "ebno_db_to_no",
+            "esno_db_to_ebno_db",
+            "esno_db_to_no",
+            "esno_to_snr",
+            "linear_to_db",
+            "no_to_ebno_db",
+            "no_to_esno_db",
+            "noise_std_per_real_dim",
+        ),
+        "snr",
+    ),
     **dict.fromkeys(("bmi", "capacity_rayleigh", "estimate_mi", "mi", "mi_from_losses", "mi_with_interval", "mi_over_channel"), "information"),
     **dict.fromkeys(("BitwiseBCE", "SymbolCrossEntropy", "make_loss"), "losses"),
     **dict.fromkeys(("Autoencoder", "Receiver", "SystemConfig", "Transmitter", "make_channel"), "models"),
     **dict.fromkeys(("RunError", "load_config", "load_history", "load_model", "train_run"), "runs"),
     **dict.fromkeys(("clopper_pearson", "read_results", "simulate", "theory_rates", "write_results"), "simulation"),
     **dict.fromkeys(("Errors", "System", "errors", "system_no", "transmit_receive"), "system"),
-    **dict.fromkeys(("EarlyStopping", "History", "MessageBatches", "TrainConfig", "TrainingDiverged", "evaluate", "evaluate_system", "fit", "make_optimizer", "make_scheduler", "message_metrics", "train_one_epoch", "Backprop", "ModelFree", "make_step"), "training"),
+    **dict.fromkeys(
+        (
+            "EarlyStopping",
+            "History",
+            "MessageBatches",
+            "TrainConfig",
+            "TrainingDiverged",
+            "evaluate",
+            "evaluate_system",
+            "fit",
+            "make_optimizer",
+            "make_scheduler",
+            "message_metrics",
+            "train_one_epoch",
+            "Backprop",
+            "ModelFree",
+            "make_step",
+        ),
+        "training",
+    ),
 }
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:

@@ -229,12 +229,16 @@ def _impairment_options(f):
     options = [
         click.option("--k-factor", type=Finite(min=0), default=None, help="Rician K-factor, linear (>= 0; 0 is Rayleigh); needs --channel rician."),
         click.option("--phase-noise", type=Finite(min=0, max=3.2), default=0.0, help="Phase-noise standard deviation in radians (0 to 3.2; 0: none); complex uses only."),
-        click.option("--phase-noise-model", type=click.Choice(["iid", "wiener"]), default="iid", help="iid: independent per channel use; wiener: a random walk over the n uses of a message (sigma per step)."),
+        click.option(
+            "--phase-noise-model", type=click.Choice(["iid", "wiener"]), default="iid", help="iid: independent per channel use; wiener: a random walk over the n uses of a message (sigma per step)."
+        ),
         click.option("--adc-bits", type=click.IntRange(1, 16), default=None, help="Quantise each real dimension with a uniform ADC of this many bits (1 to 16)  [default: no ADC]"),
         click.option("--adc-clip", type=Finite(min=0, min_open=True), default=1.5, help="ADC clipping level relative to the RMS of its input per real dimension (> 0); needs --adc-bits."),
         click.option("--pa", type=click.Choice(["rapp"]), default=None, help="Power amplifier before the channel: the Rapp model  [default: none]"),
         click.option("--pa-smoothness", type=Finite(min=0, min_open=True, max=100), default=3.0, help="Rapp smoothness p (> 0, up to 100); needs --pa rapp."),
-        click.option("--pa-saturation", type=Finite(min=0, min_open=True, max=100), default=1.0, help="Rapp output saturation amplitude A, in units of the transmitter's RMS amplitude (> 0); needs --pa rapp."),
+        click.option(
+            "--pa-saturation", type=Finite(min=0, min_open=True, max=100), default=1.0, help="Rapp output saturation amplitude A, in units of the transmitter's RMS amplitude (> 0); needs --pa rapp."
+        ),
         click.option("--pa-backoff", type=Finite(-30, 30), default=0.0, help="PA input back-off in dB (-30 to 30): average drive power below A^2; needs --pa rapp."),
     ]
     for option in reversed(options):
@@ -244,8 +248,7 @@ def _impairment_options(f):
 
 def _impairments_default() -> dict:
     """The impairment keywords when no option is given (no impairment)."""
-    return {"k_factor": None, "phase_noise": 0.0, "phase_noise_model": "iid", "adc_bits": None, "adc_clip": 1.5, "pa": None,
-            "pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0}
+    return {"k_factor": None, "phase_noise": 0.0, "phase_noise_model": "iid", "adc_bits": None, "adc_clip": 1.5, "pa": None, "pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0}
 
 
 def _impairments(ctx: click.Context, opts: dict, channel: str, real: bool = False) -> dict:
@@ -295,13 +298,23 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
 @click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
-@click.option("--lr", type=Finite(min=0, min_open=True), default=3e-3, help="Initial learning rate. It applies to the gradient averaged over the effective batch and is not rescaled with the number of torchrun processes (scale it yourself, e.g. linearly).")
+@click.option(
+    "--lr",
+    type=Finite(min=0, min_open=True),
+    default=3e-3,
+    help="Initial learning rate. It applies to the gradient averaged over the effective batch and is not rescaled with the number of torchrun processes (scale it yourself, e.g. linearly).",
+)
 @click.option("--momentum", type=Finite(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
 @click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1024, help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1024,
+    help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
+)
 @click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
 @click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
@@ -310,16 +323,42 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]",
+)
 @click.option("--force", is_flag=True, help="Overwrite the run files of an existing --out.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
 @click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
-@click.option("--tensorboard", "tensorboard", is_flag=False, flag_value="", default=None, metavar="[DIR]", help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']")
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None, is_eager=True, expose_value=False, callback=lambda ctx, param, value: _config_file(ctx, value),
-              help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.")
+@click.option(
+    "--tensorboard",
+    "tensorboard",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[DIR]",
+    help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, param, value: _config_file(ctx, value),
+    help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.",
+)
 @_impairment_options
-@click.option("--training", type=click.Choice(["backprop", "model-free"]), default="backprop", help="backprop: gradients through the channel; model-free: receiver supervised, transmitter by policy gradient (Aoudia & Hoydis 2019), for channels without a gradient.")
+@click.option(
+    "--training",
+    type=click.Choice(["backprop", "model-free"]),
+    default="backprop",
+    help="backprop: gradients through the channel; model-free: receiver supervised, transmitter by policy gradient (Aoudia & Hoydis 2019), for channels without a gradient.",
+)
 @click.option("--exploration", type=Finite(0, 1, min_open=True, max_open=True), default=0.02, help="Model-free: variance of the Gaussian exploration noise per channel use, in (0, 1).")
 @click.pass_context
 def train(ctx: click.Context, **opts) -> None:
@@ -362,9 +401,17 @@ def train(ctx: click.Context, **opts) -> None:
             if ctx.get_parameter_source("exploration") == click.core.ParameterSource.COMMANDLINE and opts["training"] != "model-free":
                 raise click.UsageError("--exploration needs --training model-free")
             system = SystemConfig(
-                k=opts["k"], n=opts["n"], real=opts["real"], channel=opts["channel"], fading=opts["fading"], csi=opts["csi"],
-                output="symbol" if opts["loss"] == "ce" else "bit", hidden=opts["hidden"], normalization=opts["normalization"],
-                constellation=opts["points"], **_impairments(ctx, opts, opts["channel"], opts["real"]),
+                k=opts["k"],
+                n=opts["n"],
+                real=opts["real"],
+                channel=opts["channel"],
+                fading=opts["fading"],
+                csi=opts["csi"],
+                output="symbol" if opts["loss"] == "ce" else "bit",
+                hidden=opts["hidden"],
+                normalization=opts["normalization"],
+                constellation=opts["points"],
+                **_impairments(ctx, opts, opts["channel"], opts["real"]),
             )
             if opts["points"] and (opts["n"] != 1 or opts["real"]):
                 raise click.UsageError("--points needs --n 1 and complex channel uses (no --real)")
@@ -373,19 +420,41 @@ def train(ctx: click.Context, **opts) -> None:
             if opts["real"] and opts["channel"] != "awgn":
                 raise click.UsageError("--real needs --channel awgn (Rayleigh fading acts on complex channel uses)")
             train_cfg = TrainConfig(
-                ebno_db=(low, high), loss=opts["loss"], optimizer=opts["optimizer"], lr=opts["lr"], momentum=opts["momentum"],
-                nesterov=opts["nesterov"], weight_decay=opts["weight_decay"], schedule=opts["schedule"], epochs=opts["epochs"],
-                batch_size=opts["batch_size"], batches_per_epoch=opts["batches_per_epoch"], accumulate=opts["accumulate"],
-                amp=opts["amp"], clip=opts["clip"], patience=opts["patience"], val_size=opts["val_size"], seed=opts["seed"], device=opts["device"],
-                training=opts["training"], exploration=opts["exploration"],
+                ebno_db=(low, high),
+                loss=opts["loss"],
+                optimizer=opts["optimizer"],
+                lr=opts["lr"],
+                momentum=opts["momentum"],
+                nesterov=opts["nesterov"],
+                weight_decay=opts["weight_decay"],
+                schedule=opts["schedule"],
+                epochs=opts["epochs"],
+                batch_size=opts["batch_size"],
+                batches_per_epoch=opts["batches_per_epoch"],
+                accumulate=opts["accumulate"],
+                amp=opts["amp"],
+                clip=opts["clip"],
+                patience=opts["patience"],
+                val_size=opts["val_size"],
+                seed=opts["seed"],
+                device=opts["device"],
+                training=opts["training"],
+                exploration=opts["exploration"],
                 esno_db=opts["snr"] if opts["esno"] else None,
             )
             if not opts["force"] and not opts["dry_run"]:
                 _refuse_rerun(out, system, train_cfg)
         quiet = opts["quiet"]
         result = train_run(
-            system, train_cfg, out, force=opts["force"], resume=opts["resume"], dry_run=opts["dry_run"],
-            progress=not quiet, log=None if quiet else click.echo, tensorboard=_tensorboard_dir(opts["tensorboard"], out),
+            system,
+            train_cfg,
+            out,
+            force=opts["force"],
+            resume=opts["resume"],
+            dry_run=opts["dry_run"],
+            progress=not quiet,
+            log=None if quiet else click.echo,
+            tensorboard=_tensorboard_dir(opts["tensorboard"], out),
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
@@ -619,7 +688,13 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 @cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
-@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]")
+@click.option(
+    "--baseline",
+    "baselines",
+    multiple=True,
+    callback=_baselines,
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]",
+)
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="Baselines' channel (a run uses its own); rician needs --k-factor.")
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
 @click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
@@ -682,15 +757,29 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
                 compared.setdefault(base.name, base)
     systems = {**learned, **compared}
     per_rank: list = []
-    rows = simulate(systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed,
-                    device=dev, confidence=confidence, theory=theory, progress=not quiet, rank_counts=per_rank)
+    rows = simulate(
+        systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed, device=dev, confidence=confidence, theory=theory, progress=not quiet, rank_counts=per_rank
+    )
     if not main:
         return
     world = max(r["rank"] for r in per_rank) + 1 if per_rank else 1
     settings = {
-        "version": __version__, "seed": seed, "runs": [str(Path(r)) for r in run_dirs], "baselines": list(compared),
-        "channel": channel, "fading": fading, "csi": csi, **impairments, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
-        "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device, "world_size": world,
+        "version": __version__,
+        "seed": seed,
+        "runs": [str(Path(r)) for r in run_dirs],
+        "baselines": list(compared),
+        "channel": channel,
+        "fading": fading,
+        "csi": csi,
+        **impairments,
+        "ebno_db": ebno,
+        "target_errors": target_errors,
+        "max_bits": max_bits,
+        "batch_size": batch_size,
+        "confidence": confidence,
+        "theory": theory,
+        "device": device,
+        "world_size": world,
     }
     if world > 1:
         settings["rank_counts"] = per_rank
@@ -782,7 +871,9 @@ def plot() -> None:
 @click.option("--bits/--no-bits", default=True, help="Write each message's bits beside its point.")
 @click.option("--regions", is_flag=True, help="Shade the receiver's decision regions (one panel per bit for a bit-wise receiver).")
 @click.option("--cloud", type=Finite(-_DB_LIMIT, _DB_LIMIT), default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB  [default: none]")
-@click.option("--projection", type=click.Choice(["pca", "tsne"]), default="pca", help="How a codebook of more than 2 real coordinates (n > 1, or n > 2 real uses) is drawn in 2-D: principal axes, or t-SNE.")
+@click.option(
+    "--projection", type=click.Choice(["pca", "tsne"]), default="pca", help="How a codebook of more than 2 real coordinates (n > 1, or n > 2 real uses) is drawn in 2-D: principal axes, or t-SNE."
+)
 @_plot_options("constellation")
 def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name, formats, out, title, force) -> None:
     """The learned constellation of RUN_DIR.
@@ -814,7 +905,14 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
 @click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="ber", help="Error rate on the y axis.")
 @click.option("--esno", is_flag=True, help="Es/N0 (dB) on the x axis instead of Eb/N0.")
 @click.option("--theory/--no-theory", default=True, help="Draw closed forms where the CSV has them.")
-@click.option("--label", "labels", multiple=True, callback=_labels, metavar="SYSTEM=NAME", help="Legend name of a system, repeatable (e.g. --label 'k4-n1-awgn-7dB=Autoencoder')  [default: as a paper names it: 16-QAM, Autoencoder (1,4)]")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    callback=_labels,
+    metavar="SYSTEM=NAME",
+    help="Legend name of a system, repeatable (e.g. --label 'k4-n1-awgn-7dB=Autoencoder')  [default: as a paper names it: 16-QAM, Autoencoder (1,4)]",
+)
 @click.option("--xlim", default=None, callback=_limits, metavar="LOW:HIGH", help="x-axis range in dB  [default: the data's]")
 @click.option("--ylim", default=None, callback=_limits, metavar="LOW:HIGH", help="y-axis range, error rates (e.g. 1e-6:1)  [default: the data's]")
 @_plot_options("ber")
@@ -891,7 +989,12 @@ def _run_label(train_cfg) -> str:
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32.")
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
-@click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="awgn: Gauss-Hermite quadrature; rayleigh, rician (CSI) and any impairment: Monte Carlo with the exact channel law.")
+@click.option(
+    "--channel",
+    type=click.Choice(["awgn", "rayleigh", "rician"]),
+    default="awgn",
+    help="awgn: Gauss-Hermite quadrature; rayleigh, rician (CSI) and any impairment: Monte Carlo with the exact channel law.",
+)
 @click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
 @click.option("--seed", type=SEED, default=0, help="Seed of the Monte-Carlo draws.")
 @click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
@@ -932,6 +1035,7 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
         if not hasattr(system, "constellation"):
             raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16 or apsk32", param_hint="'--baseline'")
         constellations[name] = system.constellation
+
     def load_runs() -> None:
         try:
             for name, run_dir in zip(_run_names(run_dirs, baselines), run_dirs):

@@ -298,7 +298,6 @@ class Autoencoder(nn.Module):
         return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}"
 
 
-
 CHANNELS = ("awgn", "rayleigh", "rician")
 
 
@@ -389,9 +388,18 @@ class SystemConfig:
 
     def make_channel(self) -> Channel:
         return make_channel(
-            self.channel, real=self.real, fading=self.fading, csi=self.csi, k_factor=self.k_factor,
-            phase_noise=self.phase_noise, phase_noise_model=self.phase_noise_model, adc_bits=self.adc_bits,
-            adc_clip=self.adc_clip, pa=self.pa, pa_smoothness=self.pa_smoothness, pa_saturation=self.pa_saturation,
+            self.channel,
+            real=self.real,
+            fading=self.fading,
+            csi=self.csi,
+            k_factor=self.k_factor,
+            phase_noise=self.phase_noise,
+            phase_noise_model=self.phase_noise_model,
+            adc_bits=self.adc_bits,
+            adc_clip=self.adc_clip,
+            pa=self.pa,
+            pa_smoothness=self.pa_smoothness,
+            pa_saturation=self.pa_saturation,
             pa_backoff=self.pa_backoff,
         )
 

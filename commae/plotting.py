@@ -43,9 +43,9 @@ matplotlib.use("Agg")  # the library only saves figures; no display is needed
 import matplotlib.patheffects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from ._files import atomic_path  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
@@ -198,8 +198,7 @@ def plot_constellation(
         _, axes = new_figure()
         ax = axes[0, 0]
     pts = points.detach().cpu().to(torch.complex64)
-    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker,
-               color="black", zorder=4, label=label, linewidths=0)
+    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker, color="black", zorder=4, label=label, linewidths=0)
     if bit_labels is not None:
         _write_bits(ax, pts.real.numpy(), pts.imag.numpy(), bit_labels)
     span = limit or 1.3 * max(float(pts.abs().max()) if len(pts) else 1.0, 1e-6)
@@ -232,8 +231,7 @@ def _write_bits(ax: plt.Axes, x: np.ndarray, y: np.ndarray, bit_labels: torch.Te
     """Each point's bits just above it, on a white halo so that they read over regions and clouds."""
     halo = [matplotlib.patheffects.withStroke(linewidth=1.2, foreground="white")]
     for px, py, bits in zip(x.tolist(), y.tolist(), bit_labels.detach().cpu().to(torch.int64).tolist()):
-        ax.annotate("".join(map(str, bits)), (px, py), xytext=(0, 2.5), textcoords="offset points",
-                    ha="center", va="bottom", fontsize="x-small", zorder=5, path_effects=halo)
+        ax.annotate("".join(map(str, bits)), (px, py), xytext=(0, 2.5), textcoords="offset points", ha="center", va="bottom", fontsize="x-small", zorder=5, path_effects=halo)
 
 
 def _system_points(system: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -459,17 +457,14 @@ def plot_system_constellation(
             else:
                 winner = scores.argmax(-1).reshape(resolution, resolution).numpy()
                 cmap = plt.get_cmap("tab20" if num_messages <= 20 else "hsv", num_messages)
-                ax.imshow(winner, origin="lower", extent=(-span, span, -span, span), cmap=cmap, alpha=0.3,
-                          interpolation="nearest", vmin=-0.5, vmax=num_messages - 0.5, zorder=0)
+                ax.imshow(winner, origin="lower", extent=(-span, span, -span, span), cmap=cmap, alpha=0.3, interpolation="nearest", vmin=-0.5, vmax=num_messages - 0.5, zorder=0)
                 margins = _margins(scores)
                 for j in np.unique(winner):  # each region's outline where its score ties with the best other one
-                    ax.contour(c, c, margins[:, j].reshape(resolution, resolution).numpy(), levels=[0], colors="black",
-                               linewidths=0.45, zorder=1)
+                    ax.contour(c, c, margins[:, j].reshape(resolution, resolution).numpy(), levels=[0], colors="black", linewidths=0.45, zorder=1)
         if cloud is not None:
             ax.scatter(cloud[:, 0].real.numpy(), cloud[:, 0].imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
         shown = labels[:, panel : panel + 1] if bitwise else labels
-        plot_constellation(symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions,
-                           title=f"bit {panel + 1}" if bitwise else None)
+        plot_constellation(symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions, title=f"bit {panel + 1}" if bitwise else None)
     if bitwise:
         # side by side, the edge ticks of neighbouring panels would run together: keep the inner ones
         inner = [t for t in axes[0].get_xticks() if abs(t) <= 0.85 * span]
@@ -549,7 +544,10 @@ def _plot_real_line(points: torch.Tensor, labels, ax: plt.Axes, *, cloud) -> plt
 # --- error-rate curves ----------------------------------------------------------------------
 
 _PAPER_NAMES = {
-    "bpsk": "BPSK", "qpsk": "QPSK", "hamming74-hard": "Hamming (7,4), hard", "hamming74-soft": "Hamming (7,4), soft ML",
+    "bpsk": "BPSK",
+    "qpsk": "QPSK",
+    "hamming74-hard": "Hamming (7,4), hard",
+    "hamming74-soft": "Hamming (7,4), soft ML",
 }
 
 
@@ -562,8 +560,8 @@ def paper_name(name: str) -> str:
     if name in _PAPER_NAMES:
         return _PAPER_NAMES[name]
     for prefix, kind in (("qam", "QAM"), ("psk", "PSK"), ("pam", "PAM")):
-        if name.startswith(prefix) and name[len(prefix):].isdigit():
-            return f"{name[len(prefix):]}-{kind}"
+        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+            return f"{name[len(prefix) :]}-{kind}"
     if name.startswith("uncoded-bpsk-") and name[13:].isdigit():
         return f"Uncoded BPSK ({name[13:]} bits)"
     parts = name.split("-")
@@ -635,24 +633,31 @@ def plot_error_rates(
         marker = MARKERS[index % len(MARKERS)]
         linestyle = "--" if is_baseline_name(name) else "-"
         seen = rate > 0
-        line = ax.errorbar(x[seen], rate[seen], yerr=[rate[seen] - low[seen], high[seen] - rate[seen]], marker=marker,
-                           linestyle=linestyle, label=label + label_suffix, markerfacecolor="white" if is_baseline_name(name) else None,
-                           elinewidth=0.6, zorder=3)
+        line = ax.errorbar(
+            x[seen],
+            rate[seen],
+            yerr=[rate[seen] - low[seen], high[seen] - rate[seen]],
+            marker=marker,
+            linestyle=linestyle,
+            label=label + label_suffix,
+            markerfacecolor="white" if is_baseline_name(name) else None,
+            elinewidth=0.6,
+            zorder=3,
+        )
         handles.append(line)
         color = line.lines[0].get_color()
         if (~seen).any():
             any_zero = True
-            ax.plot(x[~seen], high[~seen], marker="v", linestyle="none", color=color, markersize=plt.rcParams["lines.markersize"] * 0.9,
-                    label="_no errors")
+            ax.plot(x[~seen], high[~seen], marker="v", linestyle="none", color=color, markersize=plt.rcParams["lines.markersize"] * 0.9, label="_no errors")
         th = np.array([r.get(f"{metric}_theory", float("nan")) for r in points], dtype=float)
         if theory and np.isfinite(th).any():
             ok = np.isfinite(th) & (th > 0)
-            (curve,) = ax.plot(x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.8, color=color,
-                               marker="none", label=f"{shown} (theory)" + label_suffix, zorder=5, path_effects=halo)
+            (curve,) = ax.plot(
+                x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.8, color=color, marker="none", label=f"{shown} (theory)" + label_suffix, zorder=5, path_effects=halo
+            )
             handles.append(curve)
     if any_zero:
-        handles.append(Line2D([], [], marker="v", linestyle="none", color="0.3", markersize=plt.rcParams["lines.markersize"] * 0.9,
-                              label="no errors: upper bound"))
+        handles.append(Line2D([], [], marker="v", linestyle="none", color="0.3", markersize=plt.rcParams["lines.markersize"] * 0.9, label="no errors: upper bound"))
     ax.set_yscale("log")
     ax.set_xlabel(r"$E_s/N_0$ (dB)" if esno else r"$E_b/N_0$ (dB)")
     ax.set_ylabel({"ber": "Bit error rate", "ser": "Symbol error rate", "bler": "Block error rate"}[metric])
@@ -732,11 +737,9 @@ def plot_learning_curves(
         if metric == "loss" and train and "train_loss" in rows[0]:
             drew_train = True
             if single:
-                ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=(0, (3, 1.5)), linewidth=0.7, color=line.get_color(),
-                        label=f"{label}, training")
+                ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=(0, (3, 1.5)), linewidth=0.7, color=line.get_color(), label=f"{label}, training")
             else:
-                ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=dash, linewidth=0.5, alpha=0.45, color=line.get_color(),
-                        label="_training")
+                ax.plot(epochs, [r["train_loss"] for r in rows], linestyle=dash, linewidth=0.5, alpha=0.45, color=line.get_color(), label="_training")
     if drew_train and not single:
         ax.plot([], [], color="0.3", linewidth=0.5, alpha=0.45, label="thin, faded: training loss")
     if metric in ("ser", "loss"):
@@ -765,4 +768,3 @@ def save_figure(fig: plt.Figure, base: str | os.PathLike, formats: Sequence[str]
             fig.savefig(tmp, format=fmt)
         written.append(path)
     return written
-

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 
 import matplotlib.pyplot as plt
-
 from _common import FIGURES, default_run
+
 from commae import Modem, qam
 from commae.plotting import new_figure, plot_error_rates, save_figure, style
 from commae.simulation import read_results, simulate, write_results

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
-
 from _common import FIGURES, RUNS
+
 from commae import Modem, qam
 from commae.constellations import apsk
 from commae.models import SystemConfig
@@ -181,9 +181,11 @@ def main() -> None:
 
     with style("ieee-wide"):
         fig, axes = new_figure(3, 3, height=7.0)
-        rows = (("3-bit ADC, Es/N0 10 dB", {"learned (model-free)": adc_run.model, "16-QAM": Modem(qam(16), adc.make_channel()), "16-APSK": Modem(apsk(16), adc.make_channel())}, ebno_adc, 12),
-                ("phase noise 0.2 rad, Es/N0 20 dB", pn_systems, ebno_pn, 13),
-                ("Rapp PA IBO 3 dB, Es/N0 18 dB", pa_systems, ebno_pa, 14))
+        rows = (
+            ("3-bit ADC, Es/N0 10 dB", {"learned (model-free)": adc_run.model, "16-QAM": Modem(qam(16), adc.make_channel()), "16-APSK": Modem(apsk(16), adc.make_channel())}, ebno_adc, 12),
+            ("phase noise 0.2 rad, Es/N0 20 dB", pn_systems, ebno_pn, 13),
+            ("Rapp PA IBO 3 dB, Es/N0 18 dB", pa_systems, ebno_pa, 14),
+        )
         for r, (tag, systems, ebno, seed) in enumerate(rows):
             test = test_set(ebno, seed)  # the test set of the printed numbers
             for c, (name, system) in enumerate(systems.items()):

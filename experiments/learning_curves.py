@@ -14,8 +14,8 @@ import argparse
 import csv
 
 import matplotlib.pyplot as plt
-
 from _common import FIGURES, RUNS
+
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_learning_curves, save_figure, style
 from commae.runs import train_run

@@ -58,8 +58,25 @@ def test_baseline_names_are_checked_as_make_baseline_builds_them():
     from commae._names import is_known_baseline
     from commae.baselines import make_baseline
 
-    for name in ("bpsk", "qpsk", "qam16", "qam64", "qam256", "psk8", "psk16", "hamming74-hard", "hamming74-soft",
-                 "uncoded-bpsk-1", "uncoded-bpsk-08", "uncoded-bpsk-0", "uncoded-bpsk-K", "uncoded-bpsk-", "qam32", "QAM16", "bpsk "):
+    for name in (
+        "bpsk",
+        "qpsk",
+        "qam16",
+        "qam64",
+        "qam256",
+        "psk8",
+        "psk16",
+        "hamming74-hard",
+        "hamming74-soft",
+        "uncoded-bpsk-1",
+        "uncoded-bpsk-08",
+        "uncoded-bpsk-0",
+        "uncoded-bpsk-K",
+        "uncoded-bpsk-",
+        "qam32",
+        "QAM16",
+        "bpsk ",
+    ):
         try:
             make_baseline(name)
             built = True

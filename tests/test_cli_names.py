@@ -34,10 +34,29 @@ def _names(*option_sets):
 
 def test_default_run_names_keep_different_experiments_apart():
     options = [
-        [], ["--loss", "bce"], ["--channel", "rayleigh"], ["--channel", "rayleigh", "--no-csi"], ["--channel", "rayleigh", "--fading", "block"],
-        ["--real"], ["--points"], ["--esno"], ["--snr", "5:10"], ["--normalization", "message"], ["--hidden", "64"],
-        ["--optimizer", "sgd"], ["--lr", "0.01"], ["--seed", "1"], ["--batch-size", "2048"], ["--epochs", "20"], ["--schedule", "constant"],
-        ["--clip", "1"], ["--val-size", "1000"], ["--amp"], ["--accumulate", "2"], ["--no-csi"], ["--fading", "block"],
+        [],
+        ["--loss", "bce"],
+        ["--channel", "rayleigh"],
+        ["--channel", "rayleigh", "--no-csi"],
+        ["--channel", "rayleigh", "--fading", "block"],
+        ["--real"],
+        ["--points"],
+        ["--esno"],
+        ["--snr", "5:10"],
+        ["--normalization", "message"],
+        ["--hidden", "64"],
+        ["--optimizer", "sgd"],
+        ["--lr", "0.01"],
+        ["--seed", "1"],
+        ["--batch-size", "2048"],
+        ["--epochs", "20"],
+        ["--schedule", "constant"],
+        ["--clip", "1"],
+        ["--val-size", "1000"],
+        ["--amp"],
+        ["--accumulate", "2"],
+        ["--no-csi"],
+        ["--fading", "block"],
     ]
     names = _names(*options)
     assert names[0] == "runs/k4-n1-awgn-7dB"  # the README's name for the default run
@@ -100,8 +119,29 @@ def _env():
 
 def test_ctrl_c_during_training_hints_at_resume(tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "commae", "train", "--out", str(out), "--k", "2", "--hidden", "8", "--epochs", "1000",
-            "--batches-per-epoch", "3", "--batch-size", "128", "--val-size", "500", "--schedule", "constant", "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "commae",
+        "train",
+        "--out",
+        str(out),
+        "--k",
+        "2",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1000",
+        "--batches-per-epoch",
+        "3",
+        "--batch-size",
+        "128",
+        "--val-size",
+        "500",
+        "--schedule",
+        "constant",
+        "--quiet",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     deadline = time.monotonic() + 120
     while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -136,8 +176,13 @@ def test_existing_outputs_are_named_in_a_sentence(tmp_path, monkeypatch):
     again = _run(*args)
     assert again.exit_code == 1
     assert "Error: results.csv and results.json exist; pass --force to overwrite, or write elsewhere with --out" in again.output
-    for bad, message in ((["--label", "bpsk"], "is not SYSTEM=NAME"), (["--label", "qam16=16-QAM"], "no system 'qam16' in the CSV"),
-                         (["--xlim", "5:1"], "LOW < HIGH"), (["--ylim", "0:1"], "must be > 0"), (["--ylim", "a:b"], "is not LOW:HIGH")):
+    for bad, message in (
+        (["--label", "bpsk"], "is not SYSTEM=NAME"),
+        (["--label", "qam16=16-QAM"], "no system 'qam16' in the CSV"),
+        (["--xlim", "5:1"], "LOW < HIGH"),
+        (["--ylim", "0:1"], "must be > 0"),
+        (["--ylim", "a:b"], "is not LOW:HIGH"),
+    ):
         result = _run("plot", "ber", "results.csv", *bad, "--format", "png")
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, (bad, result.output)
     result = _run("plot", "ber", "results.csv", "--label", "bpsk=BPSK (Gray)", "--xlim", "-1:1", "--ylim", "1e-3:1", "--format", "png")

@@ -11,11 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_impairments_quick(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
-    done = subprocess.run([sys.executable, "impairments.py", "--quick", "--out", str(tmp_path)], cwd=ROOT / "experiments",
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "impairments.py", "--quick", "--out", str(tmp_path)], cwd=ROOT / "experiments", env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    for name in ("impairments.csv", "impairments_curves.csv", "impairments_curves.json", "impairments_constellations.png",
-                 "impairments_constellations.pdf", "impairments_curves.png", "impairments_curves.pdf"):
+    for name in (
+        "impairments.csv",
+        "impairments_curves.csv",
+        "impairments_curves.json",
+        "impairments_constellations.png",
+        "impairments_constellations.pdf",
+        "impairments_curves.png",
+        "impairments_curves.pdf",
+    ):
         assert (tmp_path / name).is_file(), name
     with open(tmp_path / "impairments.csv") as fh:
         rows = list(csv.DictReader(fh))

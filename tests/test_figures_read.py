@@ -101,10 +101,8 @@ def test_region_boundaries_are_smooth_and_qam_boundaries_are_its_own():
     modem = Modem(qam(16))
     with style("ieee"):
         (ax,) = plot_system_constellation(modem, regions=True, resolution=120, limit=1.4)
-        assert not [line for line in ax.lines if line.get_xdata() is not None and len(set(np.atleast_1d(line.get_ydata()))) == 1
-                    and list(np.atleast_1d(line.get_ydata()))[0] == 0]  # no axhline at 0
-        vertices = np.concatenate([p.vertices for c in ax.collections for p in getattr(c, "get_paths", lambda: [])()
-                                   if len(p.vertices) > 2 and c.get_zorder() == 1])
+        assert not [line for line in ax.lines if line.get_xdata() is not None and len(set(np.atleast_1d(line.get_ydata()))) == 1 and list(np.atleast_1d(line.get_ydata()))[0] == 0]  # no axhline at 0
+        vertices = np.concatenate([p.vertices for c in ax.collections for p in getattr(c, "get_paths", lambda: [])() if len(p.vertices) > 2 and c.get_zorder() == 1])
         step = 2 / np.sqrt(10)  # unit-energy 16-QAM: points at ±1/√10, ±3/√10; boundaries at 0 and ±2/√10
         on_lines = np.minimum(np.abs(vertices[:, 0][:, None] - [-step, 0, step]).min(1), np.abs(vertices[:, 1][:, None] - [-step, 0, step]).min(1))
         assert np.quantile(on_lines, 0.98) < 0.02  # interpolated contours lie on the true boundaries, no grid staircase
@@ -136,8 +134,7 @@ def test_ber_legend_names_systems_as_a_paper_does_and_shows_every_mark(rows):
 
 def test_every_learning_curve_differs_in_colour_marker_and_dash():
     rng = np.random.default_rng(0)
-    histories = {f"run {i}": [{"epoch": e, "train_loss": 3 / e + rng.uniform(0, .01), "val_loss": 2.5 / e, "val_ser": 0.5 / e, "mi_bits": 4 - 1 / e}
-                              for e in range(1, 21)] for i in range(8)}
+    histories = {f"run {i}": [{"epoch": e, "train_loss": 3 / e + rng.uniform(0, 0.01), "val_loss": 2.5 / e, "val_ser": 0.5 / e, "mi_bits": 4 - 1 / e} for e in range(1, 21)] for i in range(8)}
     with style("ieee-wide"):
         ax = plot_learning_curves(histories, metric="loss")
         val = [line for line in ax.lines if line.get_label().startswith("run")]

@@ -31,8 +31,9 @@ def test_backprop_through_the_adc_is_refused_in_one_line(tmp_path):
 
 def test_model_free_training_through_impairments_writes_its_config(tmp_path):
     out = tmp_path / "mf"
-    result = _run("train", "--training", "model-free", "--exploration", "0.05", "--adc-bits", "4", "--adc-clip", "2",
-                  "--phase-noise", "0.05", "--pa", "rapp", "--pa-backoff", "3", "--out", str(out), *SMALL)
+    result = _run(
+        "train", "--training", "model-free", "--exploration", "0.05", "--adc-bits", "4", "--adc-clip", "2", "--phase-noise", "0.05", "--pa", "rapp", "--pa-backoff", "3", "--out", str(out), *SMALL
+    )
     assert result.exit_code == 0, result.output
     system, train = load_config(out)
     assert (system.adc_bits, system.adc_clip, system.phase_noise, system.pa, system.pa_backoff) == (4, 2.0, 0.05, "rapp", 3.0)
@@ -79,8 +80,7 @@ def test_help_gives_units_and_ranges():
 
 def test_ber_curve_with_apsk_through_a_pa(tmp_path):
     out = tmp_path / "pa.csv"
-    result = _run("ber-curve", "--baseline", "apsk16", "--baseline", "qam16", "--pa", "rapp", "--pa-backoff", "1", "--ebno", "10",
-                  "--max-bits", "4000", "--out", str(out), "--quiet")
+    result = _run("ber-curve", "--baseline", "apsk16", "--baseline", "qam16", "--pa", "rapp", "--pa-backoff", "1", "--ebno", "10", "--max-bits", "4000", "--out", str(out), "--quiet")
     assert result.exit_code == 0, result.output
     with open(out) as fh:
         rows = list(csv.DictReader(fh))
@@ -92,8 +92,7 @@ def test_ber_curve_with_apsk_through_a_pa(tmp_path):
 
 def test_info_over_rician_and_an_adc(tmp_path):
     out = tmp_path / "info.csv"
-    result = _run("info", "--baseline", "apsk16", "--channel", "rician", "--k-factor", "3", "--adc-bits", "5", "--esno", "10,20",
-                  "--samples", "4000", "--out", str(out), "--quiet")
+    result = _run("info", "--baseline", "apsk16", "--channel", "rician", "--k-factor", "3", "--adc-bits", "5", "--esno", "10,20", "--samples", "4000", "--out", str(out), "--quiet")
     assert result.exit_code == 0, result.output
     with open(out) as fh:
         rows = list(csv.DictReader(fh))

@@ -61,7 +61,7 @@ def _grid(name: str) -> np.ndarray:
     return GRID[::2] if name == "256-QAM" else GRID  # 256-QAM every 10 dB: it costs 16x 64-QAM
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _curve(name: str, bitwise: bool) -> np.ndarray:
     """MI (or BMI) of a constellation on its grid, computed once for the tests that share it."""
     return (bmi if bitwise else mi)(CONSTELLATIONS[name], _grid(name))
@@ -182,7 +182,7 @@ def test_capacity_rayleigh_against_numerical_integral():
     closed = capacity_rayleigh(grid)
     for esno_db, value in zip(grid, closed):
         rho = 10 ** (esno_db / 10)
-        numeric, _ = quad(lambda g: math.log2(1 + g * rho) * math.exp(-g), 0, np.inf, epsabs=0, epsrel=1e-12, limit=200)
+        numeric, _ = quad(lambda g, rho=rho: math.log2(1 + g * rho) * math.exp(-g), 0, np.inf, epsabs=0, epsrel=1e-12, limit=200)
         assert value == pytest.approx(numeric, rel=1e-6)
     assert (closed < capacity_awgn(grid)).all()  # Jensen
     assert capacity_rayleigh(3.0).shape == ()

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from commae import Autoencoder, Modem, qam, theory
-from commae.channels import AWGN, ADC, Cascade
+from commae.channels import ADC, AWGN, Cascade
 from commae.constellations import apsk
 from commae.losses import make_loss
 from commae.models import SystemConfig

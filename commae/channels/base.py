@@ -20,12 +20,14 @@ Subclass :class:`Channel` for a channel of your own; see its docstring.
 from __future__ import annotations
 
 import hashlib
+
 import torch
 from torch import nn
 
 from ..snr import noise_std_per_real_dim
 
 __all__ = ["Channel", "make_generator", "seed_from_text", "split_channel_output", "broadcast_no", "non_differentiable_stage"]
+
 
 def make_generator(generator: torch.Generator | int | None, device: torch.device | str) -> torch.Generator | None:
     """An explicit generator for ``device``: an ``int`` seeds a new one, a generator is checked.
@@ -37,10 +39,7 @@ def make_generator(generator: torch.Generator | int | None, device: torch.device
         return None
     if isinstance(generator, torch.Generator):
         if generator.device.type != device.type:
-            raise ValueError(
-                f"generator is on {generator.device.type} but the input is on {device.type}; "
-                "pass a generator created with torch.Generator(device=x.device) or an int seed"
-            )
+            raise ValueError(f"generator is on {generator.device.type} but the input is on {device.type}; pass a generator created with torch.Generator(device=x.device) or an int seed")
         return generator
     if isinstance(generator, bool) or not isinstance(generator, int):
         raise ValueError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
@@ -158,7 +157,7 @@ class Channel(nn.Module):
         return type(self).__name__.lower()
 
     @property
-    def stages(self) -> tuple["Channel", ...]:
+    def stages(self) -> tuple[Channel, ...]:
         """The stages this channel applies in order: itself, or a :class:`~commae.channels.Cascade`'s list."""
         return (self,)
 
@@ -176,5 +175,3 @@ def split_channel_output(channel: Channel, out: torch.Tensor | tuple[torch.Tenso
     if channel.csi:
         return out
     return out, None
-
-

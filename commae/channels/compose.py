@@ -202,7 +202,7 @@ def symbol_log_likelihood(
             cc, dd = c[sl, :, None, None], step[sl, :, None, None]
             sigma = torch.sqrt(var / 2)
             ll = 0.0
-            for t, m in ([(target.real, mean.real)] if real else [(target.real, mean.real), (target.imag, mean.imag)]):
+            for t, m in [(target.real, mean.real)] if real else [(target.real, mean.real), (target.imag, mean.imag)]:
                 index = torch.round((t + cc) / dd - 0.5)
                 lo = torch.where(index <= 0, torch.full_like(t, -math.inf), -cc + index * dd)
                 hi = torch.where(index >= (1 << adc.bits) - 1, torch.full_like(t, math.inf), -cc + (index + 1) * dd)

@@ -59,9 +59,7 @@ class Rayleigh(Channel):
         self.fading: Fading = fading
         self.csi = csi
 
-    def forward(
-        self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         _check_input(x, real=False)
         if self.fading == "block" and x.ndim < 2:
             raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")
@@ -120,9 +118,7 @@ class Rician(Channel):
         self.fading: Fading = fading
         self.csi = csi
 
-    def forward(
-        self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         _check_input(x, real=False)
         if self.fading == "block" and x.ndim < 2:
             raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")
