@@ -303,13 +303,16 @@ class Hamming74(nn.Module):
         return x if self.channel.real else torch.complex(x, torch.zeros_like(x))
 
     def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        """Codeword log-likelihoods up to a common constant, ``[B, 1, 16]``: ``4 Re(h* y)·x(c) / N0``.
+        r"""Codeword log-likelihoods up to a common constant, ``[B, 1, 16]``: ``2 Re(h* y)·x(c) / N0``.
 
-        Their softmax is the exact posterior of the 16 messages (index = message bits, MSB first).
+        :math:`-|y_j - h_j x_j|^2/N_0 = 2\,\mathrm{Re}(h_j^* y_j)\,x_j/N_0` plus terms
+        that do not depend on the codeword (:math:`x_j^2 = 1`); the same holds on a
+        real channel, where each use has noise variance :math:`N_0/2`. Their softmax is
+        the exact posterior of the 16 equiprobable messages (index = message bits, MSB first).
         """
         metric = bpsk_metric(y, h).to(self.codeword_symbols.dtype)  # [B, 7]
         no = broadcast_no(no, metric)
-        return (4 * (metric / no) @ self.codeword_symbols.T).unsqueeze(1)
+        return (2 * (metric / no) @ self.codeword_symbols.T).unsqueeze(1)
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, 7]`` (and CSI ``h``) to decoded message bits ``[B, 4]``."""
@@ -347,6 +350,15 @@ class UncodedBPSK(nn.Module):
         check_bits(bits, self.k)
         x = (1 - 2 * bits).to(torch.float32)
         return x if self.channel.real else torch.complex(x, torch.zeros_like(x))
+
+    def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-likelihoods of each bit's two values, ``[B, K, 2]`` (column = the bit): ``±2 Re(h* y) / N0``.
+
+        Up to a term common to both values; their softmax is the exact posterior of each bit.
+        """
+        metric = bpsk_metric(y, h).to(torch.float32)  # [B, K]
+        half = metric / broadcast_no(no, metric)
+        return torch.stack([2 * half, -2 * half], dim=-1)
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, K]`` to hard bit decisions ``[B, K]``."""
