@@ -10,7 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import theory
-from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric, matching_baseline
+from .baselines import Hamming74, Modem, PilotModem, UncodedBPSK, bpsk_metric, matching_baseline, matching_baselines
 from .channels import AWGN, Channel, Rayleigh, broadcast_no, make_generator, split_channel_output
 from .constellations import Constellation, bits_to_int, gray_code, int_to_bits, pam, psk, qam
 from .snr import (
@@ -89,6 +89,8 @@ __all__ = [
     "UncodedBPSK",
     "bpsk_metric",
     "matching_baseline",
+    "matching_baselines",
+    "PilotModem",
     # models and losses
     "Transmitter",
     "Receiver",
