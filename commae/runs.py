@@ -85,7 +85,7 @@ class RunResult:
     files: list[Path]
     val_messages: int
     other_baselines: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # name -> metrics, after the first
-    collapsed: list[int] = dataclasses.field(default_factory=list)  # messages the transmitter sends with almost no energy
+    collapsed: list[int] = dataclasses.field(default_factory=list)  # messages whose symbols coincide with another message's
 
 
 # --- atomic files -------------------------------------------------------------------------
