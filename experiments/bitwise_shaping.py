@@ -124,13 +124,13 @@ def main() -> None:
         ax = axes[0, 0]
         grid = np.arange(0.0, 25.01, 0.5)
         for i, k in enumerate(learned):
-            ax.plot(grid, information.bmi(qam(2**k), grid), linestyle="--" if k == 4 else "-.", color="0.35", label=f"Gray {2**k}-QAM BMI")
+            ax.plot(grid, information.bmi(qam(2**k), grid), linestyle="--" if k == 4 else "-.", color="0.35", label=f"{2**k}-QAM (Gray)")
         for i, r in enumerate(rows):
-            ax.plot([r["esno_db"]], [r["bmi_learned"]], marker=MARKERS[i], linestyle="none", color=f"C{i + 1}", label=f"learned {r['points']} points ({r['bmi_gain']:+.3f} bit)")
+            ax.plot([r["esno_db"]], [r["bmi_learned"]], marker=MARKERS[i], linestyle="none", color=f"C{i + 1}", label=f"learned {r['points']} ({r['bmi_gain']:+.3f} bit)")
         ax.set_xlabel(r"$E_s/N_0$ (dB)")
         ax.set_ylabel("BMI (bit per channel use)")
         ax.set_title("(a) BMI at the training SNR")
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right")  # narrow, below the curves where they have saturated
         for j, (ax, (k, c)) in enumerate(zip(axes[0, 1:], learned.items())):
             plot_constellation(c.points, c.bit_labels if k <= 4 else None, ax=ax)  # 64 six-bit labels do not fit a panel
             ax.set_title(f"({'bc'[j]}) {2**k} points, {TRAIN_ESNO_DB[k]:g} dB")  # 64 labels: in bitwise_shaping_points.csv

@@ -48,7 +48,7 @@ FULL = {
     "ae-8-8": dict(k=8, n=8, hidden=256, epochs=30, batch_size=2048),
 }
 QUICK = {
-    "ae-2-2": dict(k=2, n=2, hidden=32, epochs=4, batch_size=512, batches_per_epoch=50, val_size=4096),
+    "ae-2-2": dict(k=2, n=2, hidden=32, epochs=6, batch_size=512, batches_per_epoch=50, val_size=4096, lr=1e-2),
     "ae-7-4": dict(k=4, n=7, hidden=64, epochs=8, batch_size=1024, batches_per_epoch=50, val_size=4096),
     "ae-8-8": dict(k=8, n=8, hidden=128, epochs=4, batch_size=1024, batches_per_epoch=40, val_size=4096),
 }
@@ -125,8 +125,7 @@ def main() -> None:
         "AE (8,8) below uncoded BPSK (8,8) at every point >= 0 dB": all(by[("ae-8-8", e)]["bler"] < by[("uncoded-bpsk-8", e)]["bler"] for e in ebno if e >= 0 and ("ae-8-8", e) in by),
     }
     if quick:  # the directions a short training reliably shows
-        checks = dict(list(checks.items())[:2])
-        checks["AE (2,2) within 15 % of uncoded BPSK (2,2)'s BLER at every point"] = all(abs(by[("ae-2-2", e)]["bler"] / by[("uncoded-bpsk-2", e)]["bler"] - 1) < 0.15 for e in ebno)
+        checks = dict(list(checks.items())[:3])  # (7,4) against Hamming soft and hard; (2,2) against uncoded: CIs overlap
         checks["AE (8,8) below uncoded BPSK (8,8) at 4 and 6 dB"] = all(by[("ae-8-8", e)]["bler"] < by[("uncoded-bpsk-8", e)]["bler"] for e in (4.0, 6.0))
 
     # --- constellations ------------------------------------------------------------------------
