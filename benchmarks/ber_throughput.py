@@ -63,8 +63,8 @@ def hand_qam16(bits: int, device) -> int:
 
 def sionna_qam16(bits: int, device):  # pragma: no cover - only where sionna is installed
     try:
-        from sionna.phy.mapping import BinarySource, Demapper, Mapper
         from sionna.phy.channel import AWGN as SionnaAWGN
+        from sionna.phy.mapping import BinarySource, Demapper, Mapper
     except Exception:
         return None
     source, mapper, demapper, channel = BinarySource(), Mapper("qam", 4), Demapper("app", "qam", 4, hard_out=True), SionnaAWGN()
@@ -95,8 +95,7 @@ def trained_autoencoder(device) -> Autoencoder:
     torch.manual_seed(0)
     model = Autoencoder(4, 1, hidden=128).to(device)
     batches = MessageBatches(4, 1, 1024, 100, 7.0, seed=1, device=device)
-    fit(model, SymbolCrossEntropy(4), batches, MessageBatches(4, 1, 4096, 1, 7.0, seed=2, device=device, fixed=True),
-        make_optimizer("adam", model.parameters(), 3e-3), 3, progress=False, log=None)
+    fit(model, SymbolCrossEntropy(4), batches, MessageBatches(4, 1, 4096, 1, 7.0, seed=2, device=device, fixed=True), make_optimizer("adam", model.parameters(), 3e-3), 3, progress=False, log=None)
     return model.eval()
 
 

@@ -134,7 +134,12 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Rayleigh: h per channel use (fast) or per message (block).")
 @click.option("--csi/--no-csi", default=True, help="Rayleigh: the receiver is given h (perfect CSI).")
 @click.option("--loss", type=click.Choice(["ce", "bce"]), default="ce", help="ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.")
-@click.option("--normalization", type=click.Choice(["batch", "message", "amplitude"]), default=None, help="Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  [default: message over Rayleigh without CSI, where an average constraint lets messages collapse to x = 0; batch otherwise]")
+@click.option(
+    "--normalization",
+    type=click.Choice(["batch", "message", "amplitude"]),
+    default=None,
+    help="Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  [default: message over Rayleigh without CSI, where an average constraint lets messages collapse to x = 0; batch otherwise]",
+)
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
 @click.option("--rx-layers", type=click.IntRange(1, 16), default=2, help="Hidden layers of the receiver (the transmitter has one); O'Shea & Hoydis: --hidden M --rx-layers 1.")
 @click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
@@ -154,7 +159,12 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB, e.g. runs/k4-n1-awgn-7dB, runs/k4-n1-awgn-5to10dB, runs/k4-n1-awgn-10dB-esno]")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB, e.g. runs/k4-n1-awgn-7dB, runs/k4-n1-awgn-5to10dB, runs/k4-n1-awgn-10dB-esno]",
+)
 @click.option("--force", is_flag=True, help="Overwrite the run files of an existing --out.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
 @click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
@@ -195,9 +205,17 @@ def train(ctx: click.Context, **opts) -> None:
             train_cfg = dataclasses.replace(train_cfg, epochs=opts["epochs"] if "epochs" in given else train_cfg.epochs, device=opts["device"] if "device" in given else train_cfg.device)
         else:
             system = SystemConfig(
-                k=opts["k"], n=opts["n"], real=opts["real"], channel=opts["channel"], fading=opts["fading"], csi=opts["csi"],
-                output="symbol" if opts["loss"] == "ce" else "bit", hidden=opts["hidden"], normalization=opts["normalization"] or _default_normalization(opts),
-                constellation=opts["points"], rx_layers=opts["rx_layers"],
+                k=opts["k"],
+                n=opts["n"],
+                real=opts["real"],
+                channel=opts["channel"],
+                fading=opts["fading"],
+                csi=opts["csi"],
+                output="symbol" if opts["loss"] == "ce" else "bit",
+                hidden=opts["hidden"],
+                normalization=opts["normalization"] or _default_normalization(opts),
+                constellation=opts["points"],
+                rx_layers=opts["rx_layers"],
             )
             if opts["points"] and (opts["n"] != 1 or opts["real"]):
                 raise click.UsageError("--points needs --n 1 and complex channel uses (no --real)")
@@ -206,15 +224,35 @@ def train(ctx: click.Context, **opts) -> None:
             if opts["real"] and opts["channel"] != "awgn":
                 raise click.UsageError("--real needs --channel awgn (Rayleigh fading acts on complex channel uses)")
             train_cfg = TrainConfig(
-                ebno_db=(low, high), loss=opts["loss"], optimizer=opts["optimizer"], lr=opts["lr"], momentum=opts["momentum"],
-                nesterov=opts["nesterov"], weight_decay=opts["weight_decay"], schedule=opts["schedule"], epochs=opts["epochs"],
-                batch_size=opts["batch_size"], batches_per_epoch=opts["batches_per_epoch"], accumulate=opts["accumulate"],
-                amp=opts["amp"], clip=opts["clip"], patience=opts["patience"], val_size=opts["val_size"], seed=opts["seed"], device=opts["device"],
+                ebno_db=(low, high),
+                loss=opts["loss"],
+                optimizer=opts["optimizer"],
+                lr=opts["lr"],
+                momentum=opts["momentum"],
+                nesterov=opts["nesterov"],
+                weight_decay=opts["weight_decay"],
+                schedule=opts["schedule"],
+                epochs=opts["epochs"],
+                batch_size=opts["batch_size"],
+                batches_per_epoch=opts["batches_per_epoch"],
+                accumulate=opts["accumulate"],
+                amp=opts["amp"],
+                clip=opts["clip"],
+                patience=opts["patience"],
+                val_size=opts["val_size"],
+                seed=opts["seed"],
+                device=opts["device"],
             )
         quiet = opts["quiet"]
         result = train_run(
-            system, train_cfg, out, force=opts["force"], resume=opts["resume"], dry_run=opts["dry_run"],
-            progress=not quiet, log=None if quiet else click.echo,
+            system,
+            train_cfg,
+            out,
+            force=opts["force"],
+            resume=opts["resume"],
+            dry_run=opts["dry_run"],
+            progress=not quiet,
+            log=None if quiet else click.echo,
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
@@ -236,8 +274,11 @@ def _report_more(result, system) -> None:
     if result.baseline is None and system.channel == "rayleigh" and not system.csi:
         click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
     if result.collapsed:
-        click.echo(f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols "
-                   "and are decided by chance; retrain with --normalization message", err=True)
+        click.echo(
+            f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols "
+            "and are decided by chance; retrain with --normalization message",
+            err=True,
+        )
 
 
 def _report(result, system, train_cfg, dry_run: bool) -> None:
@@ -318,7 +359,13 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 @cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
-@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines; a (7,4) run gets Hamming soft and hard and uncoded BPSK]")
+@click.option(
+    "--baseline",
+    "baselines",
+    multiple=True,
+    callback=_baselines,
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines; a (7,4) run gets Hamming soft and hard and uncoded BPSK]",
+)
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="Baselines' channel (a run uses its own).")
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
 @click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
@@ -364,12 +411,35 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ta
             for base in matching_baselines(model.k, model.n, model.channel):
                 compared.setdefault(base.name, base)
     systems = {**learned, **compared}
-    rows = simulate(systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed,
-                    device=dev, confidence=confidence, theory=theory, progress=not quiet, target_metric=target_metric)
+    rows = simulate(
+        systems,
+        ebno,
+        target_errors=target_errors,
+        max_bits=max_bits,
+        batch_size=batch_size,
+        seed=seed,
+        device=dev,
+        confidence=confidence,
+        theory=theory,
+        progress=not quiet,
+        target_metric=target_metric,
+    )
     settings = {
-        "version": __version__, "seed": seed, "runs": [str(Path(r)) for r in run_dirs], "baselines": list(compared),
-        "channel": channel, "fading": fading, "csi": csi, "ebno_db": ebno, "target_errors": target_errors, "target_metric": target_metric, "max_bits": max_bits,
-        "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device,
+        "version": __version__,
+        "seed": seed,
+        "runs": [str(Path(r)) for r in run_dirs],
+        "baselines": list(compared),
+        "channel": channel,
+        "fading": fading,
+        "csi": csi,
+        "ebno_db": ebno,
+        "target_errors": target_errors,
+        "target_metric": target_metric,
+        "max_bits": max_bits,
+        "batch_size": batch_size,
+        "confidence": confidence,
+        "theory": theory,
+        "device": device,
     }
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:

@@ -98,8 +98,19 @@ def ebno_gaps(
         x_ref = ebno_at_rate(rows, reference, rate, metric)
         lo, hi = ebno_at_rate(rows, system, rate, metric, f"{metric}_low"), ebno_at_rate(rows, system, rate, metric, f"{metric}_high")
         ref_lo, ref_hi = ebno_at_rate(rows, reference, rate, metric, f"{metric}_low"), ebno_at_rate(rows, reference, rate, metric, f"{metric}_high")
-        out.append({"system": system, "reference": reference, "metric": metric, "rate": float(rate), "ebno_db": x, "reference_ebno_db": x_ref,
-                    "gap_db": x - x_ref, "gap_low_db": lo - ref_hi, "gap_high_db": hi - ref_lo})
+        out.append(
+            {
+                "system": system,
+                "reference": reference,
+                "metric": metric,
+                "rate": float(rate),
+                "ebno_db": x,
+                "reference_ebno_db": x_ref,
+                "gap_db": x - x_ref,
+                "gap_low_db": lo - ref_hi,
+                "gap_high_db": hi - ref_lo,
+            }
+        )
     return out
 
 

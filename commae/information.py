@@ -162,9 +162,7 @@ def _check_method(method: str, channel: str) -> None:
     if method not in _METHODS:
         raise ValueError(f"method must be 'quadrature' or 'monte_carlo', got {method!r}")
     if method == "quadrature" and channel != "awgn":
-        raise ValueError(
-            f"method='quadrature' supports channel='awgn' only; use method='monte_carlo' for channel={channel!r}"
-        )
+        raise ValueError(f"method='quadrature' supports channel='awgn' only; use method='monte_carlo' for channel={channel!r}")
 
 
 def _check_flag(value: bool, name: str) -> None:
@@ -229,9 +227,7 @@ def _points_and_labels(constellation: ConstellationLike, real: bool) -> tuple[np
         try:
             points = np.asarray(constellation, dtype=np.complex128)
         except (TypeError, ValueError):
-            raise ValueError(
-                f"constellation must be a Constellation or a 1-D array of complex points, got {type(constellation).__name__}"
-            ) from None
+            raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got {type(constellation).__name__}") from None
         if points.ndim != 1:
             raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got shape {points.shape}")
         num_points = points.shape[0]

@@ -27,12 +27,12 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
 from _common import experiment_args, write_csv
+
 from commae import Modem, information, qam
+from commae.losses import make_loss
 from commae.models import SystemConfig
 from commae.plotting import MARKERS, new_figure, plot_constellation, save_figure, style
-from commae.losses import make_loss
 from commae.simulation import simulate
 from commae.snr import esno_db_to_ebno_db
 from commae.training import MessageBatches, derive_seed, fit, make_optimizer, make_scheduler, message_metrics
@@ -79,8 +79,18 @@ def train(k: int, spec: dict):
     train_batches = MessageBatches(k, 1, spec["batch_size"], spec.get("batches_per_epoch", 100), ebno, derive_seed(0, "train"))
     val_batches = MessageBatches(k, 1, 1 << 15, 2, ebno, derive_seed(0, "val"), fixed=True)
     optimizer = make_optimizer("adam", model.parameters(), 3e-3)
-    history = fit(model, loss_fn, train_batches, val_batches, optimizer, spec["epochs"], scheduler=make_scheduler("cosine", optimizer, spec["epochs"]),
-                  metrics=message_metrics(model, k), progress=False, log=None)
+    history = fit(
+        model,
+        loss_fn,
+        train_batches,
+        val_batches,
+        optimizer,
+        spec["epochs"],
+        scheduler=make_scheduler("cosine", optimizer, spec["epochs"]),
+        metrics=message_metrics(model, k),
+        progress=False,
+        log=None,
+    )
     last = history.last
     print(f"trained {2**k} points at Es/N0 {TRAIN_ESNO_DB[k]:g} dB ({spec}): BMI bound {last['mi_bits']:.4f} bit, val BER {last['val_ber']:.3e}")
     return model.eval(), last["mi_bits"]
@@ -102,17 +112,34 @@ def main() -> None:
         target = 1000 if not quick else 300
         ebno = esno_db_to_ebno_db(esno, k)
         sim = {r["system"]: r for r in simulate(systems, [ebno], target_errors=target, max_bits=50_000_000, seed=0, progress=False)}
-        rows.append({"points": 2**k, "neighbours_one_bit_apart": gray_fraction(points), "esno_db": esno, "bmi_learned": bmi_learned, "bmi_gray_qam": bmi_gray, "bmi_gain": bmi_learned - bmi_gray,
-                     "mi_learned": mi_learned, "mi_qam": mi_gray, "bmi_training_bound": float(bound),
-                     **{f"ber_{name}": r["ber"] for name, r in sim.items()}, **{f"ber_{name}_low": r["ber_low"] for name, r in sim.items()},
-                     **{f"ber_{name}_high": r["ber_high"] for name, r in sim.items()}, "bits": sim["autoencoder"]["bits"]})
+        rows.append(
+            {
+                "points": 2**k,
+                "neighbours_one_bit_apart": gray_fraction(points),
+                "esno_db": esno,
+                "bmi_learned": bmi_learned,
+                "bmi_gray_qam": bmi_gray,
+                "bmi_gain": bmi_learned - bmi_gray,
+                "mi_learned": mi_learned,
+                "mi_qam": mi_gray,
+                "bmi_training_bound": float(bound),
+                **{f"ber_{name}": r["ber"] for name, r in sim.items()},
+                **{f"ber_{name}_low": r["ber_low"] for name, r in sim.items()},
+                **{f"ber_{name}_high": r["ber_high"] for name, r in sim.items()},
+                "bits": sim["autoencoder"]["bits"],
+            }
+        )
     print(f"\n{'points':>6}{'Es/N0':>7}{'BMI learned':>13}{'BMI Gray':>10}{'gain':>9}{'MI learned':>12}{'BER AE':>11}{'BER pts+APP':>13}{'BER Gray+APP':>14}{'Gray nbrs':>11}")
     for r in rows:
-        print(f"{r['points']:>6}{r['esno_db']:>7g}{r['bmi_learned']:>13.4f}{r['bmi_gray_qam']:>10.4f}{r['bmi_gain']:>+9.4f}{r['mi_learned']:>12.4f}"
-              f"{r['ber_autoencoder']:>11.3e}{r['ber_learned-app']:>13.3e}{r['ber_gray-qam-app']:>14.3e}{r['neighbours_one_bit_apart']:>11.0%}")
+        print(
+            f"{r['points']:>6}{r['esno_db']:>7g}{r['bmi_learned']:>13.4f}{r['bmi_gray_qam']:>10.4f}{r['bmi_gain']:>+9.4f}{r['mi_learned']:>12.4f}"
+            f"{r['ber_autoencoder']:>11.3e}{r['ber_learned-app']:>13.3e}{r['ber_gray-qam-app']:>14.3e}{r['neighbours_one_bit_apart']:>11.0%}"
+        )
     write_csv(args.out / "bitwise_shaping.csv", rows)
-    write_csv(args.out / "bitwise_shaping_points.csv", [{"points": 2**k, "message": m, "bits": format(m, f"0{k}b"), "re": float(p.real), "im": float(p.imag)}
-                                                       for k, c in learned.items() for m, p in enumerate(c.points[c.index_of_label].tolist())])
+    write_csv(
+        args.out / "bitwise_shaping_points.csv",
+        [{"points": 2**k, "message": m, "bits": format(m, f"0{k}b"), "re": float(p.real), "im": float(p.imag)} for k, c in learned.items() for m, p in enumerate(c.points[c.index_of_label].tolist())],
+    )
     checks = {}
     for r in rows:
         checks[f"{r['points']} points: learned BMI above Gray QAM's at {r['esno_db']:g} dB"] = r["bmi_gain"] > 0

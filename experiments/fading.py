@@ -25,13 +25,13 @@ import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from _common import experiment_args, relabel_legend, train_or_load, write_csv
+
 from commae import Modem, PilotModem, Rayleigh, qam
 from commae.constellations import int_to_bits
 from commae.gaps import ebno_at_rate
 from commae.models import SystemConfig
-from commae.plotting import new_figure, plot_constellation, plot_error_rates, save_figure, style
+from commae.plotting import plot_constellation, plot_error_rates, save_figure, style
 from commae.simulation import simulate, write_results
 from commae.training import TrainConfig
 
@@ -102,15 +102,19 @@ def main() -> None:
     x = points["ae-n2-block-nocsi"]
     common = (x.mean(0).abs() ** 2 / (x.abs() ** 2).mean(0)).numpy()
     print("no-CSI transmitter, fraction of each use's energy common to all messages (1 = a pure pilot):", ", ".join(f"use {i + 1}: {c:.3f}" for i, c in enumerate(common)))
-    write_csv(args.out / "fading_points.csv", [{"system": name, "message": m, "use": u + 1, "re": float(v.real), "im": float(v.imag)}
-                                             for name, pts in points.items() for m, row in enumerate(pts.tolist()) for u, v in enumerate(row)])
+    write_csv(
+        args.out / "fading_points.csv",
+        [{"system": name, "message": m, "use": u + 1, "re": float(v.real), "im": float(v.imag)} for name, pts in points.items() for m, row in enumerate(pts.tolist()) for u, v in enumerate(row)],
+    )
 
     ref = 20.0 if quick else 30.0
     checks = {
-        "AE n=1 with CSI is no worse than coherent 16-QAM at BLER 1e-2 (within 0.5 dB)" if not quick else "AE n=1 with CSI within 2x of 16-QAM's BLER at 20 dB":
-            (at["ae-n1-csi"][0] <= at["qam16"][0] + 0.5) if not quick else by[("ae-n1-csi", 20.0)]["bler"] <= 2 * by[("qam16", 20.0)]["bler"],
-        "AE n=2 over fast fading beats 2xQPSK (it spreads each message over both gains: diversity)":
-            by[("ae-n2-fast-csi", ref)]["bler"] < 0.5 * by[("qpsk2-fast", ref)]["bler"],
+        "AE n=1 with CSI is no worse than coherent 16-QAM at BLER 1e-2 (within 0.5 dB)" if not quick else "AE n=1 with CSI within 2x of 16-QAM's BLER at 20 dB": (
+            at["ae-n1-csi"][0] <= at["qam16"][0] + 0.5
+        )
+        if not quick
+        else by[("ae-n1-csi", 20.0)]["bler"] <= 2 * by[("qam16", 20.0)]["bler"],
+        "AE n=2 over fast fading beats 2xQPSK (it spreads each message over both gains: diversity)": by[("ae-n2-fast-csi", ref)]["bler"] < 0.5 * by[("qpsk2-fast", ref)]["bler"],
         "AE n=2 without CSI communicates over block fading (BLER < 0.1 at the top Eb/N0)": by[("ae-n2-block-nocsi", ebno[-1])]["bler"] < 0.1,
         "AE n=2 without CSI trails the CSI autoencoder (needs more Eb/N0)": by[("ae-n2-block-nocsi", ref)]["bler"] > by[("ae-n2-block-csi", ref)]["bler"],
     }
@@ -130,8 +134,12 @@ def main() -> None:
             relabel_legend(ax, NAMES)
             ax.set_ylim(max(1e-5, min(r["bler"] for r in rows if r["bler"] > 0) / 3), 1.0)
         ax_a.get_legend().set_loc("upper right")  # the learned n=2 curve falls through the lower left
-        panels = [("ae-n1-csi", 0, "(c) n=1, CSI"), ("ae-n2-fast-csi", 0, "(d) n=2 fast, CSI: use 1"),
-                  ("ae-n2-block-nocsi", 0, "(e) n=2, no CSI: use 1"), ("ae-n2-block-nocsi", 1, "(f) n=2, no CSI: use 2")]
+        panels = [
+            ("ae-n1-csi", 0, "(c) n=1, CSI"),
+            ("ae-n2-fast-csi", 0, "(d) n=2 fast, CSI: use 1"),
+            ("ae-n2-block-nocsi", 0, "(e) n=2, no CSI: use 1"),
+            ("ae-n2-block-nocsi", 1, "(f) n=2, no CSI: use 2"),
+        ]
         for i, (name, use, title) in enumerate(panels):
             ax = fig.add_subplot(grid[1, i])
             plot_constellation(points[name][:, use], int_to_bits(__import__("torch").arange(16), 4) if name == "ae-n1-csi" else None, ax=ax, limit=2.2)

@@ -26,11 +26,11 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
 from _common import experiment_args, relabel_legend, train_or_load, write_csv
+
 from commae import AWGN, Hamming74, UncodedBPSK
-from commae.gaps import ebno_at_rate, ebno_gaps, write_gaps
 from commae.constellations import int_to_bits
+from commae.gaps import ebno_at_rate, ebno_gaps, write_gaps
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_constellation, plot_error_rates, save_figure, style
 from commae.simulation import simulate, write_results
@@ -85,8 +85,7 @@ def main() -> None:
     ebno = [float(e) for e in (range(-4, 9) if not quick else (0, 2, 4, 6))]
     target = 100 if not quick else 60
     settings = dict(ebno_db=ebno, target_errors=target, target_metric="block", max_bits=400_000_000, seed=0, confidence=0.95)
-    rows = simulate(systems, ebno, target_errors=target, target_metric="block", max_bits=settings["max_bits"], batch_size=1 << (17 if not quick else 13),
-                    seed=0, theory=True, progress=False)
+    rows = simulate(systems, ebno, target_errors=target, target_metric="block", max_bits=settings["max_bits"], batch_size=1 << (17 if not quick else 13), seed=0, theory=True, progress=False)
     write_results(rows, args.out / "oshea_hoydis.csv", {**settings, "training": {k: v for k, v in specs.items()}, "training_ebno_db": 7.0, "normalization": "message"})
     by = {(r["system"], r["ebno_db"]): r for r in rows}
 
@@ -111,8 +110,7 @@ def main() -> None:
     pair_gaps = [g for g in ebno_gaps(rows, "ae-2-2", "uncoded-bpsk-2", "bler") if math.isfinite(g["gap_db"])]
     inside = sum(by[("uncoded-bpsk-2", e)]["bler_low"] <= by[("ae-2-2", e)]["bler"] <= by[("uncoded-bpsk-2", e)]["bler_high"] for e in ebno)
     listed = ", ".join(f"{g['gap_db']:+.3f}" for g in pair_gaps)
-    print(f"\nAE (2,2) against uncoded BPSK (2,2): gaps {listed} dB; "
-          f"its BLER inside uncoded's 95 % CI at {inside} of {len(ebno)} points (13 independent 95 % intervals miss 0.65 on average)")
+    print(f"\nAE (2,2) against uncoded BPSK (2,2): gaps {listed} dB; its BLER inside uncoded's 95 % CI at {inside} of {len(ebno)} points (13 independent 95 % intervals miss 0.65 on average)")
 
     # --- the claims ---------------------------------------------------------------------------
     limit = 0.3 if not quick else 1.0
@@ -120,7 +118,8 @@ def main() -> None:
         f"AE (7,4) within {limit} dB of Hamming soft-ML at every BLER it reaches (0..8 dB)": bool(gaps) and all(g["gap_db"] <= limit for g in gaps),
         "AE (7,4) below Hamming hard at every point >= 2 dB": all(by[("ae-7-4", e)]["bler"] < by[("hamming74-hard", e)]["bler"] for e in ebno if e >= 2 and ("ae-7-4", e) in by),
         "AE (2,2) and uncoded BPSK (2,2) not significantly different: their 95 % CIs overlap at every point": all(
-            by[("ae-2-2", e)]["bler_low"] <= by[("uncoded-bpsk-2", e)]["bler_high"] and by[("uncoded-bpsk-2", e)]["bler_low"] <= by[("ae-2-2", e)]["bler_high"] for e in ebno),
+            by[("ae-2-2", e)]["bler_low"] <= by[("uncoded-bpsk-2", e)]["bler_high"] and by[("uncoded-bpsk-2", e)]["bler_low"] <= by[("ae-2-2", e)]["bler_high"] for e in ebno
+        ),
         "AE (2,2) within 0.1 dB of uncoded BPSK (2,2) at every BLER it reaches": all(abs(g["gap_db"]) <= 0.1 for g in pair_gaps),
         "AE (8,8) below uncoded BPSK (8,8) at every point >= 0 dB": all(by[("ae-8-8", e)]["bler"] < by[("uncoded-bpsk-8", e)]["bler"] for e in ebno if e >= 0 and ("ae-8-8", e) in by),
     }
@@ -135,9 +134,10 @@ def main() -> None:
         model = train(f"const-{2}-{k}", spec, args.runs, normalization, suffix=f"-{normalization}")
         x = model.transmitter.all_symbols().detach()  # [M, 2] real
         points[(k, normalization)] = x[:, 0] + 1j * x[:, 1]
-    write_csv(args.out / "oshea_hoydis_constellations.csv", [
-        {"n": 2, "k": k, "normalization": norm, "message": m, "x1": float(p.real), "x2": float(p.imag)}
-        for (k, norm), pts in points.items() for m, p in enumerate(pts.tolist())])
+    write_csv(
+        args.out / "oshea_hoydis_constellations.csv",
+        [{"n": 2, "k": k, "normalization": norm, "message": m, "x1": float(p.real), "x2": float(p.imag)} for (k, norm), pts in points.items() for m, p in enumerate(pts.tolist())],
+    )
     energy = {key: np.abs(pts.numpy()) ** 2 for key, pts in points.items()}
     for (k, norm), e in energy.items():
         print(f"constellation (2,{k}) {norm}: energy per message min {e.min():.3f} max {e.max():.3f} mean {e.mean():.3f}")

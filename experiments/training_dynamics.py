@@ -29,13 +29,13 @@ import sys
 import time
 
 import matplotlib.pyplot as plt
-from matplotlib.lines import Line2D
-from matplotlib.ticker import NullFormatter, ScalarFormatter
 import numpy as np
 import torch
+from _common import experiment_args, write_csv
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 from torch import nn
 
-from _common import experiment_args, write_csv
 from commae.losses import make_loss
 from commae.models import SystemConfig
 from commae.plotting import MARKERS, new_figure, plot_learning_curves, save_figure, style
@@ -162,7 +162,17 @@ def convex(args, quick: bool) -> tuple[list[dict], dict]:
     sgd = [r for r in rows if r["method"] == "sgd"]
     slope = float(np.polyfit(np.log10([r["steps"] for r in sgd]), np.log10([r["gap"] for r in sgd]), 1)[0])
     tail = float(np.polyfit(np.log10([r["steps"] for r in sgd[-3:]]), np.log10([r["gap"] for r in sgd[-3:]]), 1)[0])
-    info = dict(slope=slope, tail_slope=tail, falling=all(b["gap"] < a["gap"] for a, b in zip(sgd, sgd[1:])), sgd_cost=sgd_cost, gd_cost=gd_cost, flops_sgd=4 * dim, flops_gd=4 * samples * dim, samples=samples, dim=dim)
+    info = dict(
+        slope=slope,
+        tail_slope=tail,
+        falling=all(b["gap"] < a["gap"] for a, b in zip(sgd, sgd[1:])),
+        sgd_cost=sgd_cost,
+        gd_cost=gd_cost,
+        flops_sgd=4 * dim,
+        flops_gd=4 * samples * dim,
+        samples=samples,
+        dim=dim,
+    )
     print(f"\nleast squares N={samples}, d={dim}: SGD (averaged, step {c:.3g}/sqrt(T)) gap slope {slope:.2f} per decade of T, {tail:.2f} over the last three points (the worst-case rate: -0.5)")
     for r in sgd:
         print(f"  T={r['steps']:>7}: SGD gap {r['gap']:.3e} ± {r['gap_std']:.1e}" + "".join(f"   GD gap {g['gap']:.3e}" for g in rows if g["method"] == "gd" and g["steps"] == r["steps"]))
@@ -208,16 +218,16 @@ def forgetful(optimizer_name: str, lr: float, steps: int, zero_grad: bool, val) 
         norms.append(float(torch.sqrt(sum((p.grad**2).sum() for p in model.parameters()))))
         optimizer.step()
     result = evaluate(model, loss_fn, val, message_metrics(model, 4))
-    return {"optimizer": optimizer_name, "lr": lr, "zero_grad": zero_grad, "grad_norm_first": norms[0], "grad_norm_last": norms[-1],
-            "val_loss": result["val_loss"], "val_ser": result["val_ser"]}
+    return {"optimizer": optimizer_name, "lr": lr, "zero_grad": zero_grad, "grad_norm_first": norms[0], "grad_norm_last": norms[-1], "val_loss": result["val_loss"], "val_ser": result["val_ser"]}
 
 
 def eval_mode(steps_epochs: tuple[int, int], repeats: int, val) -> dict:
     torch.manual_seed(0)
     model = SystemConfig().build()
     width = 128
-    model.receiver.net = nn.Sequential(nn.Linear(2, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(0.3),
-                                       nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(0.3), nn.Linear(width, 16))
+    model.receiver.net = nn.Sequential(
+        nn.Linear(2, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(0.3), nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(0.3), nn.Linear(width, 16)
+    )
     loss_fn = make_loss("ce", 4)
     batches, epochs = steps_epochs
     train = MessageBatches(4, 1, 1024, batches, 7.0, seed=derive_seed(0, "train"))
@@ -236,9 +246,17 @@ def eval_mode(steps_epochs: tuple[int, int], repeats: int, val) -> dict:
     right = [ser(False) for _ in range(repeats)]
     wrong = [ser(True) for _ in range(repeats)]  # BatchNorm also updates its running statistics here: a side effect
     after = ser(False)
-    return {"eval_ser_mean": float(np.mean(right)), "eval_ser_std": float(np.std(right)), "eval_ser_identical": len(set(right)) == 1, "train_mode_ser_mean": float(np.mean(wrong)),
-            "train_mode_ser_std": float(np.std(wrong)), "train_mode_ser_min": float(np.min(wrong)), "train_mode_ser_max": float(np.max(wrong)),
-            "eval_ser_after_train_mode_validation": after, "repeats": repeats}
+    return {
+        "eval_ser_mean": float(np.mean(right)),
+        "eval_ser_std": float(np.std(right)),
+        "eval_ser_identical": len(set(right)) == 1,
+        "train_mode_ser_mean": float(np.mean(wrong)),
+        "train_mode_ser_std": float(np.std(wrong)),
+        "train_mode_ser_min": float(np.min(wrong)),
+        "train_mode_ser_max": float(np.max(wrong)),
+        "eval_ser_after_train_mode_validation": after,
+        "repeats": repeats,
+    }
 
 
 def mistakes(args, quick: bool) -> tuple[list[dict], dict]:
@@ -247,13 +265,17 @@ def mistakes(args, quick: bool) -> tuple[list[dict], dict]:
     rows = [forgetful(name, lr, steps, zero, val) for name, lr in (("adam", 3e-3), ("sgd", 1e-2)) for zero in (True, False)]
     print(f"\n(a) {steps} steps with and without optimizer.zero_grad():")
     for r in rows:
-        print(f"  {r['optimizer']:<5} lr {r['lr']:<6g} zero_grad={str(r['zero_grad']):<5}  |grad| first {r['grad_norm_first']:.3f} last {r['grad_norm_last']:9.3f}"
-              f"   val loss {r['val_loss']:.4f}  SER {r['val_ser']:.3e}")
+        print(
+            f"  {r['optimizer']:<5} lr {r['lr']:<6g} zero_grad={str(r['zero_grad']):<5}  |grad| first {r['grad_norm_first']:.3f} last {r['grad_norm_last']:9.3f}"
+            f"   val loss {r['val_loss']:.4f}  SER {r['val_ser']:.3e}"
+        )
     dropout = eval_mode((20, 3) if quick else (100, 10), 5 if quick else 20, val)
     print(f"\n(b) receiver with Dropout(0.3) and BatchNorm, validated {dropout['repeats']} times on the same set:")
     print(f"  model.eval():      SER {dropout['eval_ser_mean']:.4e}, the same in all {dropout['repeats']} repeats: {dropout['eval_ser_identical']}")
-    print(f"  without eval():    SER {dropout['train_mode_ser_mean']:.4e} ± {dropout['train_mode_ser_std']:.1e} (min {dropout['train_mode_ser_min']:.4e}, max {dropout['train_mode_ser_max']:.4e}),"
-          f" {dropout['train_mode_ser_mean'] / dropout['eval_ser_mean']:.2f}x the true SER")
+    print(
+        f"  without eval():    SER {dropout['train_mode_ser_mean']:.4e} ± {dropout['train_mode_ser_std']:.1e} (min {dropout['train_mode_ser_min']:.4e}, max {dropout['train_mode_ser_max']:.4e}),"
+        f" {dropout['train_mode_ser_mean'] / dropout['eval_ser_mean']:.2f}x the true SER"
+    )
     print(f"  model.eval() again after those validations: SER {dropout['eval_ser_after_train_mode_validation']:.4e} (BatchNorm's running statistics moved)")
     write_csv(args.out / "training_mistakes.csv", [{"part": "zero_grad", **r} for r in rows] + [{"part": "eval", **dropout}])
     return rows, dropout
@@ -275,13 +297,17 @@ def main() -> None:
         "Adam at lr 1e-3 ends below plain SGD at lr 1e-3 (validation loss)": summary[("Adam", 1e-3)]["final"] < summary[("SGD", 1e-3)]["final"],
         "SGD's averaged-iterate gap falls at every T, with a fitted log-log slope between -1 and -0.3 (about 1/sqrt(T))": info["falling"] and -1.0 <= info["slope"] <= -0.3,
         "a full-batch GD step costs more than 5 SGD steps (measured time)": info["gd_cost"] > 5 * info["sgd_cost"],
-        "without zero_grad the gradient norm grows (last > 5x the correct loop's), for Adam and SGD": all(by[(o, False)]["grad_norm_last"] > 5 * by[(o, True)]["grad_norm_last"] for o in ("adam", "sgd")),
+        "without zero_grad the gradient norm grows (last > 5x the correct loop's), for Adam and SGD": all(
+            by[(o, False)]["grad_norm_last"] > 5 * by[(o, True)]["grad_norm_last"] for o in ("adam", "sgd")
+        ),
         "without zero_grad Adam ends worse (higher validation loss)": by[("adam", False)]["val_loss"] > by[("adam", True)]["val_loss"],
         "validation without eval() overstates the SER": dropout["train_mode_ser_mean"] > dropout["eval_ser_mean"],
         "validation without eval() is noisy across repeats; with eval() it is exact": dropout["train_mode_ser_std"] > 0 and dropout["eval_ser_identical"],
     }
     if not quick:
-        checks["SGD with momentum 0.9 at lr 1e-3 ends within 10 % of plain SGD at lr 1e-2 (momentum multiplies the step by 10)"] = abs(summary[("SGD+mom. 0.9", 1e-3)]["final"] / summary[("SGD", 1e-2)]["final"] - 1) < 0.1
+        checks["SGD with momentum 0.9 at lr 1e-3 ends within 10 % of plain SGD at lr 1e-2 (momentum multiplies the step by 10)"] = (
+            abs(summary[("SGD+mom. 0.9", 1e-3)]["final"] / summary[("SGD", 1e-2)]["final"] - 1) < 0.1
+        )
     print()
     for claim, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {claim}")

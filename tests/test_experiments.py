@@ -26,8 +26,10 @@ def test_quick_reproductions_hold_their_claims(tmp_path):
     running = {}
     for name in SCRIPTS:
         log = open(tmp_path / f"{name}.log", "w")
-        running[name] = (subprocess.Popen([sys.executable, str(ROOT / "experiments" / f"{name}.py"), "--quick", "--out", str(tmp_path / name)],
-                                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log)
+        running[name] = (
+            subprocess.Popen([sys.executable, str(ROOT / "experiments" / f"{name}.py"), "--quick", "--out", str(tmp_path / name)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
+            log,
+        )
     failed = []
     for name, (process, log) in running.items():
         code = process.wait(timeout=900)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _montecarlo import assert_inside, count_errors
 
 from commae import AWGN, Hamming74, Modem, PilotModem, Rayleigh, UncodedBPSK, matching_baseline, matching_baselines, psk, qam
 from commae.models import Transmitter
 from commae.training import MessageBatches, evaluate_system
-
-from _montecarlo import assert_inside, count_errors
 
 
 @pytest.mark.parametrize("ebno_db", [0.0, 10.0, 20.0])
@@ -66,4 +65,3 @@ def test_a_collapsed_transmitter_is_detected():
         tx.embedding[0].weight[1] = 1.0
         tx.embedding[2].bias.zero_()  # message 3 alone at x = 0 is no collapse
     assert tx.collapsed_messages() == []
-

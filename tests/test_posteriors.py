@@ -60,8 +60,11 @@ def test_every_baseline_softmax_is_the_exact_posterior(name, channel):
     _check(make_baseline(name, CHANNELS[channel]()), ebno_db=2.0)
 
 
-@pytest.mark.parametrize("system", [Modem(pam(4), AWGN(real=True)), Modem(pam(2), AWGN(real=True)), Hamming74("soft", AWGN(real=True)), UncodedBPSK(4, AWGN(real=True)),
-                                    Modem(qam(16), symbols_per_message=2)], ids=["pam4-real", "pam2-real", "hamming-real", "uncoded-real", "qam16x2"])
+@pytest.mark.parametrize(
+    "system",
+    [Modem(pam(4), AWGN(real=True)), Modem(pam(2), AWGN(real=True)), Hamming74("soft", AWGN(real=True)), UncodedBPSK(4, AWGN(real=True)), Modem(qam(16), symbols_per_message=2)],
+    ids=["pam4-real", "pam2-real", "hamming-real", "uncoded-real", "qam16x2"],
+)
 def test_posterior_on_real_channels_and_several_symbols_per_message(system):
     _check(system, ebno_db=1.0)
 

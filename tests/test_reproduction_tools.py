@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
-from commae import AWGN, Autoencoder, Hamming74, Modem, UncodedBPSK, qam, simulate, theory
+from commae import AWGN, Autoencoder, Hamming74, UncodedBPSK, simulate, theory
 from commae.cli import cli
 from commae.gaps import ebno_at_rate, ebno_gaps
 from commae.models import Transmitter
@@ -55,8 +53,9 @@ def test_gap_of_a_shifted_curve_is_the_shift():
 def test_gap_command_writes_a_csv(tmp_path):
     runner = CliRunner()
     with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(cli, ["ber-curve", "--baseline", "hamming74-soft", "--baseline", "hamming74-hard", "--ebno", "2:6:2",
-                                     "--target-errors", "100", "--target-metric", "block", "-q", "--out", "r.csv"])
+        result = runner.invoke(
+            cli, ["ber-curve", "--baseline", "hamming74-soft", "--baseline", "hamming74-hard", "--ebno", "2:6:2", "--target-errors", "100", "--target-metric", "block", "-q", "--out", "r.csv"]
+        )
         assert result.exit_code == 0, result.output
         assert json.load(open("r.json"))["target_metric"] == "block"
         result = runner.invoke(cli, ["gap", "r.csv", "--reference", "hamming74-soft", "--rate", "1e-2", "--out", "g.csv"])
