@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _SUBMODULES = ("baselines", "callbacks", "channels", "distributed", "constellations", "information", "losses", "models", "plotting", "runs", "simulation", "snr", "system", "theory", "training")
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("TensorBoardLogger",), "callbacks"),
-    **dict.fromkeys(("Hamming74", "Modem", "UncodedBPSK", "bpsk_metric", "matching_baseline"), "baselines"),
+    **dict.fromkeys(("Hamming74", "Modem", "PilotModem", "UncodedBPSK", "bpsk_metric", "matching_baseline", "matching_baselines"), "baselines"),
     **dict.fromkeys(("AWGN", "Channel", "Rayleigh", "broadcast_no", "make_generator", "split_channel_output", "ADC", "Cascade", "PhaseNoise", "RappPA", "Rician"), "channels"),
     **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam", "apsk"), "constellations"),
     **dict.fromkeys(
@@ -129,6 +129,8 @@ __all__ = [
     "UncodedBPSK",
     "bpsk_metric",
     "matching_baseline",
+    "matching_baselines",
+    "PilotModem",
     # models and losses
     "Transmitter",
     "Receiver",

@@ -10,10 +10,10 @@ import re
 
 __all__ = ["BASELINE_NAMES", "is_known_baseline", "is_baseline_name"]
 
-BASELINE_NAMES = ("bpsk", "qpsk", "qam16", "qam64", "qam256", "psk8", "psk16", "apsk16", "apsk32", "hamming74-hard", "hamming74-soft", "uncoded-bpsk-K")
+BASELINE_NAMES = ("bpsk", "qpsk", "qam16", "qam64", "qam256", "psk8", "psk16", "apsk16", "apsk32", "hamming74-hard", "hamming74-soft", "uncoded-bpsk-K", "pilot-qpsk", "pilot-qam16")
 
 _UNCODED = re.compile(r"uncoded-bpsk-0*[1-9]\d*")
-_BASELINE_NAME = re.compile(r"^(bpsk|qpsk|qam\d+|a?psk\d+|pam\d+|hamming74-(hard|soft)|uncoded-bpsk-\d+)$")
+_BASELINE_NAME = re.compile(r"^(bpsk|qpsk|qam\d+|a?psk\d+|pam\d+|hamming74-(hard|soft)|uncoded-bpsk-\d+|pilot-(qpsk|qam\d+|psk\d+|bpsk))$")
 
 
 def is_known_baseline(name: str) -> bool:

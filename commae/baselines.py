@@ -37,7 +37,7 @@ from ._names import BASELINE_NAMES, is_baseline_name
 from .channels import AWGN, Channel, Rayleigh, Rician, broadcast_no, symbol_log_likelihood
 from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
 
-__all__ = ["Modem", "Hamming74", "UncodedBPSK", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
+__all__ = ["Modem", "Hamming74", "UncodedBPSK", "PilotModem", "matching_baselines", "has_exact_posterior", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
 
 
 Demapping = Literal["app", "maxlog"]
@@ -318,13 +318,16 @@ class Hamming74(nn.Module):
         return x if self.channel.real else torch.complex(x, torch.zeros_like(x))
 
     def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        """Codeword log-likelihoods up to a common constant, ``[B, 1, 16]``: ``4 Re(h* y)·x(c) / N0``.
+        r"""Codeword log-likelihoods up to a common constant, ``[B, 1, 16]``: ``2 Re(h* y)·x(c) / N0``.
 
-        Their softmax is the exact posterior of the 16 messages (index = message bits, MSB first).
+        :math:`-|y_j - h_j x_j|^2/N_0 = 2\,\mathrm{Re}(h_j^* y_j)\,x_j/N_0` plus terms
+        that do not depend on the codeword (:math:`x_j^2 = 1`); the same holds on a
+        real channel, where each use has noise variance :math:`N_0/2`. Their softmax is
+        the exact posterior of the 16 equiprobable messages (index = message bits, MSB first).
         """
         metric = bpsk_metric(y, h).to(self.codeword_symbols.dtype)  # [B, 7]
         no = broadcast_no(no, metric)
-        return (4 * (metric / no) @ self.codeword_symbols.T).unsqueeze(1)
+        return (2 * (metric / no) @ self.codeword_symbols.T).unsqueeze(1)
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, 7]`` (and CSI ``h``) to decoded message bits ``[B, 4]``."""
@@ -363,10 +366,65 @@ class UncodedBPSK(nn.Module):
         x = (1 - 2 * bits).to(torch.float32)
         return x if self.channel.real else torch.complex(x, torch.zeros_like(x))
 
+    def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-likelihoods of each bit's two values, ``[B, K, 2]`` (column = the bit): ``±2 Re(h* y) / N0``.
+
+        Up to a term common to both values; their softmax is the exact posterior of each bit.
+        """
+        metric = bpsk_metric(y, h).to(torch.float32)  # [B, K]
+        half = metric / broadcast_no(no, metric)
+        return torch.stack([2 * half, -2 * half], dim=-1)
+
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, K]`` to hard bit decisions ``[B, K]``."""
         _check_received(y, self.n)
         return (bpsk_metric(y, h) < 0).to(torch.float32)
+
+
+class PilotModem(nn.Module):
+    r"""Pilot-aided coherent detection over block fading without CSI: one pilot, then data symbols.
+
+    The first channel use of each message carries the known pilot
+    :math:`p = 1`; the other ``n - 1`` carry symbols of ``constellation``.
+    The receiver estimates the block's gain by least squares,
+    :math:`\hat h = y_1 / p`, and decides each data symbol by
+    :math:`\arg\min_s |y_j - \hat h s|^2` — what a receiver without CSI does
+    in practice, and what a learned transmitter can rediscover. The pilot costs
+    energy and one channel use, both counted in Eb/N0 (``k = (n-1) log2 M``
+    bits in ``n`` uses, average energy 1 per use).
+
+    Parameters
+    ----------
+    constellation : Constellation
+        Data symbols, e.g. ``qam(16)``.
+    channel : Channel
+        Normally ``Rayleigh("block", csi=False)``; over AWGN ``h = 1`` and the
+        estimate only adds noise.
+    data_symbols : int
+        ``n - 1`` data symbols per message.
+    """
+
+    def __init__(self, constellation: Constellation, channel: Channel | None = None, data_symbols: int = 1, name: str | None = None) -> None:
+        super().__init__()
+        self.data = Modem(constellation, channel=AWGN(), symbols_per_message=data_symbols)
+        self.channel = _default_channel(channel)
+        if self.channel.real:
+            raise ValueError("a pilot modem needs complex channel uses")
+        self.n = data_symbols + 1
+        self.k = self.data.k
+        self.bits_per_symbol = self.data.bits_per_symbol
+        self.name = name or "pilot-" + {"qam4": "qpsk", "psk2": "bpsk"}.get(self.data.name, self.data.name)
+
+    def transmit(self, bits: torch.Tensor) -> torch.Tensor:
+        """Bits ``[B, k]`` to ``[pilot, data symbols]`` ``[B, n]`` (complex64)."""
+        x = self.data.transmit(bits)
+        return torch.cat([torch.ones_like(x[:, :1]), x], dim=-1)
+
+    def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
+        """Received ``[B, n]`` to bits ``[B, k]``, with the gain estimated from the pilot (``h`` is ignored)."""
+        _check_received(y, self.n)
+        estimate = y[:, :1].expand(-1, self.n - 1)  # [B, n-1]: LS estimate of the block's gain
+        return self.data.receive(y[:, 1:], no, estimate)
 
 
 def matching_baseline(k: int, n: int, channel: Channel | None = None) -> nn.Module | None:
@@ -375,9 +433,18 @@ def matching_baseline(k: int, n: int, channel: Channel | None = None) -> nn.Modu
     ``(4, 7)`` is the Hamming (7,4) code with soft-ML decoding. Otherwise, when
     ``n`` divides ``k``, a Gray modem with ``k/n`` bits per use: square QAM
     (even), BPSK (1), PSK (odd) on complex uses, PAM on real ones. None when
-    there is no such match.
+    there is no such match. Over Rayleigh fading without CSI, where a
+    coherent receiver has no gain to use, a :class:`PilotModem` over block
+    fading (one pilot, then ``n - 1`` data symbols) and None over fast fading
+    (a pilot would not describe the other uses).
     """
     channel = _default_channel(channel)
+    if isinstance(channel, Rayleigh) and not channel.csi:  # coherent detection needs a gain: learn it from a pilot
+        if channel.fading != "block" or n < 2 or k % (n - 1):
+            return None
+        per_use = k // (n - 1)
+        constellation = psk(2) if per_use == 1 else (qam(1 << per_use) if per_use % 2 == 0 else psk(1 << per_use))
+        return PilotModem(constellation, channel, data_symbols=n - 1)
     if (k, n) == (4, 7):
         return Hamming74("soft", channel=channel)
     if k % n:
@@ -392,8 +459,32 @@ def matching_baseline(k: int, n: int, channel: Channel | None = None) -> nn.Modu
     return Modem(constellation, channel=channel, symbols_per_message=n)
 
 
+def matching_baselines(k: int, n: int, channel: Channel | None = None) -> list[nn.Module]:
+    """The classic systems to compare a learned ``(k, n)`` system with: :func:`matching_baseline` first.
+
+    A (k=4, n=7) system gets the three of O'Shea & Hoydis's figure: Hamming
+    (7,4) with soft-ML and with hard decisions, and uncoded BPSK (4,4).
+    """
+    first = matching_baseline(k, n, channel)
+    if first is None:
+        return []
+    if (k, n) == (4, 7) and isinstance(first, Hamming74):
+        return [first, Hamming74("hard", channel=first.channel), UncodedBPSK(4, channel=first.channel)]
+    return [first]
+
+
+def has_exact_posterior(system: object) -> bool:
+    """Whether ``system.symbol_logits`` is its exact symbol posterior (so k − CE/ln 2 estimates its MI).
+
+    True for the baselines over AWGN and over fading with CSI; over fading
+    without CSI their metric assumes ``h = 1``, which is not the channel.
+    """
+    channel = getattr(system, "channel", None)
+    return hasattr(system, "symbol_logits") and not (isinstance(channel, Rayleigh) and not channel.csi)
+
+
 def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
-    """A baseline by name: one of :data:`BASELINE_NAMES` (``uncoded-bpsk-K`` with ``K`` bits a block).
+    """A baseline by name: one of :data:`BASELINE_NAMES` (``uncoded-bpsk-K`` with ``K`` bits a block; ``pilot-M`` one pilot and one symbol, for block fading without CSI).
 
     >>> make_baseline("qam16").k, make_baseline("uncoded-bpsk-8").k
     (4, 8)
@@ -410,6 +501,8 @@ def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
         "apsk32": lambda: Modem(apsk(32), channel, name="apsk32"),
         "hamming74-hard": lambda: Hamming74("hard", channel),
         "hamming74-soft": lambda: Hamming74("soft", channel),
+        "pilot-qpsk": lambda: PilotModem(qam(4), channel, name="pilot-qpsk"),
+        "pilot-qam16": lambda: PilotModem(qam(16), channel, name="pilot-qam16"),
     }
     if name in fixed:
         return fixed[name]()

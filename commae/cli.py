@@ -294,8 +294,14 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Rayleigh: h per channel use (fast) or per message (block).")
 @click.option("--csi/--no-csi", default=True, help="Rayleigh: the receiver is given h (perfect CSI).")
 @click.option("--loss", type=click.Choice(["ce", "bce"]), default="ce", help="ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.")
-@click.option("--normalization", type=click.Choice(["batch", "message"]), default="batch", help="Power constraint: average energy 1 per use over the messages, or energy n for every message.")
+@click.option(
+    "--normalization",
+    type=click.Choice(["batch", "message", "amplitude"]),
+    default=None,
+    help="Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  [default: message over Rayleigh without CSI, where an average constraint lets messages collapse to x = 0; batch otherwise]",
+)
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
+@click.option("--rx-layers", type=click.IntRange(1, 16), default=2, help="Hidden layers of the receiver (the transmitter has one); O'Shea & Hoydis: --hidden M --rx-layers 1.")
 @click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
 @click.option(
@@ -409,8 +415,9 @@ def train(ctx: click.Context, **opts) -> None:
                 csi=opts["csi"],
                 output="symbol" if opts["loss"] == "ce" else "bit",
                 hidden=opts["hidden"],
-                normalization=opts["normalization"],
+                normalization=opts["normalization"] or _default_normalization(opts),
                 constellation=opts["points"],
+                rx_layers=opts["rx_layers"],
                 **_impairments(ctx, opts, opts["channel"], opts["real"]),
             )
             if opts["points"] and (opts["n"] != 1 or opts["real"]):
@@ -502,6 +509,28 @@ def _snr_text(low: float, high: float) -> str:
     return f"{low:g} dB" if low == high else f"{low:g} to {high:g} dB"
 
 
+def _default_normalization(opts: dict) -> str:
+    """Per-message energy over Rayleigh fading without CSI (an average constraint collapses there), else average energy."""
+    return "message" if opts["channel"] == "rayleigh" and not opts["csi"] else "batch"
+
+
+def _report_more(result, system) -> None:
+    """The baselines after the first (e.g. Hamming hard and uncoded BPSK for a (7,4) run), and a collapsed transmitter."""
+    for name, b in result.other_baselines.items():
+        mi = f"{b['mi_bits']:>10.3f}" if "mi_bits" in b else f"{'':>10}"
+        click.echo(f"  {name + ' (baseline)':<22}{b['ser']:>11.3e}{b['ber']:>11.3e}{b['bler']:>11.3e}{mi}")
+    if result.other_baselines:
+        click.echo("  (a baseline with another n sees the same messages at the same Eb/N0, with its own noise)")
+    if result.baseline is None and system.channel == "rayleigh" and not system.csi:
+        click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
+    if result.collapsed:
+        click.echo(
+            f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols "
+            "and are decided by chance; retrain with --normalization message",
+            err=True,
+        )
+
+
 def _report(result, system, train_cfg, dry_run: bool) -> None:
     last = result.history.last
     if dry_run:
@@ -525,6 +554,7 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
         click.echo(f"  {name:<{width}}{ser:>11.3e}{ber:>11.3e}{bler:>11.3e}{mi_text:>11}")
     if result.baseline_metrics is None:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
+    _report_more(result, system)
 
 
 # --- run names and resuming ----------------------------------------------------------------
@@ -693,13 +723,14 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
     "baselines",
     multiple=True,
     callback=_baselines,
-    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]",
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines]",
 )
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="Baselines' channel (a run uses its own); rician needs --k-factor.")
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
 @click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
-@click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Bit errors per system before a point stops.")
+@click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Errors (of --target-metric) per system before a point stops.")
+@click.option("--target-metric", type=click.Choice(["bit", "symbol", "block"]), default="bit", help="Which errors --target-errors counts: block for BLER curves.")
 @click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed).")
 @click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun).")
 @click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
@@ -711,13 +742,13 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
 @_impairment_options
 @click.pass_context
-def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, **impairment_opts) -> None:
+def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, **impairment_opts) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
 
     Writes one CSV row per (system, Eb/N0) with counts, rates and
     Clopper-Pearson bounds, and a JSON of the settings beside it.
     """
-    from .baselines import make_baseline, matching_baseline
+    from .baselines import make_baseline, matching_baselines
     from .models import make_channel
     from .runs import RunError, check_device, load_model
     from .simulation import simulate, write_results
@@ -752,13 +783,23 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
             raise click.UsageError(str(exc)) from None
     else:  # each run's matching baseline, on that run's channel
         for model in learned.values():
-            base = matching_baseline(model.k, model.n, model.channel)
-            if base is not None:
+            for base in matching_baselines(model.k, model.n, model.channel):
                 compared.setdefault(base.name, base)
     systems = {**learned, **compared}
     per_rank: list = []
     rows = simulate(
-        systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed, device=dev, confidence=confidence, theory=theory, progress=not quiet, rank_counts=per_rank
+        systems,
+        ebno,
+        target_errors=target_errors,
+        max_bits=max_bits,
+        batch_size=batch_size,
+        seed=seed,
+        device=dev,
+        confidence=confidence,
+        theory=theory,
+        progress=not quiet,
+        target_metric=target_metric,
+        rank_counts=per_rank,
     )
     if not main:
         return
@@ -774,6 +815,7 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
         **impairments,
         "ebno_db": ebno,
         "target_errors": target_errors,
+        "target_metric": target_metric,
         "max_bits": max_bits,
         "batch_size": batch_size,
         "confidence": confidence,
@@ -1080,4 +1122,60 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
         click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
         for name, e, m, b, c in table:
             click.echo(f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{'-':>10}")
+    click.echo(f"wrote {out_path}")
+
+
+# --- commae gap ---------------------------------------------------------------------------------
+
+
+def _rates(ctx: click.Context, param: click.Parameter, value: str | None) -> list[float] | None:
+    if value is None:
+        return None
+    try:
+        rates = [float(v) for v in value.split(",")]
+    except ValueError:
+        rates = []
+    if not rates or not all(0 < r < 1 for r in rates):
+        raise click.BadParameter(f"{value!r} is not a comma list of error rates in (0, 1), e.g. 1e-2,1e-3")
+    return rates
+
+
+@cli.command("gap", short_help="Eb/N0 gap between curves at equal error rate.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.csv")
+@click.option("--reference", required=True, help="System of the CSV the others are measured against (e.g. hamming74-soft).")
+@click.option("--system", "systems", multiple=True, help="System to compare, repeatable  [default: every other system in the CSV]")
+@click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="bler", help="Error rate the curves are matched on.")
+@click.option("--rate", "rates", default=None, callback=_rates, help="Comma list of error rates, e.g. 1e-2,1e-3  [default: the rate of each of the system's points]")
+@click.option("--out", type=click.Path(dir_okay=False), default="gaps.csv", help="CSV to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No table.")
+def gap(csv_file, reference, systems, metric, rates, out, force, quiet) -> None:
+    """Eb/N0 (dB) a system needs beyond the reference at equal error rate, from a ber-curve CSV.
+
+    Interpolates log10(rate) linearly in Eb/N0 between the measured points;
+    the interval comes from the curves of the Clopper-Pearson bounds. A
+    positive gap means the system needs more energy.
+    """
+    from .gaps import ebno_gaps, write_gaps
+    from .simulation import read_results
+
+    out_path = _out_parent(out)
+    _refuse_existing([out_path], force)
+    try:
+        rows = read_results(csv_file)
+    except (ValueError, KeyError, OSError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    names = list(dict.fromkeys(r["system"] for r in rows))
+    for name, option in [(reference, "--reference")] + [(s, "--system") for s in systems]:
+        if name not in names:
+            raise click.BadParameter(f"{name!r} is not a system of {csv_file}: {', '.join(names)}", param_hint=f"'{option}'")
+    compared = list(systems) or [n for n in names if n != reference]
+    if not compared:
+        raise click.UsageError(f"{csv_file} holds only {reference!r}; give a CSV with a second system")
+    table = [g for name in compared for g in ebno_gaps(rows, name, reference, metric, rates)]
+    write_gaps(table, out_path)
+    if not quiet:
+        click.echo(f"{'system':<18}{metric.upper():>10}{'Eb/N0':>8}{'reference':>11}{'gap (dB)':>10}   interval")
+        for g in table:
+            click.echo(f"{g['system']:<18}{g['rate']:>10.2e}{g['ebno_db']:>8.2f}{g['reference_ebno_db']:>11.2f}{g['gap_db']:>+10.2f}   [{g['gap_low_db']:+.2f}, {g['gap_high_db']:+.2f}]")
     click.echo(f"wrote {out_path}")

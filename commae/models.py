@@ -30,7 +30,7 @@ from .constellations import Constellation, bits_to_int, check_bits, int_to_bits,
 
 __all__ = ["Transmitter", "Receiver", "Autoencoder", "SystemConfig", "make_channel", "complex_to_features"]
 
-Normalization = Literal["batch", "message"]
+Normalization = Literal["batch", "message", "amplitude"]
 Output = Literal["symbol", "bit"]
 
 
@@ -76,6 +76,10 @@ class Transmitter(nn.Module):
         equiprobable messages — the expectation that a mini-batch average
         estimates — so a message's symbol does not depend on which other
         messages share its mini-batch, and evaluation is deterministic.
+        ``"amplitude"``: the paper's amplitude constraint :math:`|x_i| \le 1`
+        for every use, by :math:`x_i = \tanh(|z_i|)\, z_i / |z_i|` (``tanh``
+        on real uses). Energy per use is then at most 1, and Eb/N0 is
+        counted with the peak energy 1 (a peak-power SNR).
     constellation : bool
         ``n = 1`` only: learn the points directly (a trainable
         :class:`~commae.constellations.Constellation`, started from QAM or
@@ -103,8 +107,8 @@ class Transmitter(nn.Module):
         hidden = _check_positive_int(hidden, "hidden")
         if self.k > 16:
             raise ValueError(f"k must be at most 16 (2**k messages are enumerated), got {k}")
-        if normalization not in ("batch", "message"):
-            raise ValueError(f"normalization must be 'batch' or 'message', got {normalization!r}")
+        if normalization not in ("batch", "message", "amplitude"):
+            raise ValueError(f"normalization must be 'batch', 'message' or 'amplitude', got {normalization!r}")
         if constellation and (self.n != 1 or real):
             raise ValueError("constellation=True needs n=1 complex channel use")
         self.num_messages = 1 << self.k
@@ -137,11 +141,34 @@ class Transmitter(nn.Module):
         table = self._raw(torch.arange(self.num_messages, device=self._device()))  # [M, n] or [M, 2n]
         if self.normalization == "message":
             table = table * (self.n / table.pow(2).sum(-1, keepdim=True).clamp_min(1e-12)).sqrt()
+        elif self.normalization == "amplitude":
+            if self.real:
+                table = torch.tanh(table)
+            else:  # scale each complex use z to tanh(|z|) z / |z|
+                pairs = table.reshape(-1, self.n, 2)  # [M, n, 2]
+                size = pairs.pow(2).sum(-1, keepdim=True).clamp_min(1e-24).sqrt()
+                table = (pairs * torch.tanh(size) / size).reshape(table.shape)
         else:
             table = table / (table.pow(2).sum(-1).mean() / self.n).sqrt()
         if self.real:
             return table
         return torch.view_as_complex(table.reshape(-1, self.n, 2).contiguous())
+
+    def collapsed_messages(self, fraction: float = 0.05) -> list[int]:
+        """Messages whose symbols (almost) coincide with another message's: a collapsed transmitter.
+
+        Two messages closer than ``fraction`` × √n (the RMS norm of a message)
+        cannot be told apart by any receiver. An average-energy constraint lets
+        training park several messages at ``x ≈ 0`` over fading without CSI,
+        where amplitude carries little; they are then decided by chance. (One
+        message alone at ``x = 0`` is a legitimate design and is not reported.)
+        """
+        with torch.no_grad():
+            table = self.symbol_table()
+            table = (table if self.real else torch.view_as_real(table)).reshape(self.num_messages, -1)  # [M, n or 2n]
+            distance = torch.cdist(table, table)
+            distance.fill_diagonal_(float("inf"))
+        return [int(m) for m in torch.nonzero(distance.min(-1).values < fraction * self.n**0.5).flatten()]
 
     def all_symbols(self) -> torch.Tensor:
         """The symbols of every message, ``[M, n]``: the learned constellation."""
@@ -167,7 +194,9 @@ class Receiver(nn.Module):
         use besides ``y`` and ``h``: coherent features a small MLP would
         otherwise have to learn to multiply.
     hidden : int
-        Width of the two hidden layers.
+        Width of the hidden layers.
+    layers : int
+        Hidden layers (2 by default; O'Shea & Hoydis use one of width ``M``).
 
     Notes
     -----
@@ -175,11 +204,12 @@ class Receiver(nn.Module):
     ``h`` ``[B, n]`` complex64 with CSI; returns logits ``[B, M]`` or ``[B, k]``.
     """
 
-    def __init__(self, k: int, n: int = 1, *, real: bool = False, output: Output = "symbol", csi: bool = False, hidden: int = 64) -> None:
+    def __init__(self, k: int, n: int = 1, *, real: bool = False, output: Output = "symbol", csi: bool = False, hidden: int = 64, layers: int = 2) -> None:
         super().__init__()
         self.k = _check_positive_int(k, "k")
         self.n = _check_positive_int(n, "n")
         hidden = _check_positive_int(hidden, "hidden")
+        layers = _check_positive_int(layers, "layers")
         if output not in ("symbol", "bit"):
             raise ValueError(f"output must be 'symbol' or 'bit', got {output!r}")
         if csi and real:
@@ -190,7 +220,7 @@ class Receiver(nn.Module):
         per_use = 1 if real else 2
         in_features = self.n * (per_use + (5 if csi else 0))  # y, plus Re/Im h, Re/Im h*y, |h|^2
         out_features = (1 << self.k) if output == "symbol" else self.k
-        self.net = _mlp([in_features, hidden, hidden, out_features])
+        self.net = _mlp([in_features, *[hidden] * layers, out_features])
 
     def forward(self, y: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         feats = complex_to_features(y)
@@ -221,7 +251,10 @@ class Autoencoder(nn.Module):
         Real channel uses, as in O'Shea & Hoydis 2017.
     hidden : int
         Hidden width of transmitter and receiver.
-    normalization : {"batch", "message"}
+    rx_layers : int
+        Hidden layers of the receiver (the transmitter has one). O'Shea &
+        Hoydis's architecture is ``hidden = M``, ``rx_layers = 1``.
+    normalization : {"batch", "message", "amplitude"}
         Power constraint, see :class:`Transmitter`.
     constellation : bool
         Learn the ``n = 1`` constellation points directly.
@@ -246,6 +279,7 @@ class Autoencoder(nn.Module):
         hidden: int = 64,
         normalization: Normalization = "batch",
         constellation: bool = False,
+        rx_layers: int = 2,
     ) -> None:
         super().__init__()
         channel = AWGN(real=real) if channel is None else channel
@@ -255,7 +289,7 @@ class Autoencoder(nn.Module):
             raise ValueError(f"channel must match real={real}: use AWGN(real={real})" + ("; Rayleigh needs complex uses" if real else ""))
         self.transmitter = Transmitter(k, n, real=real, hidden=hidden, normalization=normalization, constellation=constellation)
         self.channel = channel
-        self.receiver = Receiver(k, n, real=real, output=output, csi=channel.csi, hidden=hidden)
+        self.receiver = Receiver(k, n, real=real, output=output, csi=channel.csi, hidden=hidden, layers=rx_layers)
         self.k, self.n = self.transmitter.k, self.transmitter.n
         self.bits_per_symbol = self.k
         self.num_messages = self.transmitter.num_messages
@@ -385,6 +419,7 @@ class SystemConfig:
     pa_smoothness: float = 3.0
     pa_saturation: float = 1.0
     pa_backoff: float = 0.0
+    rx_layers: int = 2
 
     def make_channel(self) -> Channel:
         return make_channel(
@@ -413,4 +448,5 @@ class SystemConfig:
             hidden=self.hidden,
             normalization=self.normalization,  # type: ignore[arg-type]
             constellation=self.constellation,
+            rx_layers=self.rx_layers,
         )

@@ -33,7 +33,7 @@ import torch
 from . import __version__
 from . import distributed as _dist
 from ._files import atomic_write
-from .baselines import matching_baseline
+from .baselines import matching_baselines
 from .losses import make_loss
 from .models import Autoencoder, SystemConfig
 from .training import (
@@ -86,6 +86,8 @@ class RunResult:
     baseline_metrics: dict[str, float] | None
     files: list[Path]
     val_messages: int
+    other_baselines: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # name -> metrics, after the first
+    collapsed: list[int] = dataclasses.field(default_factory=list)  # messages whose symbols coincide with another message's
 
 
 # --- atomic files -------------------------------------------------------------------------
@@ -424,14 +426,20 @@ def train_run(
     val_messages = val_batches.batch_size * val_batches.num_batches
     if not main:  # rank 0 reports and writes
         return RunResult(run_dir, model, history, None, None, [], val_messages)
-    baseline = matching_baseline(system.k, system.n, system.make_channel())
+    baselines = matching_baselines(system.k, system.n, system.make_channel())
+    baseline = baselines[0] if baselines else None
     baseline_metrics = evaluate_system(baseline.to(device), val_batches) if baseline is not None else None
+    other_baselines = {}
+    for other in baselines[1:]:  # same messages; a system with another n gets its own noise at the same Eb/N0
+        batches = val_batches if other.n == system.n else _validation_set(dataclasses.replace(system, n=other.n), train, device)
+        other_baselines[other.name] = evaluate_system(other.to(device), batches)
+    collapsed = model.transmitter.collapsed_messages()
     files: list[Path] = []
     if not dry_run:
         _atomic_torch_save(model.state_dict(), run_dir / MODEL)
         files = [run_dir / name for name in (CONFIG, MODEL, CHECKPOINT, HISTORY)]
         files += _plot_run_constellation(model, run_dir)
-    return RunResult(run_dir, model, history, getattr(baseline, "name", None), baseline_metrics, files, val_messages)
+    return RunResult(run_dir, model, history, getattr(baseline, "name", None), baseline_metrics, files, val_messages, other_baselines, collapsed)
 
 
 def _validation_set(system: SystemConfig, train: TrainConfig, device: torch.device) -> MessageBatches:

@@ -5,7 +5,7 @@ r"""Monte-Carlo BER / SER / BLER curves with target-error stopping and Clopper�
 BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
 
 * **Stopping.** A point ends when every system has ``target_errors`` bit
-  errors or has spent ``max_bits``. A system's curve ends after its first
+  errors (symbol or block errors with ``target_metric``) or has spent ``max_bits``. A system's curve ends after its first
   point without a single error at the full budget; that point reports 0 with
   the Clopper–Pearson upper bound.
 * **Common random numbers.** Batch ``j`` of point ``i`` draws from a generator
@@ -176,6 +176,9 @@ def theory_rates(system: System, ebno_db: float) -> dict[str, float] | None:
     return None
 
 
+_TARGET_COLUMN = {"bit": 1, "symbol": 3, "block": 5}  # the error count of each unit in a point's counts
+
+
 def _batch_seed(seed: int, point: int, batch: int) -> int:
     return seed_from_text(f"commae-sim:{seed}:{point}:{batch}")
 
@@ -198,6 +201,7 @@ def simulate(
     progress: bool = True,
     distributed: bool | None = None,
     rank_counts: list[dict[str, Any]] | None = None,
+    target_metric: str = "bit",
 ) -> list[dict[str, Any]]:
     """Monte-Carlo error rates of ``systems`` at each Eb/N0 in ``ebno_dbs`` (dB).
 
@@ -232,6 +236,10 @@ def simulate(
         that rank simulated (``rank``, ``system``, ``ebno_db``, ``bits``,
         ``bit_errors``, ``symbols``, ``symbol_errors``, ``blocks``,
         ``block_errors``); their sum over the ranks is the row's count.
+    target_metric : {"bit", "symbol", "block"}
+        Which errors ``target_errors`` counts, and which count ends a curve
+        (a point with none of them at the full budget). ``"block"`` gives
+        BLER curves ≥ ``target_errors`` block errors a point.
 
     Returns
     -------
@@ -274,6 +282,9 @@ def simulate(
         raise ValueError(f"target_errors must be a positive integer, got {target_errors}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if target_metric not in _TARGET_COLUMN:
+        raise ValueError(f"target_metric must be one of {', '.join(_TARGET_COLUMN)}, got {target_metric!r}")
+    target = _TARGET_COLUMN[target_metric]
     if max_bits < 1 or batch_size < 1:
         raise ValueError(f"max_bits and batch_size must be positive, got {max_bits} and {batch_size}")
     device = torch.device(device)
@@ -302,7 +313,7 @@ def simulate(
             with tqdm(total=max_bits, desc=f"Eb/N0 {ebno_db:g} dB", unit="bit", unit_scale=True, leave=False, disable=not show) as bar:
                 batch = 0
                 while True:
-                    running = [n for n in active if counts[n][1] < target_errors and counts[n][0] < max_bits]
+                    running = [n for n in active if counts[n][target] < target_errors and counts[n][0] < max_bits]
                     if not running:
                         break
                     gen = torch.Generator(device=device)
@@ -330,7 +341,7 @@ def simulate(
                         own[m] += row_local
                         counts[m] += row_global
                     batch += 1
-                    lead = min(running, key=lambda m: counts[m][1])
+                    lead = min(running, key=lambda m: counts[m][target])
                     bar.n = int(min(max_bits, min(counts[m][0] for m in running)))
                     bar.set_postfix_str(f"{lead}: {counts[lead][1]} errors, BER {counts[lead][1] / max(counts[lead][0], 1):.2e}", refresh=False)
                     bar.refresh()
@@ -339,7 +350,7 @@ def simulate(
             for name in active:
                 system = named[name]
                 c = counts[name]
-                if c[1] == 0 and c[0] >= max_bits:
+                if c[target] == 0 and c[0] >= max_bits:
                     finished.add(name)
                 rows.append(_row(name, system, ebno_db, c, confidence, theory))
     return rows

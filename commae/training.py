@@ -57,6 +57,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed as _dist
+from .baselines import has_exact_posterior
 from .channels import non_differentiable_stage, seed_from_text, split_channel_output
 from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
@@ -275,12 +276,12 @@ def evaluate_system(system: System, batches: MessageBatches) -> dict[str, float]
     With a fixed (validation) :class:`MessageBatches`, a baseline sees the
     messages, noise and fading an autoencoder of the same ``(k, n)`` saw.
     A system with exact symbol posteriors (``symbol_logits``, as the modems
-    and the Hamming code have) also gets ``mi_bits``: the MI estimate
+    and the Hamming code have, over AWGN or fading with CSI) also gets ``mi_bits``: the MI estimate
     :math:`\\sum_{\\text{symbols}} (\\log_2 M - \\mathrm{CE}/\\ln 2)` per message.
     """
     counts = torch.zeros(4, dtype=torch.float64)
     blocks = symbols = 0
-    with_mi = hasattr(system, "symbol_logits")
+    with_mi = has_exact_posterior(system)  # no MI from a metric that assumes h = 1 on a channel without CSI
     with torch.inference_mode():
         for bits, no, gen in batches.bits():
             e = errors(system, bits, no, gen)

@@ -24,3 +24,64 @@ def default_run():
     except RunError:
         result = train_run(SystemConfig(), TrainConfig(), run_dir, force=True, progress=False, log=None)
         return result.model.eval(), run_dir
+
+
+def experiment_args(doc: str):
+    """``--quick`` (a small run that asserts the direction of every claim, for CI) and ``--out`` (default figures/, or a temp dir when quick)."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small budgets; assert the direction of every claim; writes to a temp dir unless --out")
+    parser.add_argument("--out", type=Path, default=None, help="directory for figures and CSVs [default: figures/, or a temp dir with --quick]")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # one intra-op thread: the experiments share small machines, where more threads lose several-fold
+    if args.out is None:
+        args.out = Path(tempfile.mkdtemp(prefix="commae-quick-")) if args.quick else FIGURES
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.runs = args.out / "runs" if args.quick else RUNS
+    return args
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Rows of dicts to a CSV (floats as repr, so numbers survive exactly)."""
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        fields = list(dict.fromkeys(key for row in rows for key in row))  # every key, in first-seen order
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([{k: repr(v) if isinstance(v, float) else v for k, v in r.items()} for r in rows])
+
+
+def relabel_legend(ax, names: dict[str, str]) -> None:
+    """Replace system names in ``ax``'s legend by the names a paper uses (``"ae-7-4"`` → ``"Autoencoder (7,4)"``)."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    for text in legend.get_texts():
+        label = text.get_text()
+        for short, long in names.items():
+            if label == short or label.startswith(short + " "):  # keep " theory"; drop a channel name in parentheses
+                text.set_text(long + (" theory" if label.endswith(" theory") else ""))
+                break
+
+
+def train_or_load(system: SystemConfig, train: TrainConfig, run_dir: Path):
+    """The trained model of ``run_dir`` when its config.json is exactly (system, train), else train it there.
+
+    Training is deterministic for a seed, so a run found on disk with the same
+    config is the one this would train; a rerun only redraws the figures.
+    Returns ``(model, last history row)``.
+    """
+    from commae.runs import load_config, load_history
+
+    try:
+        if load_config(run_dir) == (system, train):
+            return load_model(run_dir), load_history(run_dir)[-1]
+    except RunError:
+        pass
+    result = train_run(system, train, run_dir, force=True, progress=False, log=None)
+    return result.model.eval(), result.history.last

@@ -72,7 +72,7 @@ def test_system_config_builds_and_round_trips():
     [
         (lambda: Transmitter(0), "k must be a positive integer"),
         (lambda: Transmitter(4, 0), "n must be a positive integer"),
-        (lambda: Transmitter(4, normalization="peak"), "normalization must be 'batch' or 'message'"),
+        (lambda: Transmitter(4, normalization="peak"), "normalization must be 'batch', 'message' or 'amplitude'"),
         (lambda: Transmitter(4, 2, constellation=True), "constellation=True needs n=1"),
         (lambda: Receiver(4, output="soft"), "output must be 'symbol' or 'bit'"),
         (lambda: Autoencoder(4, 1, AWGN(), real=True), "channel must match real=True"),

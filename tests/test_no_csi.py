@@ -1,0 +1,67 @@
+"""Channels without CSI: the pilot-aided baseline against its closed form, only defined MI, a collapsed transmitter detected."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from _montecarlo import assert_inside, count_errors
+
+from commae import AWGN, Hamming74, Modem, PilotModem, Rayleigh, UncodedBPSK, matching_baseline, matching_baselines, psk, qam
+from commae.models import Transmitter
+from commae.training import MessageBatches, evaluate_system
+
+
+@pytest.mark.parametrize("ebno_db", [0.0, 10.0, 20.0])
+def test_pilot_bpsk_over_block_fading_matches_its_closed_form(ebno_db):
+    """BPSK after one pilot, LS estimate: P_b = 1 / (2 (1 + g)), g = Es/N0 = (Eb/N0) / 2 (the DPSK-in-Rayleigh form).
+
+    The estimate h + w0 and the sample h x + w1 are jointly circular Gaussian
+    with correlation g / (1 + g), and P(Re(u* v) < 0) = (1 - rho) / 2.
+    """
+    system = PilotModem(psk(2), Rayleigh("block", csi=False))
+    assert (system.k, system.n) == (1, 2)
+    c = count_errors(system, ebno_db, min_errors=400, batch_size=1 << 15)
+    g = 10 ** (ebno_db / 10) / 2
+    assert_inside(c.bit_errors, c.bits, 1 / (2 * (1 + g)), f"pilot BPSK at {ebno_db} dB")
+
+
+def test_pilot_qam16_beats_the_non_coherent_modem_and_trails_csi():
+    fading = Rayleigh("block", csi=False)
+    pilot = count_errors(PilotModem(qam(16), fading), 20.0, unit="block", min_errors=300, batch_size=1 << 14)
+    blind = count_errors(Modem(qam(16), fading, symbols_per_message=2), 20.0, unit="block", min_errors=300, batch_size=1 << 14)
+    coherent = count_errors(Modem(qam(16), Rayleigh("block", csi=True), symbols_per_message=1), 20.0, unit="block", min_errors=300, batch_size=1 << 14)
+    rate = {name: c.block_errors / c.blocks for name, c in (("pilot", pilot), ("blind", blind), ("coherent", coherent))}
+    assert rate["blind"] > 0.5 > 5 * rate["pilot"]
+    assert rate["coherent"] < rate["pilot"]
+
+
+def test_matching_baselines():
+    block = Rayleigh("block", csi=False)
+    assert matching_baseline(4, 2, block).name == "pilot-qam16"
+    assert matching_baseline(2, 2, block).name == "pilot-qpsk"
+    assert matching_baseline(4, 2, Rayleigh("fast", csi=False)) is None
+    assert matching_baseline(4, 1, block) is None
+    assert [b.name for b in matching_baselines(4, 7)] == ["hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"]
+    assert [b.name for b in matching_baselines(4, 1)] == ["qam16"]
+
+
+def test_mi_is_reported_only_where_the_posterior_is_exact():
+    for channel, defined in ((AWGN(), True), (Rayleigh("block", csi=True), True), (Rayleigh("block", csi=False), False), (Rayleigh("fast", csi=False), False)):
+        for system in (Modem(qam(4), channel), Hamming74("soft", channel), UncodedBPSK(2, channel)):
+            result = evaluate_system(system, MessageBatches(system.k, system.n, 2048, 1, 10.0, seed=1, fixed=True))
+            assert ("mi_bits" in result) == defined, (system.name, channel)
+            if defined:
+                assert 0 <= result["mi_bits"] <= system.k
+
+
+def test_a_collapsed_transmitter_is_detected():
+    tx = Transmitter(2, 2, normalization="batch", hidden=8)
+    assert tx.collapsed_messages() == []
+    with torch.no_grad():
+        tx.embedding[0].weight[3] = -1.0  # after the ReLU messages 3 and 1 have no features, so x = bias for both
+        tx.embedding[0].weight[1] = -2.0
+    assert tx.collapsed_messages() == [1, 3]
+    with torch.no_grad():
+        tx.embedding[0].weight[1] = 1.0
+        tx.embedding[2].bias.zero_()  # message 3 alone at x = 0 is no collapse
+    assert tx.collapsed_messages() == []
