@@ -150,7 +150,7 @@ def main() -> None:
         fig, axes = new_figure(1, 1 + len(learned), height=2.9, gridspec_kw={"width_ratios": [1.25] + [1] * len(learned)})
         ax = axes[0, 0]
         grid = np.arange(0.0, 25.01, 0.5)
-        for i, k in enumerate(learned):
+        for k in learned:
             ax.plot(grid, information.bmi(qam(2**k), grid), linestyle="--" if k == 4 else "-.", color="0.35", label=f"{2**k}-QAM (Gray)")
         for i, r in enumerate(rows):
             ax.plot([r["esno_db"]], [r["bmi_learned"]], marker=MARKERS[i], linestyle="none", color=f"C{i + 1}", label=f"learned {r['points']} ({r['bmi_gain']:+.3f} bit)")

@@ -95,7 +95,7 @@ def test_train_defaults_fit_the_channel_and_report_every_baseline(tmp_path):
         result = runner.invoke(cli, ["train", "--k", "4", "--n", "2", "--channel", "rayleigh", "--fading", "block", "--no-csi", "--snr", "10:20", "--out", "nocsi", *common])
         assert result.exit_code == 0, result.output
         assert json.load(open("nocsi/config.json"))["system"]["normalization"] == "message"
-        line = next(l for l in result.output.splitlines() if "pilot-qam16 (baseline)" in l)
+        line = next(text for text in result.output.splitlines() if "pilot-qam16 (baseline)" in text)
         assert len(line.split()) == 5  # name, "(baseline)", SER, BER, BLER: no MI
         result = runner.invoke(cli, ["train", "--k", "4", "--n", "7", "--real", "--hidden", "16", "--rx-layers", "1", "--out", "h", *common])
         assert result.exit_code == 0, result.output
