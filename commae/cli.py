@@ -515,10 +515,7 @@ def _default_normalization(opts: dict) -> str:
 
 
 def _report_more(result, system) -> None:
-    """The baselines after the first (e.g. Hamming hard and uncoded BPSK for a (7,4) run), and a collapsed transmitter."""
-    for name, b in result.other_baselines.items():
-        mi = f"{b['mi_bits']:>10.3f}" if "mi_bits" in b else f"{'':>10}"
-        click.echo(f"  {name + ' (baseline)':<22}{b['ser']:>11.3e}{b['ber']:>11.3e}{b['bler']:>11.3e}{mi}")
+    """Notes under the table (other baselines' noise, no baseline without CSI) and a collapsed transmitter."""
     if result.other_baselines:
         click.echo("  (a baseline with another n sees the same messages at the same Eb/N0, with its own noise)")
     if result.baseline is None and system.channel == "rayleigh" and not system.csi:
@@ -547,6 +544,8 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
     if result.baseline_metrics is not None:
         b = result.baseline_metrics
         rows.append((f"{result.baseline} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
+    for name, b in result.other_baselines.items():  # e.g. Hamming hard and uncoded BPSK for a (7,4) run
+        rows.append((f"{name} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
     width = max(len("system"), *(len(r[0]) for r in rows)) + 2
     click.echo(f"  {'system':<{width}}{'SER':>11}{'BER':>11}{'BLER':>11}{info:>11}")
     for name, ser, ber, bler, mi in rows:
@@ -560,7 +559,7 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
 # --- run names and resuming ----------------------------------------------------------------
 
 # Options that say how a run is carried out, not what it computes: they never name a run.
-_OPERATIONAL = {"device", "quiet", "out", "force", "resume", "dry_run"}
+_OPERATIONAL = {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard"}
 # Options spelled out in a run's name; every other option that differs from its default
 # enters the name through a short hash of its value, so different experiments never share a name.
 _NAMED = {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}

@@ -230,7 +230,7 @@ def _worker(parent: int, rank: int) -> int | None:
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc to find the worker")
 def test_a_rank_dying_stops_the_others(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
-           "-m", "commae", "ber-curve", "--baseline", "qam16", "--ebno", "4", "--target-errors", "1e9", "--max-bits", "1e15", "--batch-size", "4096",
+           "-m", "commae", "ber-curve", "--baseline", "qam16", "--ebno", "4", "--target-errors", "1000000000", "--max-bits", "1e15", "--batch-size", "4096",
            "--quiet", "--out", "res.csv"]  # fmt: skip
     agent = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
