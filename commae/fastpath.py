@@ -16,9 +16,9 @@ tensors:
   the matched filter), and Hamming (7,4) hard decoding is one lookup of the
   7 hard bits, packed into an integer, in a 128-entry table built from
   :meth:`Hamming74.syndrome_decode`;
-* errors are ``sent XOR decided`` of the labels: one ``bincount`` of the XOR
-  gives the symbol errors (everything off label 0) and, weighted by the
-  popcount of each label, the bit errors.
+* errors are ``sent XOR decided`` of the labels: one lookup of each XOR in a
+  table of ``popcount + 2**32 [XOR != 0]`` and one sum give the bit errors
+  (low 32 bits) and the symbol errors (high bits) together.
 
 The random stream is the generic path's: the channel draws the same
 ``torch.randn`` tensor from the same generator state, and every float the
@@ -41,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import torch
@@ -82,11 +83,42 @@ def _popcounts(num: int, device: torch.device) -> torch.Tensor:
 
 
 def _labels(bits: torch.Tensor, width: int) -> torch.Tensor:
-    """uint8 bits ``[..., width]`` (MSB first) to int64 labels ``[...]``."""
-    label = bits[..., 0].to(torch.int64)
-    for j in range(1, width):
-        label = label.mul_(2).add_(bits[..., j])
-    return label
+    """uint8 bits ``[..., width]`` (MSB first) to int64 labels ``[...]``.
+
+    Up to 8 bits a label: the row's bytes, zero-padded to 2, 4 or 8, read as
+    one little-endian integer and gathered by one multiply: byte ``j`` times
+    ``2**(8(width-1) + width-1-9j)`` puts bit ``j`` at position
+    ``8(width-1) + width-1-j``; every other product lands outside those
+    ``width`` positions and no two share one, so nothing carries into them.
+    """
+    if width == 1:
+        return bits[..., 0].to(torch.int64)
+    if width > 8 or sys.byteorder != "little":
+        label = bits[..., 0].to(torch.int64)
+        for j in range(1, width):
+            label = label.mul_(2).add_(bits[..., j])
+        return label
+    padded = 1 << (width - 1).bit_length()
+    rows = bits.reshape(-1, width)
+    if padded != width:
+        rows = torch.nn.functional.pad(rows, (0, padded - width))
+    as_int = rows.contiguous().view({2: torch.int16, 4: torch.int32, 8: torch.int64}[padded]).view(-1).to(torch.int64)
+    low = 8 * (width - 1)
+    multiplier = sum(1 << (low + width - 1 - 9 * j) for j in range(width))
+    if multiplier >= 1 << 63:  # as the int64 it wraps to: the low 64 bits of the product are the same
+        multiplier -= 1 << 64
+    return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).view(bits.shape[:-1])
+
+
+def _tally(num: int, device: torch.device) -> torch.Tensor:
+    """``popcount(v) + 2**32 [v != 0]`` for each label XOR ``v``: one sum counts bit and symbol errors."""
+    values = torch.arange(num, device=device)
+    return _popcounts(num, device) + (values.ne(0).to(torch.int64) << 32)
+
+
+def _split(total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A sum of :func:`_tally` entries (fewer than ``2**32`` bits) to (bit errors, symbol errors)."""
+    return total.bitwise_and((1 << 32) - 1), total >> 32
 
 
 def _awgn_real_part(channel: AWGN, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
@@ -115,23 +147,24 @@ class _ModemCounter:
         if modem.channel.real:
             self.by_label = self.by_label[:, 0].contiguous()
         self.labels = c.labels
-        self.pop = _popcounts(c.num_points, points.device)
+        self.tally = _tally(c.num_points, points.device)
 
     def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         modem, batch, m = self.modem, bits.shape[0], self.m
         sent = _labels(bits.view(batch, m, self.width), self.width)  # [B, m]
-        x = self.by_label[sent]  # [B, m, 2], or [B, m] on a real channel
+        x = self.by_label.index_select(0, sent.view(-1)).view(batch, m, -1)  # [B, m, 2], or [B, m, 1] on a real channel
+        if modem.channel.real:
+            x = x.view(batch, m)
         if type(modem.channel) is AWGN:
             y = _awgn_real_part(modem.channel, x, no, gen, (batch, m))
             decided = modem.decide(y if modem.channel.real else torch.view_as_complex(y))
         else:
             y, h = split_channel_output(modem.channel, modem.channel(torch.view_as_complex(x), no, generator=gen))
             decided = modem.decide(y, h)
-        wrong = sent.bitwise_xor_(self.labels[decided])  # [B, m]
-        hist = torch.bincount(wrong.view(-1), minlength=len(self.pop))
-        symbol_errors = wrong.numel() - hist[0]
+        wrong = sent.bitwise_xor_(self.labels.index_select(0, decided.view(-1)).view(batch, m))  # [B, m]
+        bit_errors, symbol_errors = _split(self.tally.index_select(0, wrong.view(-1)).sum())
         block_errors = symbol_errors if m == 1 else wrong.ne(0).any(-1).sum()
-        return torch.stack([hist @ self.pop, symbol_errors, block_errors])
+        return torch.stack([bit_errors, symbol_errors, block_errors])
 
 
 class _HammingCounter:
@@ -141,13 +174,12 @@ class _HammingCounter:
         words = torch.arange(128, device=self.symbols.device)
         hard = ((words[:, None] >> torch.arange(6, -1, -1, device=words.device)) & 1).to(code.check_matrix.dtype)  # [128, 7]
         self.decode = _labels(code.syndrome_decode(hard).to(torch.uint8), 4)  # [128]: received word -> message label
-        self.weights = 2 ** torch.arange(6, -1, -1, device=words.device)
-        self.pop = _popcounts(16, words.device)
+        self.tally = _tally(16, words.device)
 
     def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         code, batch = self.code, bits.shape[0]
         sent = _labels(bits, 4)  # [B]
-        x = self.symbols[sent]  # [B, 7] of +-1
+        x = self.symbols.index_select(0, sent)  # [B, 7] of +-1
         if type(code.channel) is AWGN:
             y = _awgn_real_part(code.channel, x, no, gen, (batch, 7))
             metric = y if code.channel.real else y[..., 0]
@@ -155,12 +187,11 @@ class _HammingCounter:
             y, h = split_channel_output(code.channel, code.channel(torch.complex(x, torch.zeros_like(x)), no, generator=gen))
             metric = bpsk_metric(y, h)
         if code.decoder == "hard":
-            decided = self.decode[(metric < 0).to(torch.int64) @ self.weights]
+            decided = self.decode.index_select(0, _labels((metric < 0).to(torch.uint8), 7))
         else:
             decided = torch.argmax(metric @ self.symbols.T, dim=-1)
-        hist = torch.bincount(sent.bitwise_xor_(decided), minlength=16)
-        block_errors = batch - hist[0]
-        return torch.stack([hist @ self.pop, block_errors, block_errors])
+        bit_errors, block_errors = _split(self.tally.index_select(0, sent.bitwise_xor_(decided)).sum())
+        return torch.stack([bit_errors, block_errors, block_errors])
 
 
 class _UncodedCounter:

@@ -344,7 +344,7 @@ def _count(system: System, counter: Counter | None, bits: torch.Tensor, as_float
     """
     size, k = bits.shape
     symbols = size * (k // system.bits_per_symbol)
-    if counter is not None:
+    if counter is not None and size * k < 1 << 32:  # the fast tally holds fewer than 2**32 bit errors
         wrong = counter(bits, no, gen).cpu().numpy()
     else:
         if not as_float:
