@@ -192,6 +192,39 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
     return round(esno_db_to_ebno_db(low, k, n), 10), round(esno_db_to_ebno_db(high, k, n), 10)
 
 
+def _set_threads(requested: int | None) -> int:
+    """Set torch's intra-op threads: ``--threads``, else no more than the free cores (one per torchrun rank)."""
+    import torch
+
+    from .threads import choose_threads
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = None
+    ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    threads = choose_threads(requested, torch_default=torch.get_num_threads(), cores=cores, load=load, ranks_per_node=ranks)
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _threads_option(command):
+    """Add ``--threads`` to a command; it sets torch's thread count before the command runs."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args, threads=None, **kwargs):
+        _set_threads(threads)
+        return command(*args, **kwargs)
+
+    return click.option("--threads", type=click.IntRange(min=1), default=None,
+                        help="Intra-op CPU threads  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]")(run)
+
+
 @cli.command(short_help="Train an autoencoder and compare it with its baseline.")
 @click.option("--snr", "snr", default="7", callback=_snr_range, help="Training Eb/N0 in dB (Es/N0 with --esno): one value (7) or a range LOW:HIGH drawn uniformly per message (5:10).")
 @click.option("--esno", is_flag=True, help="Read --snr as Es/N0 in dB per channel use instead of Eb/N0.")
@@ -230,6 +263,7 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None, is_eager=True, expose_value=False, callback=lambda ctx, param, value: _config_file(ctx, value),
               help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.")
 @click.pass_context
+@_threads_option
 def train(ctx: click.Context, **opts) -> None:
     """Train an autoencoder end to end and compare it with the matching baseline.
 
@@ -421,7 +455,9 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
-def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet) -> None:
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", help="Learned receivers' inference: bf16 autocast, first checked against fp32 on the same draws at every point (refused if its BER leaves fp32's interval).")
+@_threads_option
+def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
 
     Writes one CSV row per (system, Eb/N0) with counts, rates and
@@ -459,6 +495,7 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
             base = matching_baseline(model.k, model.n, model.channel)
             if base is not None:
                 compared.setdefault(base.name, base)
+    checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
     systems = {**learned, **compared}
     per_rank: list = []
     rows = simulate(systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed,
@@ -471,6 +508,8 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
         "channel": channel, "fading": fading, "csi": csi, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
         "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device, "world_size": world,
     }
+    if checks is not None:
+        settings["precision"] = {"learned": precision, "check": checks}
     if world > 1:
         settings["rank_counts"] = per_rank
     csv_path, json_path = write_results(rows, out_path, settings)
@@ -481,6 +520,28 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
             th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
             click.echo(f"{r['system']:<18}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
     click.echo(f"wrote {csv_path} and {json_path}")
+
+
+def _reduced_precision(learned: dict, precision: str, ebno: list[float], messages: int, seed: int, device, confidence: float, quiet: bool) -> dict:
+    """Swap the learned systems for bf16 receivers after checking them against fp32; refuse the option when a BER moves out of fp32's interval."""
+    from .precision import Bf16Receiver, check_bf16
+
+    if not learned:
+        raise click.UsageError("--precision bf16 applies to learned receivers: give a RUN_DIR (baselines always run exactly)")
+    report = {}
+    for name, model in list(learned.items()):
+        checks = check_bf16(model, ebno, messages=messages, seed=seed, device=device, confidence=confidence)
+        report[name] = [c.as_dict() for c in checks]
+        for c in checks:
+            if not quiet:
+                click.echo(f"bf16 check {name} at {c.ebno_db:g} dB: {c.changed:.2e} of decisions changed; bit errors fp32 {c.fp32_bit_errors} "
+                           f"(BER interval [{c.fp32_ber_low:.2e}, {c.fp32_ber_high:.2e}]), bf16 {c.bf16_bit_errors}")
+            if not c.ok:
+                raise click.ClickException(
+                    f"--precision bf16 refused for this run: {name} at {c.ebno_db:g} dB has BER {c.bf16_bit_errors / c.bits:.3e} in bf16, "
+                    f"outside fp32's {confidence:g} interval [{c.fp32_ber_low:.3e}, {c.fp32_ber_high:.3e}] on the same draws; run with --precision fp32")
+        learned[name] = Bf16Receiver(model)
+    return report
 
 
 # --- commae plot -----------------------------------------------------------------------------
@@ -638,6 +699,7 @@ def _run_label(train_cfg) -> str:
 @click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
+@_threads_option
 def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -> None:
     """Mutual information (MI) and bit-wise MI (BMI) of constellations, beside the capacity.
 

@@ -32,11 +32,16 @@ path.
 Examples
 --------
 >>> from commae import Modem, qam
->>> count = fast_counter(Modem(qam(16)))
+>>> from commae.system import errors
+>>> modem = Modem(qam(16))
+>>> count = fast_counter(modem)
 >>> gen = torch.Generator().manual_seed(0)
 >>> bits = torch.randint(0, 2, (1000, 4), generator=gen, dtype=torch.uint8)
->>> count(bits, 0.1, gen).tolist()  # bit, symbol, block errors
-[16, 16, 16]
+>>> state = gen.get_state()
+>>> fast = count(bits, 0.1, gen).tolist()  # bit, symbol, block errors
+>>> e = errors(modem, bits.float(), 0.1, gen.set_state(state))  # the generic path on the same draws
+>>> fast == [int(e.bits.sum()), int(e.symbols.sum()), int(e.blocks.sum())], fast
+(True, [239, 227, 227])
 """
 
 from __future__ import annotations
