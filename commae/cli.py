@@ -218,8 +218,14 @@ def _threads_option(command):
 
     @functools.wraps(command)
     def run(*args, threads=None, **kwargs):
+        import torch
+
+        before = torch.get_num_threads()
         _set_threads(threads)
-        return command(*args, **kwargs)
+        try:
+            return command(*args, **kwargs)
+        finally:  # a command invoked in-process leaves the caller's setting alone
+            torch.set_num_threads(before)
 
     return click.option("--threads", type=click.IntRange(min=1), default=None,
                         help="Intra-op CPU threads  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]")(run)
