@@ -88,18 +88,20 @@ def _popcounts(num: int, device: torch.device) -> torch.Tensor:
 
 
 def _labels(bits: torch.Tensor, width: int) -> torch.Tensor:
-    """uint8 bits ``[..., width]`` (MSB first) to int64 labels ``[...]``.
+    """uint8 bits ``[..., width]`` (MSB first) to int32 labels ``[...]``.
 
     Up to 8 bits a label: the row's bytes, zero-padded to 2, 4 or 8, read as
     one little-endian integer and gathered by one multiply: byte ``j`` times
     ``2**(8(width-1) + width-1-9j)`` puts bit ``j`` at position
     ``8(width-1) + width-1-j``; every other product lands outside those
-    ``width`` positions and no two share one, so nothing carries into them.
+    ``width`` positions and no two share one, so nothing carries into them
+    (products that overflow wrap, which leaves the low bits exact). Up to 4
+    bits this runs in int32, whose multiply vectorises.
     """
     if width == 1:
-        return bits[..., 0].to(torch.int64)
+        return bits[..., 0].to(torch.int32)
     if width > 8 or sys.byteorder != "little":
-        label = bits[..., 0].to(torch.int64)
+        label = bits[..., 0].to(torch.int32)
         for j in range(1, width):
             label = label.mul_(2).add_(bits[..., j])
         return label
@@ -107,12 +109,15 @@ def _labels(bits: torch.Tensor, width: int) -> torch.Tensor:
     rows = bits.reshape(-1, width)
     if padded != width:
         rows = torch.nn.functional.pad(rows, (0, padded - width))
-    as_int = rows.contiguous().view({2: torch.int16, 4: torch.int32, 8: torch.int64}[padded]).view(-1).to(torch.int64)
+    word = torch.int64 if padded == 8 else torch.int32
+    as_int = rows.contiguous().view({2: torch.int16, 4: torch.int32, 8: torch.int64}[padded]).view(-1).to(word)
     low = 8 * (width - 1)
     multiplier = sum(1 << (low + width - 1 - 9 * j) for j in range(width))
-    if multiplier >= 1 << 63:  # as the int64 it wraps to: the low 64 bits of the product are the same
-        multiplier -= 1 << 64
-    return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).view(bits.shape[:-1])
+    size = 64 if padded == 8 else 32
+    multiplier %= 1 << size
+    if multiplier >= 1 << (size - 1):  # as the signed integer it wraps to: the low bits of the product are the same
+        multiplier -= 1 << size
+    return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).to(torch.int32).view(bits.shape[:-1])
 
 
 def _tally(num: int, device: torch.device) -> torch.Tensor:
@@ -151,7 +156,7 @@ class _ModemCounter:
         self.by_label = torch.view_as_real(points[c.index_of_label]).contiguous()  # [M, 2]
         if modem.channel.real:
             self.by_label = self.by_label[:, 0].contiguous()
-        self.labels = c.labels
+        self.labels = c.labels.to(torch.int32)
         self.tally = _tally(c.num_points, points.device)
 
     def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
@@ -178,7 +183,7 @@ class _HammingCounter:
         self.symbols = code.codeword_symbols  # [16, 7], row = message label
         words = torch.arange(128, device=self.symbols.device)
         hard = ((words[:, None] >> torch.arange(6, -1, -1, device=words.device)) & 1).to(code.check_matrix.dtype)  # [128, 7]
-        self.decode = _labels(code.syndrome_decode(hard).to(torch.uint8), 4)  # [128]: received word -> message label
+        self.decode = _labels(code.syndrome_decode(hard).to(torch.uint8), 4)  # int32 [128]: received word -> message label
         self.tally = _tally(16, words.device)
 
     def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
@@ -194,7 +199,7 @@ class _HammingCounter:
         if code.decoder == "hard":
             decided = self.decode.index_select(0, _labels((metric < 0).to(torch.uint8), 7))
         else:
-            decided = torch.argmax(metric @ self.symbols.T, dim=-1)
+            decided = torch.argmax(metric @ self.symbols.T, dim=-1).to(torch.int32)
         bit_errors, block_errors = _split(self.tally.index_select(0, sent.bitwise_xor_(decided)).sum())
         return torch.stack([bit_errors, block_errors, block_errors])
 
