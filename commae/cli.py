@@ -206,8 +206,9 @@ def _set_threads(requested: int | None) -> int:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         load = None
-    ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    threads = choose_threads(requested, torch_default=torch.get_num_threads(), cores=cores, load=load, ranks_per_node=ranks)
+    from .distributed import ranks_per_node
+
+    threads = choose_threads(requested, torch_default=torch.get_num_threads(), cores=cores, load=load, ranks_per_node=ranks_per_node())
     torch.set_num_threads(threads)
     return threads
 
