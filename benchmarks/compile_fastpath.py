@@ -21,7 +21,7 @@ import torch
 
 from commae import Modem, qam
 from commae.channels import broadcast_no
-from commae.fastpath import _labels, _SQRT_HALF, fast_counter
+from commae.fastpath import _SQRT_HALF, _labels, fast_counter
 
 BATCH = 1 << 17
 

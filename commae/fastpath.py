@@ -55,7 +55,7 @@ from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
 from .channels import AWGN, Rayleigh, broadcast_no, split_channel_output
 from .snr import noise_std_per_real_dim
 
-__all__ = ["fast_counter", "Counter"]
+__all__ = ["Counter", "fast_counter"]
 
 # bits [B, k] uint8 {0, 1}, linear N0, generator -> int64 [3]: bit, symbol and block errors
 Counter = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]

@@ -53,9 +53,9 @@ from tqdm.auto import tqdm
 from . import distributed as _dist
 from . import theory as closed_form
 from ._files import atomic_write
-from .fastpath import Counter, fast_counter
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, seed_from_text
+from .fastpath import Counter, fast_counter
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
 from .system import System, errors
 

@@ -62,7 +62,7 @@ def test_fast_counts_equal_the_generic_counts_on_the_same_draws(case):
 
 def test_engine_rows_are_identical_with_and_without_the_fast_path(tmp_path):
     systems = lambda: [Modem(qam(16)), Hamming74("hard"), Hamming74("soft", name="soft"), UncodedBPSK(4), Modem(psk(8), name="p8")]  # noqa: E731
-    kw = dict(target_errors=100, batch_size=4000, seed=11, progress=False)
+    kw = {"target_errors": 100, "batch_size": 4000, "seed": 11, "progress": False}
     paths = [write_results(simulate(systems(), [0.0, 5.0], fast=fast, **kw), tmp_path / f"{fast}.csv", {})[0] for fast in (True, False)]
     assert paths[0].read_bytes() == paths[1].read_bytes()
 
