@@ -37,7 +37,11 @@ def choose_threads(requested: int | None, *, torch_default: int, cores: int, loa
         Cores this process may run on (``len(os.sched_getaffinity(0))``).
     load : float, optional
         Runnable processes elsewhere on those cores (the 1-minute load
-        average); ``round(load)`` cores count as busy, at least one stays free.
+        average); each whole process of it (``floor(load)``) counts as one
+        busy core, and at least one thread is kept. A load that includes
+        this process's own recent work counts against it too: the choice
+        errs towards fewer threads, which costs little on a quiet machine
+        and saves much on a busy one (README, benchmarks/ber_throughput.py).
     ranks_per_node : int
         Processes of this job on the node (torchrun's ``LOCAL_WORLD_SIZE``):
         more than one gives one thread per rank.
@@ -50,5 +54,5 @@ def choose_threads(requested: int | None, *, torch_default: int, cores: int, loa
         return 1
     free = cores
     if load is not None and math.isfinite(load):
-        free = cores - round(load)
+        free = cores - math.floor(load)
     return max(1, min(torch_default, cores, free))
