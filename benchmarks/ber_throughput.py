@@ -37,8 +37,8 @@ import time
 import torch
 
 from commae import Autoencoder, Hamming74, Modem, qam
-from commae.precision import Bf16Receiver
 from commae.losses import SymbolCrossEntropy
+from commae.precision import Bf16Receiver
 from commae.simulation import simulate
 from commae.snr import ebno_db_to_no
 from commae.threads import choose_threads
@@ -100,8 +100,8 @@ def hand_qam16(bits: int, device) -> int:
 
 def sionna_qam16(bits: int, device):  # pragma: no cover - only where sionna is installed
     try:
-        from sionna.phy.mapping import BinarySource, Demapper, Mapper
         from sionna.phy.channel import AWGN as SionnaAWGN
+        from sionna.phy.mapping import BinarySource, Demapper, Mapper
     except Exception:
         return None
     source, mapper, demapper, channel = BinarySource(), Mapper("qam", 4), Demapper("app", "qam", 4, hard_out=True), SionnaAWGN()
@@ -132,8 +132,7 @@ def trained_autoencoder(device) -> Autoencoder:
     torch.manual_seed(0)
     model = Autoencoder(4, 1, hidden=128).to(device)
     batches = MessageBatches(4, 1, 1024, 100, 7.0, seed=1, device=device)
-    fit(model, SymbolCrossEntropy(4), batches, MessageBatches(4, 1, 4096, 1, 7.0, seed=2, device=device, fixed=True),
-        make_optimizer("adam", model.parameters(), 3e-3), 3, progress=False, log=None)
+    fit(model, SymbolCrossEntropy(4), batches, MessageBatches(4, 1, 4096, 1, 7.0, seed=2, device=device, fixed=True), make_optimizer("adam", model.parameters(), 3e-3), 3, progress=False, log=None)
     return model.eval()
 
 
@@ -205,15 +204,35 @@ def main() -> None:
             if have_sionna:  # pragma: no cover
                 qam_contenders["sionna"] = lambda b: sionna_qam16(b, device)
             speeds = race(qam_contenders, bits, args.repeats, sync)
-            speeds.update({f"hamming74 hard, {k}": v for k, v in race({
-                f"engine ({threads} thr)": lambda b: engine(code, b, device),
-                f"engine (auto: {auto} thr)": with_threads(auto, lambda b: engine(code, b, device)),
-            }, bits, args.repeats, sync).items()})
-            speeds.update({f"autoencoder (4,1), {k}": v for k, v in race({
-                "engine fp32": lambda b: engine(model, b, device),
-                "engine bf16": lambda b: engine(reduced, b, device),
-                "bare receiver forward": lambda b: bare_autoencoder(model, b, device),
-            }, bits // 4, args.repeats, sync).items()})
+            speeds.update(
+                {
+                    f"hamming74 hard, {k}": v
+                    for k, v in race(
+                        {
+                            f"engine ({threads} thr)": lambda b: engine(code, b, device),
+                            f"engine (auto: {auto} thr)": with_threads(auto, lambda b: engine(code, b, device)),
+                        },
+                        bits,
+                        args.repeats,
+                        sync,
+                    ).items()
+                }
+            )
+            speeds.update(
+                {
+                    f"autoencoder (4,1), {k}": v
+                    for k, v in race(
+                        {
+                            "engine fp32": lambda b: engine(model, b, device),
+                            "engine bf16": lambda b: engine(reduced, b, device),
+                            "bare receiver forward": lambda b: bare_autoencoder(model, b, device),
+                        },
+                        bits // 4,
+                        args.repeats,
+                        sync,
+                    ).items()
+                }
+            )
         finally:
             if busy is not None:
                 busy.kill()

@@ -65,8 +65,7 @@ def main() -> None:
     eager, fused = best(lambda: core(bits, w, s)), best(lambda: compiled(bits, w, s))
     floor = best(lambda: torch.randn((BATCH, 1, 2), generator=gen))
     draw = best(lambda: torch.randint(0, 2, (BATCH, 4), generator=gen, dtype=torch.uint8))
-    print(f"one batch of {BATCH} symbols: eager {eager:.2f} ms, compiled {fused:.2f} ms ({eager / fused:.2f}x); "
-          f"outside it the bits draw {draw:.2f} ms and the noise draw {floor:.2f} ms")
+    print(f"one batch of {BATCH} symbols: eager {eager:.2f} ms, compiled {fused:.2f} ms ({eager / fused:.2f}x); outside it the bits draw {draw:.2f} ms and the noise draw {floor:.2f} ms")
 
 
 if __name__ == "__main__":

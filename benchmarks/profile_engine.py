@@ -34,6 +34,7 @@ def main() -> None:
     bits = args.batches * (1 << 17) * system.k
     print(f"{args.system}, {bits / 1e6:.1f} Mbit, {args.threads} threads, load average {os.getloadavg()[0]:.2f} on {len(os.sched_getaffinity(0))} cores")
     for fast in (False, True):
+
         def run(fast=fast):
             return simulate([system], [6.0], fast=fast, target_errors=1 << 62, max_bits=bits, seed=1, progress=False)
 

@@ -397,8 +397,8 @@ def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
     if name in fixed:
         return fixed[name]()
     prefix = "uncoded-bpsk-"
-    if name.startswith(prefix) and name[len(prefix):].isdigit() and int(name[len(prefix):]) >= 1:
-        return UncodedBPSK(int(name[len(prefix):]), channel)
+    if name.startswith(prefix) and name[len(prefix) :].isdigit() and int(name[len(prefix) :]) >= 1:
+        return UncodedBPSK(int(name[len(prefix) :]), channel)
     raise ValueError(f"baseline must be one of {', '.join(BASELINE_NAMES)} (K a positive integer), got {name!r}")
 
 

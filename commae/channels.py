@@ -45,10 +45,7 @@ def make_generator(generator: torch.Generator | int | None, device: torch.device
         return None
     if isinstance(generator, torch.Generator):
         if generator.device.type != device.type:
-            raise ValueError(
-                f"generator is on {generator.device.type} but the input is on {device.type}; "
-                "pass a generator created with torch.Generator(device=x.device) or an int seed"
-            )
+            raise ValueError(f"generator is on {generator.device.type} but the input is on {device.type}; pass a generator created with torch.Generator(device=x.device) or an int seed")
         return generator
     if isinstance(generator, bool) or not isinstance(generator, int):
         raise ValueError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
@@ -188,9 +185,7 @@ class Rayleigh(Channel):
         self.fading: Fading = fading
         self.csi = csi
 
-    def forward(
-        self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         _check_input(x, real=False)
         if self.fading == "block" and x.ndim < 2:
             raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")

@@ -228,8 +228,9 @@ def _threads_option(command):
         finally:  # a command invoked in-process leaves the caller's setting alone
             torch.set_num_threads(before)
 
-    return click.option("--threads", type=click.IntRange(min=1), default=None,
-                        help="Intra-op CPU threads  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]")(run)
+    return click.option(
+        "--threads", type=click.IntRange(min=1), default=None, help="Intra-op CPU threads  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]"
+    )(run)
 
 
 @cli.command(short_help="Train an autoencoder and compare it with its baseline.")
@@ -246,13 +247,23 @@ def _threads_option(command):
 @click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
 @click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
-@click.option("--lr", type=Finite(min=0, min_open=True), default=3e-3, help="Initial learning rate. It applies to the gradient averaged over the effective batch and is not rescaled with the number of torchrun processes (scale it yourself, e.g. linearly).")
+@click.option(
+    "--lr",
+    type=Finite(min=0, min_open=True),
+    default=3e-3,
+    help="Initial learning rate. It applies to the gradient averaged over the effective batch and is not rescaled with the number of torchrun processes (scale it yourself, e.g. linearly).",
+)
 @click.option("--momentum", type=Finite(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
 @click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1024, help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1024,
+    help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
+)
 @click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
 @click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
@@ -261,14 +272,35 @@ def _threads_option(command):
 @click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB, e.g. runs/k4-n1-awgn-7dB, runs/k4-n1-awgn-5to10dB, runs/k4-n1-awgn-10dB-esno]")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory  [default: runs/k{k}-n{n}-{channel}-{snr}dB, e.g. runs/k4-n1-awgn-7dB, runs/k4-n1-awgn-5to10dB, runs/k4-n1-awgn-10dB-esno]",
+)
 @click.option("--force", is_flag=True, help="Overwrite the run files of an existing --out.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
 @click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
-@click.option("--tensorboard", "tensorboard", is_flag=False, flag_value="", default=None, metavar="[DIR]", help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']")
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None, is_eager=True, expose_value=False, callback=lambda ctx, param, value: _config_file(ctx, value),
-              help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.")
+@click.option(
+    "--tensorboard",
+    "tensorboard",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[DIR]",
+    help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, param, value: _config_file(ctx, value),
+    help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.",
+)
 @click.pass_context
 @_threads_option
 def train(ctx: click.Context, **opts) -> None:
@@ -307,8 +339,15 @@ def train(ctx: click.Context, **opts) -> None:
             train_cfg = dataclasses.replace(train_cfg, epochs=opts["epochs"] if "epochs" in given else train_cfg.epochs, device=opts["device"] if "device" in given else train_cfg.device)
         else:
             system = SystemConfig(
-                k=opts["k"], n=opts["n"], real=opts["real"], channel=opts["channel"], fading=opts["fading"], csi=opts["csi"],
-                output="symbol" if opts["loss"] == "ce" else "bit", hidden=opts["hidden"], normalization=opts["normalization"],
+                k=opts["k"],
+                n=opts["n"],
+                real=opts["real"],
+                channel=opts["channel"],
+                fading=opts["fading"],
+                csi=opts["csi"],
+                output="symbol" if opts["loss"] == "ce" else "bit",
+                hidden=opts["hidden"],
+                normalization=opts["normalization"],
                 constellation=opts["points"],
             )
             if opts["points"] and (opts["n"] != 1 or opts["real"]):
@@ -318,15 +357,36 @@ def train(ctx: click.Context, **opts) -> None:
             if opts["real"] and opts["channel"] != "awgn":
                 raise click.UsageError("--real needs --channel awgn (Rayleigh fading acts on complex channel uses)")
             train_cfg = TrainConfig(
-                ebno_db=(low, high), loss=opts["loss"], optimizer=opts["optimizer"], lr=opts["lr"], momentum=opts["momentum"],
-                nesterov=opts["nesterov"], weight_decay=opts["weight_decay"], schedule=opts["schedule"], epochs=opts["epochs"],
-                batch_size=opts["batch_size"], batches_per_epoch=opts["batches_per_epoch"], accumulate=opts["accumulate"],
-                amp=opts["amp"], clip=opts["clip"], patience=opts["patience"], val_size=opts["val_size"], seed=opts["seed"], device=opts["device"],
+                ebno_db=(low, high),
+                loss=opts["loss"],
+                optimizer=opts["optimizer"],
+                lr=opts["lr"],
+                momentum=opts["momentum"],
+                nesterov=opts["nesterov"],
+                weight_decay=opts["weight_decay"],
+                schedule=opts["schedule"],
+                epochs=opts["epochs"],
+                batch_size=opts["batch_size"],
+                batches_per_epoch=opts["batches_per_epoch"],
+                accumulate=opts["accumulate"],
+                amp=opts["amp"],
+                clip=opts["clip"],
+                patience=opts["patience"],
+                val_size=opts["val_size"],
+                seed=opts["seed"],
+                device=opts["device"],
             )
         quiet = opts["quiet"]
         result = train_run(
-            system, train_cfg, out, force=opts["force"], resume=opts["resume"], dry_run=opts["dry_run"],
-            progress=not quiet, log=None if quiet else click.echo, tensorboard=_tensorboard_dir(opts["tensorboard"], out),
+            system,
+            train_cfg,
+            out,
+            force=opts["force"],
+            resume=opts["resume"],
+            dry_run=opts["dry_run"],
+            progress=not quiet,
+            log=None if quiet else click.echo,
+            tensorboard=_tensorboard_dir(opts["tensorboard"], out),
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
@@ -447,7 +507,13 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 @cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
 @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
-@click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]")
+@click.option(
+    "--baseline",
+    "baselines",
+    multiple=True,
+    callback=_baselines,
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, hamming74-hard, hamming74-soft, uncoded-bpsk-K  [default: the runs' matching baselines]",
+)
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", help="Baselines' channel (a run uses its own).")
 @click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
 @click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
@@ -462,7 +528,12 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", help="Learned receivers' inference: bf16 autocast, first checked against fp32 on the same draws at every point (refused if its BER leaves fp32's interval).")
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    help="Learned receivers' inference: bf16 autocast, first checked against fp32 on the same draws at every point (refused if its BER leaves fp32's interval).",
+)
 @_threads_option
 def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
@@ -505,15 +576,28 @@ def ber_curve(run_dirs, baselines, channel, fading, csi, ebno, target_errors, ma
     checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
     systems = {**learned, **compared}
     per_rank: list = []
-    rows = simulate(systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed,
-                    device=dev, confidence=confidence, theory=theory, progress=not quiet, rank_counts=per_rank)
+    rows = simulate(
+        systems, ebno, target_errors=target_errors, max_bits=max_bits, batch_size=batch_size, seed=seed, device=dev, confidence=confidence, theory=theory, progress=not quiet, rank_counts=per_rank
+    )
     if not main:
         return
     world = max(r["rank"] for r in per_rank) + 1 if per_rank else 1
     settings = {
-        "version": __version__, "seed": seed, "runs": [str(Path(r)) for r in run_dirs], "baselines": list(compared),
-        "channel": channel, "fading": fading, "csi": csi, "ebno_db": ebno, "target_errors": target_errors, "max_bits": max_bits,
-        "batch_size": batch_size, "confidence": confidence, "theory": theory, "device": device, "world_size": world,
+        "version": __version__,
+        "seed": seed,
+        "runs": [str(Path(r)) for r in run_dirs],
+        "baselines": list(compared),
+        "channel": channel,
+        "fading": fading,
+        "csi": csi,
+        "ebno_db": ebno,
+        "target_errors": target_errors,
+        "max_bits": max_bits,
+        "batch_size": batch_size,
+        "confidence": confidence,
+        "theory": theory,
+        "device": device,
+        "world_size": world,
     }
     if checks is not None:
         settings["precision"] = {"learned": precision, "check": checks}
@@ -541,12 +625,15 @@ def _reduced_precision(learned: dict, precision: str, ebno: list[float], message
         report[name] = [c.as_dict() for c in checks]
         for c in checks:
             if not quiet:
-                click.echo(f"bf16 check {name} at {c.ebno_db:g} dB: {c.changed:.2e} of decisions changed; bit errors fp32 {c.fp32_bit_errors} "
-                           f"(BER interval [{c.fp32_ber_low:.2e}, {c.fp32_ber_high:.2e}]), bf16 {c.bf16_bit_errors}")
+                click.echo(
+                    f"bf16 check {name} at {c.ebno_db:g} dB: {c.changed:.2e} of decisions changed; bit errors fp32 {c.fp32_bit_errors} "
+                    f"(BER interval [{c.fp32_ber_low:.2e}, {c.fp32_ber_high:.2e}]), bf16 {c.bf16_bit_errors}"
+                )
             if not c.ok:
                 raise click.ClickException(
                     f"--precision bf16 refused for this run: {name} at {c.ebno_db:g} dB has BER {c.bf16_bit_errors / c.bits:.3e} in bf16, "
-                    f"outside fp32's {confidence:g} interval [{c.fp32_ber_low:.3e}, {c.fp32_ber_high:.3e}] on the same draws; run with --precision fp32")
+                    f"outside fp32's {confidence:g} interval [{c.fp32_ber_low:.3e}, {c.fp32_ber_high:.3e}] on the same draws; run with --precision fp32"
+                )
         learned[name] = Bf16Receiver(model)
     return report
 
@@ -739,6 +826,7 @@ def info(run_dirs, baselines, esno, channel, samples, seed, out, force, quiet) -
         if not hasattr(system, "constellation"):
             raise click.BadParameter(f"{name!r} is a code, not a constellation: use bpsk, qpsk, qam16, qam64, qam256, psk8 or psk16", param_hint="'--baseline'")
         constellations[name] = system.constellation
+
     def load_runs() -> None:
         try:
             for name, run_dir in zip(_run_names(run_dirs, baselines), run_dirs):

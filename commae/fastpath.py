@@ -220,4 +220,3 @@ class _UncodedCounter:
         wrong = (metric < 0).bitwise_xor_(bits.bool())  # [B, K]
         bit_errors = wrong.sum()
         return torch.stack([bit_errors, bit_errors, bit_errors if system.k == 1 else wrong.any(-1).sum()])
-

@@ -163,9 +163,7 @@ def _check_method(method: str, channel: str) -> None:
     if method not in _METHODS:
         raise ValueError(f"method must be 'quadrature' or 'monte_carlo', got {method!r}")
     if method == "quadrature" and channel != "awgn":
-        raise ValueError(
-            f"method='quadrature' supports channel='awgn' only; use method='monte_carlo' for channel={channel!r}"
-        )
+        raise ValueError(f"method='quadrature' supports channel='awgn' only; use method='monte_carlo' for channel={channel!r}")
 
 
 def _check_flag(value: bool, name: str) -> None:
@@ -230,9 +228,7 @@ def _points_and_labels(constellation: ConstellationLike, real: bool) -> tuple[np
         try:
             points = np.asarray(constellation, dtype=np.complex128)
         except (TypeError, ValueError):
-            raise ValueError(
-                f"constellation must be a Constellation or a 1-D array of complex points, got {type(constellation).__name__}"
-            ) from None
+            raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got {type(constellation).__name__}") from None
         if points.ndim != 1:
             raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got shape {points.shape}")
         num_points = points.shape[0]
@@ -401,9 +397,7 @@ def _information(
     return result
 
 
-def _interval_over_ranks(
-    points: np.ndarray, labels: np.ndarray, no: float, channel: str, real: bool, bitwise: bool, num_samples: int, seed: int, confidence: float
-) -> tuple[float, float, float]:
+def _interval_over_ranks(points: np.ndarray, labels: np.ndarray, no: float, channel: str, real: bool, bitwise: bool, num_samples: int, seed: int, confidence: float) -> tuple[float, float, float]:
     """:func:`_interval` of ``num_samples`` densities split over the ranks of a process group.
 
     Rank ``r`` of ``N`` draws ``num_samples // N`` (one more for the first

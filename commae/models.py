@@ -298,7 +298,6 @@ class Autoencoder(nn.Module):
         return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}"
 
 
-
 def make_channel(channel: str = "awgn", *, real: bool = False, fading: str = "fast", csi: bool = True) -> Channel:
     """A channel by name: ``"awgn"`` (complex, or real when ``real``) or ``"rayleigh"`` (``fading``, ``csi``)."""
     if channel == "awgn":

@@ -184,12 +184,10 @@ def plot_constellation(
         _, axes = new_figure()
         ax = axes[0, 0]
     pts = points.detach().cpu().to(torch.complex64)
-    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker,
-               color="black", zorder=4, label=label, linewidths=0)
+    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker, color="black", zorder=4, label=label, linewidths=0)
     if bit_labels is not None:
         for p, bits in zip(pts.tolist(), bit_labels.detach().cpu().to(torch.int64).tolist()):
-            ax.annotate("".join(map(str, bits)), (p.real, p.imag), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize="x-small", zorder=5)
+            ax.annotate("".join(map(str, bits)), (p.real, p.imag), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize="x-small", zorder=5)
     span = limit or 1.3 * max(float(pts.abs().max()) if len(pts) else 1.0, 1e-6)
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
@@ -312,8 +310,17 @@ def plot_system_constellation(
             field = _decision_field(system, grid, ebno_db_to_no(7.0, system.k, system.n))
             field = (field[:, panel] if bitwise else field).reshape(resolution, resolution).numpy()
             cmap = plt.get_cmap("Greys" if bitwise else ("tab20" if num_messages <= 20 else "hsv"), 2 if bitwise else num_messages)
-            ax.imshow(field, origin="lower", extent=(-span, span, -span, span), cmap=cmap, alpha=0.35 if not bitwise else 0.3,
-                      interpolation="nearest", vmin=-0.5, vmax=(1.5 if bitwise else num_messages - 0.5), zorder=0)
+            ax.imshow(
+                field,
+                origin="lower",
+                extent=(-span, span, -span, span),
+                cmap=cmap,
+                alpha=0.35 if not bitwise else 0.3,
+                interpolation="nearest",
+                vmin=-0.5,
+                vmax=(1.5 if bitwise else num_messages - 0.5),
+                zorder=0,
+            )
             # each region's own outline: every boundary is drawn at the same width, whichever labels meet there
             for value in np.unique(field):
                 ax.contour(coords.numpy(), coords.numpy(), (field == value).astype(float), levels=[0.5], colors="black", linewidths=0.4, zorder=1)
@@ -321,8 +328,7 @@ def plot_system_constellation(
             c = cloud[:, use]
             ax.scatter(c.real.numpy(), c.imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
         shown = labels[:, panel : panel + 1] if bitwise else labels
-        plot_constellation(symbols[:, use], shown if bits else None, ax=ax, limit=span,
-                           title=f"bit {panel + 1}" if bitwise else (f"channel use {use + 1}" if n > 1 else None))
+        plot_constellation(symbols[:, use], shown if bits else None, ax=ax, limit=span, title=f"bit {panel + 1}" if bitwise else (f"channel use {use + 1}" if n > 1 else None))
     return axes
 
 
@@ -378,9 +384,17 @@ def plot_error_rates(
         marker = MARKERS[index % len(MARKERS)]
         linestyle = "--" if is_baseline_name(name) else "-"
         seen = rate > 0
-        line = ax.errorbar(x[seen], rate[seen], yerr=[rate[seen] - low[seen], high[seen] - rate[seen]], marker=marker,
-                           linestyle=linestyle, label=label + label_suffix, markerfacecolor="white" if is_baseline_name(name) else None,
-                           elinewidth=0.6, zorder=3)
+        line = ax.errorbar(
+            x[seen],
+            rate[seen],
+            yerr=[rate[seen] - low[seen], high[seen] - rate[seen]],
+            marker=marker,
+            linestyle=linestyle,
+            label=label + label_suffix,
+            markerfacecolor="white" if is_baseline_name(name) else None,
+            elinewidth=0.6,
+            zorder=3,
+        )
         handles.append(line)
         color = line.lines[0].get_color()
         if (~seen).any():
@@ -388,8 +402,7 @@ def plot_error_rates(
         th = np.array([r.get(f"{metric}_theory", float("nan")) for r in points], dtype=float)
         if theory and np.isfinite(th).any():
             ok = np.isfinite(th) & (th > 0)
-            (curve,) = ax.plot(x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.7, color=color,
-                               marker="none", label=f"{name} theory", zorder=2)
+            (curve,) = ax.plot(x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.7, color=color, marker="none", label=f"{name} theory", zorder=2)
             handles.append(curve)
     ax.set_yscale("log")
     ax.set_xlabel(r"$E_s/N_0$ (dB)" if esno else r"$E_b/N_0$ (dB)")
@@ -469,4 +482,3 @@ def save_figure(fig: plt.Figure, base: str | os.PathLike, formats: Sequence[str]
             fig.savefig(tmp, format=fmt)
         written.append(path)
     return written
-

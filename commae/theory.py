@@ -69,10 +69,10 @@ Examples
 
 from __future__ import annotations
 
-import numbers
-
 import math
-from typing import Callable, Literal
+import numbers
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
@@ -580,9 +580,7 @@ def _coded_bit_error(ebno_db: ArrayLike, k: int, n: int, channel: str, fading: s
     return esno, channel == "rayleigh" and fading == "block"
 
 
-def _bpsk_block_rate(
-    ebno_db: ArrayLike, k: int, n: int, channel: str, fading: str, rate_of_p: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
+def _bpsk_block_rate(ebno_db: ArrayLike, k: int, n: int, channel: str, fading: str, rate_of_p: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """A rate of independent-looking BPSK bit errors, over AWGN, fast or block Rayleigh fading."""
     esno, block = _coded_bit_error(ebno_db, k, n, channel, fading)
     if block:
@@ -626,9 +624,7 @@ def bler_hamming74_hard(ebno_db: ArrayLike, channel: Channel = "awgn", fading: F
     >>> [f"{p:.4e}" for p in bler_hamming74_hard([4.0, 10.0])]
     ['3.6715e-02', '2.7428e-06']
     """
-    return _bpsk_block_rate(
-        ebno_db, 4, 7, channel, fading, lambda p: _binomial_rate(p, _HAMMING_BLOCK_COEF)
-    )
+    return _bpsk_block_rate(ebno_db, 4, 7, channel, fading, lambda p: _binomial_rate(p, _HAMMING_BLOCK_COEF))
 
 
 def ber_hamming74_hard(ebno_db: ArrayLike, channel: Channel = "awgn", fading: Fading = "fast") -> np.ndarray:
@@ -665,9 +661,7 @@ def ber_hamming74_hard(ebno_db: ArrayLike, channel: Channel = "awgn", fading: Fa
     >>> [f"{p:.4e}" for p in ber_hamming74_hard([4.0, 10.0])]
     ['1.6044e-02', '1.1757e-06']
     """
-    return _bpsk_block_rate(
-        ebno_db, 4, 7, channel, fading, lambda p: _binomial_rate(p, _HAMMING_INFO_COEF)
-    )
+    return _bpsk_block_rate(ebno_db, 4, 7, channel, fading, lambda p: _binomial_rate(p, _HAMMING_INFO_COEF))
 
 
 def bler_uncoded(ebno_db: ArrayLike, K: int, channel: Channel = "awgn", fading: Fading = "fast") -> np.ndarray:

@@ -185,7 +185,9 @@ class MessageBatches:
         gen = self.generator
         for _ in range(self.num_batches):
             messages = torch.randint(0, 1 << self.k, (self.batch_size,), device=self.device, generator=gen)
-            ebno = torch.empty(self.batch_size, device=self.device).uniform_(self.low, self.high, generator=gen) if self.high > self.low else torch.full((self.batch_size,), self.low, device=self.device)
+            ebno = (
+                torch.empty(self.batch_size, device=self.device).uniform_(self.low, self.high, generator=gen) if self.high > self.low else torch.full((self.batch_size,), self.low, device=self.device)
+            )
             yield (messages, ebno_db_to_no(ebno, self.k, self.n), gen), messages
 
     def bits(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Generator]]:

@@ -9,8 +9,8 @@ Run: python experiments/ber_default.py
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-
 from _common import FIGURES, default_run
+
 from commae import Modem, qam
 from commae.plotting import new_figure, plot_error_rates, save_figure, style
 from commae.simulation import simulate, write_results

@@ -12,8 +12,8 @@ import csv
 
 import matplotlib.pyplot as plt
 import torch
-
 from _common import FIGURES, default_run
+
 from commae import Modem, qam
 from commae.constellations import int_to_bits
 from commae.plotting import new_figure, plot_system_constellation, save_figure, style

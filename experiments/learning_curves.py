@@ -13,9 +13,9 @@ from __future__ import annotations
 import csv
 
 import matplotlib.pyplot as plt
+from _common import FIGURES, RUNS
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from _common import FIGURES, RUNS
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_learning_curves, save_figure, style
 from commae.runs import train_run

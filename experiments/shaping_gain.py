@@ -19,8 +19,8 @@ import csv
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from _common import FIGURES, RUNS
+
 from commae import information, qam
 from commae.models import SystemConfig
 from commae.plotting import MARKERS, new_figure, plot_constellation, save_figure, style
@@ -37,9 +37,14 @@ SHOWN = {4: 10.0, 6: 15.0}  # the constellations drawn
 def train_points(k: int, esno_db: float):
     s = SETTINGS[k]
     ebno = esno_db_to_ebno_db(esno_db, k)
-    result = train_run(SystemConfig(k=k, hidden=s["hidden"], constellation=True),
-                       TrainConfig(ebno_db=(ebno, ebno), epochs=s["epochs"], batch_size=s["batch_size"], val_size=50_000),
-                       RUNS / f"shaping-k{k}-{esno_db:g}dB", force=True, progress=False, log=None)
+    result = train_run(
+        SystemConfig(k=k, hidden=s["hidden"], constellation=True),
+        TrainConfig(ebno_db=(ebno, ebno), epochs=s["epochs"], batch_size=s["batch_size"], val_size=50_000),
+        RUNS / f"shaping-k{k}-{esno_db:g}dB",
+        force=True,
+        progress=False,
+        log=None,
+    )
     return result.model.constellation(), result.history.last["mi_bits"]
 
 
@@ -56,8 +61,7 @@ def main() -> None:
             learned.setdefault(k, []).append((esno, mi_learned, mi_qam))
             if esno == SHOWN[k]:
                 shown[k] = constellation
-            rows.append({"points": 2**k, "esno_db": esno, "learned_mi": mi_learned, "qam_mi": mi_qam, "gain": mi_learned - mi_qam,
-                         "training_bound": bound, "capacity": float(capacity_awgn(esno))})
+            rows.append({"points": 2**k, "esno_db": esno, "learned_mi": mi_learned, "qam_mi": mi_qam, "gain": mi_learned - mi_qam, "training_bound": bound, "capacity": float(capacity_awgn(esno))})
             print(f"{2**k:>6}{esno:>7g}{mi_learned:>12.4f}{mi_qam:>9.4f}{mi_learned - mi_qam:>+8.4f}{bound:>10.4f}")
     FIGURES.mkdir(exist_ok=True)
     with open(FIGURES / "shaping_gain.csv", "w", newline="") as fh:
@@ -73,7 +77,7 @@ def main() -> None:
         fig, axes = new_figure(2, 2, height=5.6)
         ax = axes[0, 0]
         ax.plot(grid, curves["capacity"], color="black", linewidth=0.8, linestyle=(0, (1, 1)), label=r"capacity $\log_2(1+E_s/N_0)$")
-        for (name, style_) in (("16-QAM", "--"), ("64-QAM", "-.")):
+        for name, style_ in (("16-QAM", "--"), ("64-QAM", "-.")):
             ax.plot(grid, curves[name], linestyle=style_, color="0.3", label=name)
         for i, (k, values) in enumerate(learned.items()):
             e, m, _ = zip(*values)

@@ -2,8 +2,8 @@ import math
 
 import pytest
 import torch
-
 from _montecarlo import assert_inside, count_errors
+
 from commae import AWGN, Constellation, Hamming74, Modem, Rayleigh, UncodedBPSK, pam, psk, qam, theory
 from commae.snr import ebno_db_to_no, esno_db_to_no
 
@@ -122,8 +122,7 @@ def test_hamming74_soft_ml_uses_the_gains(fading):
 
 @pytest.mark.parametrize(
     "constellation",
-    [qam(16), qam(64), psk(8), psk(4, phase_offset=math.pi / 4), pam(4),
-     Constellation(torch.randn(16, 2, generator=torch.Generator().manual_seed(3)))],
+    [qam(16), qam(64), psk(8), psk(4, phase_offset=math.pi / 4), pam(4), Constellation(torch.randn(16, 2, generator=torch.Generator().manual_seed(3)))],
     ids=["qam16", "qam64", "psk8", "qpsk-rot", "pam4", "custom16"],
 )
 @pytest.mark.parametrize("csi", [False, True])

@@ -43,8 +43,7 @@ def test_same_seed_same_csv_bytes(tmp_path):
 
 def test_a_trained_run_is_simulated_beside_its_matching_baseline(tmp_path):
     run = tmp_path / "ae"
-    train = CliRunner().invoke(cli, ["train", "--k", "2", "--hidden", "16", "--epochs", "2", "--batches-per-epoch", "20",
-                                     "--val-size", "2000", "--out", str(run), "--quiet"])
+    train = CliRunner().invoke(cli, ["train", "--k", "2", "--hidden", "16", "--epochs", "2", "--batches-per-epoch", "20", "--val-size", "2000", "--out", str(run), "--quiet"])
     assert train.exit_code == 0, train.output
     out = tmp_path / "r.csv"
     result = _run(str(run), "--ebno", "2,4", "--out", str(out), *FAST)

@@ -55,7 +55,7 @@ def test_run_config_json_reruns_the_experiment_and_the_command_line_wins(tmp_pat
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('learning-rate = 1e-3\n', "unknown key 'learning-rate'"),
+        ("learning-rate = 1e-3\n", "unknown key 'learning-rate'"),
         ('lr = "fast"\n', "key 'lr': 'fast' is not a valid float"),
         ("epochs = 2.5\n", "key 'epochs' must be an integer, got 2.5"),
         ('epochs = "3"\n', "key 'epochs' must be an integer, got '3'"),

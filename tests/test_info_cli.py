@@ -3,7 +3,6 @@
 import csv
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from commae import information, qam
@@ -72,8 +71,7 @@ def test_info_keeps_an_existing_out(tmp_path):
 
 def test_train_esno_and_points_options(tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", "--snr", "10", "--esno", "--points", "--epochs", "1", "--batches-per-epoch", "5",
-                                      "--val-size", "1000", "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(cli, ["train", "--snr", "10", "--esno", "--points", "--epochs", "1", "--batches-per-epoch", "5", "--val-size", "1000", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     system, train = load_config(out)
     assert system.constellation and train.ebno_db == pytest.approx((10 - 6.0206, 10 - 6.0206), abs=1e-4)
@@ -92,8 +90,7 @@ def test_geometric_shaping_beats_16qam_and_the_training_bound_is_a_lower_bound(t
     the cross-entropy bound is below that MI (up to its sampling interval) and within 0.05 bit of it."""
     esno = 10.0
     ebno = esno_db_to_ebno_db(esno, 4)
-    result = train_run(SystemConfig(k=4, constellation=True), TrainConfig(ebno_db=(ebno, ebno), epochs=20, batch_size=2048),
-                       tmp_path / "run", progress=False, log=None)
+    result = train_run(SystemConfig(k=4, constellation=True), TrainConfig(ebno_db=(ebno, ebno), epochs=20, batch_size=2048), tmp_path / "run", progress=False, log=None)
     points = result.model.constellation()
     mi = float(information.mi(points, esno))
     assert mi >= 3.20, mi
@@ -110,7 +107,6 @@ def test_geometric_shaping_64_points_at_15db(tmp_path):
     """Trainable 64 points at Es/N0 = 15 dB: quadrature MI >= 4.76 bit (64-QAM 4.681). About 75 s on 2 cores."""
     esno = 15.0
     ebno = esno_db_to_ebno_db(esno, 6)
-    result = train_run(SystemConfig(k=6, hidden=256, constellation=True), TrainConfig(ebno_db=(ebno, ebno), batch_size=4096, val_size=50_000),
-                       tmp_path / "run", progress=False, log=None)
+    result = train_run(SystemConfig(k=6, hidden=256, constellation=True), TrainConfig(ebno_db=(ebno, ebno), batch_size=4096, val_size=50_000), tmp_path / "run", progress=False, log=None)
     mi = float(information.mi(result.model.constellation(), esno))
     assert mi >= 4.76, mi

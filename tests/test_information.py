@@ -61,7 +61,7 @@ def _grid(name: str) -> np.ndarray:
     return GRID[::2] if name == "256-QAM" else GRID  # 256-QAM every 10 dB: it costs 16x 64-QAM
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _curve(name: str, bitwise: bool) -> np.ndarray:
     """MI (or BMI) of a constellation on its grid, computed once for the tests that share it."""
     return (bmi if bitwise else mi)(CONSTELLATIONS[name], _grid(name))

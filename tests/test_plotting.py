@@ -6,7 +6,6 @@ import zlib
 import matplotlib.pyplot as plt
 import pytest
 import torch
-from matplotlib.lines import Line2D
 
 from commae import Autoencoder, Modem, qam  # noqa: F401
 from commae.baselines import make_baseline

@@ -41,8 +41,7 @@ def test_bf16_receiver_passes_the_system_through():
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("bf16") / "ae"
-    train = CliRunner().invoke(cli, ["train", "--k", "2", "--hidden", "16", "--epochs", "2", "--batches-per-epoch", "20",
-                                     "--val-size", "2000", "--out", str(run), "--quiet", "--threads", "1"])
+    train = CliRunner().invoke(cli, ["train", "--k", "2", "--hidden", "16", "--epochs", "2", "--batches-per-epoch", "20", "--val-size", "2000", "--out", str(run), "--quiet", "--threads", "1"])
     assert train.exit_code == 0, train.output
     return run
 

@@ -50,6 +50,7 @@ def _q(x):
 
 def _rayleigh_average(rate_of_esno, esno_bar: float) -> float:
     r"""Brute force :math:`\int_0^\infty f(s)\,e^{-s/\bar\gamma}/\bar\gamma\,ds` with scipy quad."""
+
     def integrand(s):
         return rate_of_esno(s) * math.exp(-s / esno_bar) / esno_bar
 
@@ -119,8 +120,7 @@ def test_reference_table(name):
 
 # -------------------------------------------------------------------- Q and Craig integral
 def test_q_function_values():
-    np.testing.assert_allclose(q_function([0.0, 1.0, 3.0]), [0.5, 0.15865525393145707, 0.0013498980316301],
-                               rtol=1e-12)
+    np.testing.assert_allclose(q_function([0.0, 1.0, 3.0]), [0.5, 0.15865525393145707, 0.0013498980316301], rtol=1e-12)
 
 
 @pytest.mark.parametrize("ebno_db", [-10.0, 0.0, 7.0, 13.0, 20.0, 25.0])
@@ -208,19 +208,27 @@ def test_psk_rayleigh_m2_is_bpsk_closed_form():
     ("name", "func", "k", "rate_of_esno"),
     [
         (
-            "qam16_ser", ser_qam, 4,
+            "qam16_ser",
+            ser_qam,
+            4,
             lambda s: 1 - (1 - 1.5 * q_function(math.sqrt(3 * s / 15))) ** 2,
         ),
         (
-            "qam64_ber", ber_qam, 6,
+            "qam64_ber",
+            ber_qam,
+            6,
             lambda s: _pam_gray_ber(8, math.sqrt(3 * s / 63)),
         ),
         (
-            "psk8_ser", ser_psk, 3,
+            "psk8_ser",
+            ser_psk,
+            3,
             lambda s: float(ser_psk(_esno_db(s) - 10 * math.log10(3), 8)),
         ),
         (
-            "psk8_ber", ber_psk, 3,
+            "psk8_ber",
+            ber_psk,
+            3,
             lambda s: float(ber_psk(_esno_db(s) - 10 * math.log10(3), 8)),
         ),
     ],
@@ -248,16 +256,14 @@ def test_hamming74_matches_brute_force_decoding(channel):
     g = 4 / 7 * 10 ** (e / 10)
     p = q_function(np.sqrt(2 * g)) if channel == "awgn" else 0.5 * (1 - np.sqrt(g / (1 + g)))
     weights = [p**w * (1 - p) ** (7 - w) for w in range(8)]
-    np.testing.assert_allclose(bler_hamming74_hard(e, channel), sum(b * x for b, x in zip(block, weights)),
-                               rtol=1e-9)
-    np.testing.assert_allclose(ber_hamming74_hard(e, channel), sum(i * x for i, x in zip(info, weights)) / 4,
-                               rtol=1e-9)
+    np.testing.assert_allclose(bler_hamming74_hard(e, channel), sum(b * x for b, x in zip(block, weights)), rtol=1e-9)
+    np.testing.assert_allclose(ber_hamming74_hard(e, channel), sum(i * x for i, x in zip(info, weights)) / 4, rtol=1e-9)
 
 
 def test_hamming74_ber_high_snr_limit():
     # The 21 double-error patterns leave 36 wrong information bits in all after decoding,
     # so the information BER of this systematic code tends to 36/4 p^2 = 9 p^2.
-    p = float(q_function(math.sqrt(2 * 4 / 7 * 10 ** 1.4)))
+    p = float(q_function(math.sqrt(2 * 4 / 7 * 10**1.4)))
     assert math.isclose(float(ber_hamming74_hard(14.0)), 9 * p * p, rel_tol=1e-3)
 
 

@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 import commae
-from commae import Hamming74, AWGN
+from commae import AWGN, Hamming74
 from commae.cli import cli
 from commae.losses import SymbolCrossEntropy
 from commae.models import SystemConfig
@@ -172,8 +172,7 @@ def test_oshea_hoydis_74_autoencoder_approaches_hamming_soft_ml(tmp_path):
 
 def test_bitwise_rayleigh_block_without_csi_run(tmp_path):
     out = tmp_path / "run"
-    result = _invoke("train", "--out", str(out), "--loss", "bce", "--channel", "rayleigh", "--fading", "block", "--no-csi",
-                     "--n", "2", "--snr", "10:20", "--amp", *SMALL)
+    result = _invoke("train", "--out", str(out), "--loss", "bce", "--channel", "rayleigh", "--fading", "block", "--no-csi", "--n", "2", "--snr", "10:20", "--amp", *SMALL)
     assert result.exit_code == 0, result.output
     system, train = load_config(out)
     assert (system.output, system.channel, system.fading, system.csi, train.ebno_db) == ("bit", "rayleigh", "block", False, (10.0, 20.0))

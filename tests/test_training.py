@@ -96,8 +96,7 @@ def test_divergence_raises_with_the_epoch_and_keeps_earlier_epochs():
     data = [(torch.randn(8, 2), torch.randn(8, 1))] * 2
     ended = []
     with pytest.raises(TrainingDiverged) as info:
-        fit(model, Exploding(), data, data, make_optimizer("sgd", model.parameters(), 0.1), 5,
-            on_epoch_end=lambda e, h: ended.append(e), progress=False, log=None)
+        fit(model, Exploding(), data, data, make_optimizer("sgd", model.parameters(), 0.1), 5, on_epoch_end=lambda e, h: ended.append(e), progress=False, log=None)
     # epoch 1: 2 train + 2 val calls; epoch 2 trains on NaN
     assert info.value.epoch == 2 and ended == [1]
 
@@ -144,8 +143,7 @@ def test_amp_runs_on_cpu():
     torch.manual_seed(0)
     ae = Autoencoder(2, 1, hidden=16)
     batches = MessageBatches(2, 1, 256, 5, 7.0, seed=1)
-    history = fit(ae, SymbolCrossEntropy(2), batches, batches, make_optimizer("adam", ae.parameters(), 1e-2), 2, amp=True,
-                  metrics=message_metrics(ae, 2), progress=False, log=None)
+    history = fit(ae, SymbolCrossEntropy(2), batches, batches, make_optimizer("adam", ae.parameters(), 1e-2), 2, amp=True, metrics=message_metrics(ae, 2), progress=False, log=None)
     assert all(math.isfinite(v) for v in history.column("val_loss"))
 
 
@@ -153,8 +151,7 @@ def test_amp_runs_on_cpu():
 def test_training_on_cuda():
     ae = Autoencoder(2, 1, hidden=16).cuda()
     batches = MessageBatches(2, 1, 256, 5, 7.0, seed=1, device="cuda")
-    history = fit(ae, SymbolCrossEntropy(2), batches, batches, make_optimizer("adam", ae.parameters(), 1e-2), 2, amp=True,
-                  metrics=message_metrics(ae, 2), progress=False, log=None)
+    history = fit(ae, SymbolCrossEntropy(2), batches, batches, make_optimizer("adam", ae.parameters(), 1e-2), 2, amp=True, metrics=message_metrics(ae, 2), progress=False, log=None)
     assert math.isfinite(history.last["val_loss"])
 
 
@@ -165,8 +162,7 @@ def test_k2_autoencoder_learns_qpsk_performance():
     loss_fn = SymbolCrossEntropy(2)
     opt = make_optimizer("adam", ae.parameters(), 3e-3)
     train = MessageBatches(2, 1, 1024, 100, 7.0, seed=1)
-    fit(ae, loss_fn, train, MessageBatches(2, 1, 4096, 1, 7.0, seed=2, fixed=True), opt, 10,
-        scheduler=make_scheduler("cosine", opt, 10), progress=False, log=None)
+    fit(ae, loss_fn, train, MessageBatches(2, 1, 4096, 1, 7.0, seed=2, fixed=True), opt, 10, scheduler=make_scheduler("cosine", opt, 10), progress=False, log=None)
     val = MessageBatches(2, 1, 1 << 16, 16, 7.0, seed=3, fixed=True)
     learned = evaluate_system(ae, val)["ser"]
     qpsk = float(theory.ser_qam(7.0, 4))
@@ -193,7 +189,6 @@ def test_receiver_without_csi_learns_over_block_fading():
     opt = make_optimizer("adam", ae.parameters(), 3e-3)
     train = MessageBatches(2, 2, 1024, 100, 15.0, seed=1)
     val = MessageBatches(2, 2, 1 << 14, 1, 15.0, seed=2, fixed=True)
-    history = fit(ae, loss_fn, train, val, opt, 8, scheduler=make_scheduler("cosine", opt, 8),
-                  metrics=message_metrics(ae, 2), progress=False, log=None)
+    history = fit(ae, loss_fn, train, val, opt, 8, scheduler=make_scheduler("cosine", opt, 8), metrics=message_metrics(ae, 2), progress=False, log=None)
     assert history.last["val_ser"] < 0.35, history.last
     assert history.last["mi_bits"] > 1.0
