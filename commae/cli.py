@@ -273,7 +273,7 @@ def _impairments(ctx: click.Context, opts: dict, channel: str, real: bool = Fals
 
 
 # Options of `train` that a resumed run takes from its config.json (others may be given freely).
-_RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run", "tensorboard"}
+_RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run", "tensorboard", "threads"}
 
 
 def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float, float]:
@@ -282,6 +282,47 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
     if not esno:
         return low, high
     return round(esno_db_to_ebno_db(low, k, n), 10), round(esno_db_to_ebno_db(high, k, n), 10)
+
+
+def _set_threads(requested: int | None) -> int:
+    """Set torch's intra-op threads: ``--threads``, else no more than the free cores (one per torchrun rank)."""
+    import torch
+
+    from .threads import choose_threads
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = None
+    from .distributed import ranks_per_node
+
+    threads = choose_threads(requested, torch_default=torch.get_num_threads(), cores=cores, load=load, ranks_per_node=ranks_per_node())
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _threads_option(command):
+    """Add ``--threads`` to a command; it sets torch's thread count before the command runs."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args, threads=None, **kwargs):
+        import torch
+
+        before = torch.get_num_threads()
+        _set_threads(threads)
+        try:
+            return command(*args, **kwargs)
+        finally:  # a command invoked in-process leaves the caller's setting alone
+            torch.set_num_threads(before)
+
+    return click.option(
+        "--threads", type=click.IntRange(min=1), default=None, help="Intra-op CPU threads  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]"
+    )(run)
 
 
 @cli.command(short_help="Train an autoencoder and compare it with its baseline.")
@@ -367,6 +408,7 @@ def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float
 )
 @click.option("--exploration", type=Finite(0, 1, min_open=True, max_open=True), default=0.02, help="Model-free: variance of the Gaussian exploration noise per channel use, in (0, 1).")
 @click.pass_context
+@_threads_option
 def train(ctx: click.Context, **opts) -> None:
     """Train an autoencoder end to end and compare it with the matching baseline.
 
@@ -559,7 +601,7 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
 # --- run names and resuming ----------------------------------------------------------------
 
 # Options that say how a run is carried out, not what it computes: they never name a run.
-_OPERATIONAL = {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard"}
+_OPERATIONAL = {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard", "threads"}
 # Options spelled out in a run's name; every other option that differs from its default
 # enters the name through a short hash of its value, so different experiments never share a name.
 _NAMED = {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}
@@ -740,8 +782,17 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
 @_impairment_options
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    help="Learned receivers' inference: bf16 autocast, first checked against fp32 on the same draws at every point (refused if its BER leaves fp32's interval).",
+)
+@_threads_option
 @click.pass_context
-def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, **impairment_opts) -> None:
+def ber_curve(
+    ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision, **impairment_opts
+) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
 
     Writes one CSV row per (system, Eb/N0) with counts, rates and
@@ -784,6 +835,7 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
         for model in learned.values():
             for base in matching_baselines(model.k, model.n, model.channel):
                 compared.setdefault(base.name, base)
+    checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
     systems = {**learned, **compared}
     per_rank: list = []
     rows = simulate(
@@ -822,6 +874,8 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
         "device": device,
         "world_size": world,
     }
+    if checks is not None:
+        settings["precision"] = {"learned": precision, "check": checks}
     if world > 1:
         settings["rank_counts"] = per_rank
     csv_path, json_path = write_results(rows, out_path, settings)
@@ -833,6 +887,31 @@ def ber_curve(ctx, run_dirs, baselines, channel, fading, csi, ebno, target_error
             th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
             click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
     click.echo(f"wrote {csv_path} and {json_path}")
+
+
+def _reduced_precision(learned: dict, precision: str, ebno: list[float], messages: int, seed: int, device, confidence: float, quiet: bool) -> dict:
+    """Swap the learned systems for bf16 receivers after checking them against fp32; refuse the option when a BER moves out of fp32's interval."""
+    from .precision import Bf16Receiver, check_bf16
+
+    if not learned:
+        raise click.UsageError("--precision bf16 applies to learned receivers: give a RUN_DIR (baselines always run exactly)")
+    report = {}
+    for name, model in list(learned.items()):
+        checks = check_bf16(model, ebno, messages=messages, seed=seed, device=device, confidence=confidence)
+        report[name] = [c.as_dict() for c in checks]
+        for c in checks:
+            if not quiet:
+                click.echo(
+                    f"bf16 check {name} at {c.ebno_db:g} dB: {c.changed:.2e} of decisions changed; bit errors fp32 {c.fp32_bit_errors} "
+                    f"(BER interval [{c.fp32_ber_low:.2e}, {c.fp32_ber_high:.2e}]), bf16 {c.bf16_bit_errors}"
+                )
+            if not c.ok:
+                raise click.ClickException(
+                    f"--precision bf16 refused for this run: {name} at {c.ebno_db:g} dB has BER {c.bf16_bit_errors / c.bits:.3e} in bf16, "
+                    f"outside fp32's {confidence:g} interval [{c.fp32_ber_low:.3e}, {c.fp32_ber_high:.3e}] on the same draws; run with --precision fp32"
+                )
+        learned[name] = Bf16Receiver(model)
+    return report
 
 
 # --- commae plot -----------------------------------------------------------------------------
@@ -1042,6 +1121,7 @@ def _run_label(train_cfg) -> str:
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
 @_impairment_options
+@_threads_option
 @click.pass_context
 def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, quiet, **impairment_opts) -> None:
     """Mutual information (MI) and bit-wise MI (BMI) of constellations, beside the capacity.

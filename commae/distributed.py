@@ -87,6 +87,11 @@ def launched() -> bool:
     return _env_int("WORLD_SIZE", 1) > 1
 
 
+def ranks_per_node() -> int:
+    """Processes the launcher started on this node (``LOCAL_WORLD_SIZE``; 1 without a launcher)."""
+    return max(1, _env_int("LOCAL_WORLD_SIZE", _env_int("WORLD_SIZE", 1)))
+
+
 def is_distributed() -> bool:
     """True inside an initialised process group of more than one rank."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1

@@ -55,6 +55,7 @@ from . import theory as closed_form
 from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
+from .fastpath import Counter, fast_counter
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
 from .system import System, errors
 
@@ -202,6 +203,7 @@ def simulate(
     distributed: bool | None = None,
     rank_counts: list[dict[str, Any]] | None = None,
     target_metric: str = "bit",
+    fast: bool = True,
 ) -> list[dict[str, Any]]:
     """Monte-Carlo error rates of ``systems`` at each Eb/N0 in ``ebno_dbs`` (dB).
 
@@ -240,6 +242,10 @@ def simulate(
         Which errors ``target_errors`` counts, and which count ends a curve
         (a point with none of them at the full budget). ``"block"`` gives
         BLER curves ≥ ``target_errors`` block errors a point.
+    fast : bool
+        Count the classical baselines on the fast path of :mod:`commae.fastpath`
+        (default); False runs every system through :func:`~commae.system.errors`.
+        The counts are the same either way.
 
     Returns
     -------
@@ -296,6 +302,7 @@ def simulate(
     for system in named.values():
         if isinstance(system, torch.nn.Module):
             system.to(device).eval()
+    counters = {name: (fast_counter(system) if fast else None) for name, system in named.items()}
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)
@@ -325,15 +332,13 @@ def simulate(
                         left = min(max_bits - counts[m][0] for m in members)
                         size = min(batch_size, max(1, math.ceil(left / (k * world))))
                         gen.manual_seed(_batch_seed(seed, point, batch * world + rank))
-                        bits = torch.randint(0, 2, (size, k), device=device, generator=gen).to(torch.float32)
+                        bits = torch.randint(0, 2, (size, k), device=device, generator=gen, dtype=torch.uint8)
                         after_bits = gen.get_state()
                         no = ebno_db_to_no(ebno_db, k, n)
+                        as_float: list[torch.Tensor] = []
                         for m in members:
-                            system = named[m]
                             gen.set_state(after_bits)
-                            e = errors(system, bits, no, gen)
-                            wrong = torch.stack([e.bits.sum(), e.symbols.sum(), e.blocks.sum()]).cpu().numpy()
-                            found[m] = np.array([e.bits.numel(), wrong[0], e.symbols.numel(), wrong[1], size, wrong[2]], dtype=np.int64)
+                            found[m] = _count(named[m], counters[m], bits, as_float, no, gen)
                     names_now = list(found)
                     local = np.stack([found[m] for m in names_now])
                     merged = _dist.all_reduce_sum(torch.from_numpy(local)).numpy() if world > 1 else local
@@ -354,6 +359,26 @@ def simulate(
                     finished.add(name)
                 rows.append(_row(name, system, ebno_db, c, confidence, theory))
     return rows
+
+
+def _count(system: System, counter: Counter | None, bits: torch.Tensor, as_float: list[torch.Tensor], no: float, gen: torch.Generator) -> np.ndarray:
+    """One batch's counts (bits, bit errors, symbols, symbol errors, blocks, block errors) of ``system``.
+
+    ``bits`` are uint8; the fast path (:mod:`commae.fastpath`) counts them when
+    ``counter`` is given, the generic :func:`~commae.system.errors` otherwise
+    (on float bits, made once per batch in ``as_float``). Both give the same
+    counts for the same draws.
+    """
+    size, k = bits.shape
+    symbols = size * (k // system.bits_per_symbol)
+    if counter is not None and size * k < 1 << 32:  # the fast tally holds fewer than 2**32 bit errors
+        wrong = counter(bits, no, gen).cpu().numpy()
+    else:
+        if not as_float:
+            as_float.append(bits.to(torch.float32))
+        e = errors(system, as_float[0], no, gen)
+        wrong = torch.stack([e.bits.sum(), e.symbols.sum(), e.blocks.sum()]).cpu().numpy()
+    return np.array([size * k, wrong[0], symbols, wrong[1], size, wrong[2]], dtype=np.int64)
 
 
 _COUNT_NAMES = ("bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors")
