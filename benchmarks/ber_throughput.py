@@ -139,7 +139,7 @@ def trained_autoencoder(device) -> Autoencoder:
 def race(contenders: dict, bits: int, repeats: int, sync) -> dict[str, float]:
     """Median Mbit/s of each contender, repeats interleaved."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
-    for name, fn in contenders.items():  # warm-up
+    for fn in contenders.values():  # warm-up
         fn(min(bits, 4 * BATCH))
     for _ in range(repeats):
         for name, fn in contenders.items():
