@@ -43,7 +43,7 @@ __all__ = ["read_train_options", "ConfigFileError"]
 
 # config.json field -> train option; None: derived from another option, or informational
 _SYSTEM_RENAMES: dict[str, str | None] = {"constellation": "points", "output": None}
-_TRAIN_RENAMES: dict[str, str | None] = {"ebno_db": "snr"}
+_TRAIN_RENAMES: dict[str, str | None] = {"ebno_db": "snr", "esno_db": "snr"}
 _TOP_LEVEL_IGNORED = {"version", "seed", "world_size", "effective_batch_size", "lr_scaling"}
 _NOT_FROM_FILES = {"config", "resume", "force", "dry_run"}
 
@@ -118,8 +118,14 @@ def _from_run_config(raw: Any, path: Path) -> dict[str, Any]:
             if name is None:
                 continue
             if name == "snr":
+                if key == "esno_db" and value is None:  # the SNR was given as Eb/N0
+                    continue
                 if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-                    raise ConfigFileError(f"{path}: key 'train.ebno_db' must be [low, high] in dB, got {value!r}")
-                value = f"{value[0]!r}:{value[1]!r}"  # Eb/N0, as stored
+                    raise ConfigFileError(f"{path}: key 'train.{key}' must be [low, high] in dB, got {value!r}")
+                if key == "ebno_db" and raw["train"].get("esno_db") is not None:
+                    continue  # the run was set in Es/N0: --snr is that range, read with --esno
+                value = f"{value[0]!r}:{value[1]!r}"
+                if key == "esno_db":
+                    flat["esno"] = True
             flat[name] = value
     return flat

@@ -101,3 +101,12 @@ def test_every_config_field_is_an_option():
         for f in dataclasses.fields(config):
             name = renames.get(f.name, f.name)
             assert name is None or name in options, f"{config.__name__}.{f.name} has no commae train option"
+
+
+def test_an_esno_run_config_reruns_in_esno(tmp_path):
+    assert _train("--k", "2", "--epochs", "1", "--batches-per-epoch", "4", "--val-size", "2048", "--snr", "10", "--esno", "--out", str(tmp_path / "a")).exit_code == 0
+    result = _train("--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"))
+    assert result.exit_code == 0, result.output
+    a, b = (json.loads((tmp_path / d / "config.json").read_text())["train"] for d in "ab")
+    assert a == b and a["esno_db"] == [10.0, 10.0]
+    assert _history_without_timing(tmp_path / "a") == _history_without_timing(tmp_path / "b")
