@@ -75,6 +75,8 @@ def test_readme_commands_parse_and_follow_each_other(tmp_path, monkeypatch):
                 path.touch()
             else:
                 path.mkdir(parents=True, exist_ok=True)
+                if command == "train":  # a stand-in config.json that `--config RUN/config.json` can parse
+                    (path / "config.json").write_text('{"system": {}, "train": {}}')
     assert all(str(p).startswith("runs/") for p in written), "the README's commands keep their outputs under runs/ (ignored by git)"
 
 
