@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from commae.models import SystemConfig
@@ -85,3 +86,12 @@ def train_or_load(system: SystemConfig, train: TrainConfig, run_dir: Path):
         pass
     result = train_run(system, train, run_dir, force=True, progress=False, log=None)
     return result.model.eval(), result.history.last
+
+
+def report_checks(checks: dict[str, bool]) -> None:
+    """Print PASS/FAIL for every claim a script checks; exit 1 if any failed."""
+    print()
+    for claim, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {claim}")
+    if not all(checks.values()):
+        sys.exit(1)

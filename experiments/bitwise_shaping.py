@@ -22,12 +22,10 @@ Run: python experiments/bitwise_shaping.py          (full; OUT = figures/)
 
 from __future__ import annotations
 
-import sys
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from _common import experiment_args, write_csv
+from _common import experiment_args, report_checks, write_csv
 
 from commae import Modem, information, qam
 from commae.losses import make_loss
@@ -165,11 +163,7 @@ def main() -> None:
             print(f"wrote {path}")
         plt.close(fig)
 
-    print()
-    for claim, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'}  {claim}")
-    if not all(checks.values()):
-        sys.exit(1)
+    report_checks(checks)
 
 
 if __name__ == "__main__":

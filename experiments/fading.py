@@ -21,11 +21,10 @@ Run: python experiments/fading.py          (full; OUT = figures/)
 from __future__ import annotations
 
 import math
-import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import experiment_args, relabel_legend, train_or_load, write_csv
+from _common import experiment_args, relabel_legend, report_checks, train_or_load, write_csv
 
 from commae import Modem, PilotModem, Rayleigh, qam
 from commae.constellations import int_to_bits
@@ -148,11 +147,7 @@ def main() -> None:
             print(f"wrote {path}")
         plt.close(fig)
 
-    print()
-    for claim, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'}  {claim}")
-    if not all(checks.values()):
-        sys.exit(1)
+    report_checks(checks)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ Run: python experiments/oshea_hoydis.py          (full; OUT = figures/)
 from __future__ import annotations
 
 import math
-import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from _common import experiment_args, relabel_legend, train_or_load, write_csv
+from _common import experiment_args, relabel_legend, report_checks, train_or_load, write_csv
 
 from commae import AWGN, Hamming74, UncodedBPSK
 from commae.constellations import int_to_bits
@@ -169,11 +168,7 @@ def main() -> None:
             print(f"wrote {path}")
         plt.close(fig)
 
-    print()
-    for claim, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'}  {claim}")
-    if not all(checks.values()):
-        sys.exit(1)
+    report_checks(checks)
 
 
 if __name__ == "__main__":

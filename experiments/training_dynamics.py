@@ -25,13 +25,12 @@ Run: python experiments/training_dynamics.py          (full; OUT = figures/)
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from _common import experiment_args, write_csv
+from _common import experiment_args, report_checks, write_csv
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 from torch import nn
@@ -308,11 +307,7 @@ def main() -> None:
         checks["SGD with momentum 0.9 at lr 1e-3 ends within 10 % of plain SGD at lr 1e-2 (momentum multiplies the step by 10)"] = (
             abs(summary[("SGD+mom. 0.9", 1e-3)]["final"] / summary[("SGD", 1e-2)]["final"] - 1) < 0.1
         )
-    print()
-    for claim, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'}  {claim}")
-    if not all(checks.values()):
-        sys.exit(1)
+    report_checks(checks)
 
 
 if __name__ == "__main__":
