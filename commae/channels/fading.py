@@ -60,17 +60,7 @@ class Rayleigh(Channel):
         self.csi = csi
 
     def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        _check_input(x, real=False)
-        if self.fading == "block" and x.ndim < 2:
-            raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")
-        no = broadcast_no(no, x)
-        gen = make_generator(generator, x.device)
-        if self.fading == "fast":
-            h = _complex_normal(x.shape, x, gen)
-        else:
-            h = _complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape).contiguous()
-        y = h * x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
-        return (y, h) if self.csi else y
+        return _fade(x, no, generator, self.fading, self.csi, 0.0)
 
     @property
     def name(self) -> str:
@@ -119,19 +109,7 @@ class Rician(Channel):
         self.csi = csi
 
     def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        _check_input(x, real=False)
-        if self.fading == "block" and x.ndim < 2:
-            raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")
-        no = broadcast_no(no, x)
-        gen = make_generator(generator, x.device)
-        if self.fading == "fast":
-            g = _complex_normal(x.shape, x, gen)
-        else:
-            g = _complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape).contiguous()
-        los = math.sqrt(self.k_factor / (self.k_factor + 1.0))
-        h = los + g * math.sqrt(1.0 / (self.k_factor + 1.0)) if self.k_factor > 0 else g
-        y = h * x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
-        return (y, h) if self.csi else y
+        return _fade(x, no, generator, self.fading, self.csi, self.k_factor)
 
     @property
     def name(self) -> str:
@@ -140,3 +118,20 @@ class Rician(Channel):
 
     def extra_repr(self) -> str:
         return f"k_factor={self.k_factor:g}, fading={self.fading!r}, csi={self.csi}"
+
+
+def _fade(x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None, fading: str, csi: bool, k_factor: float) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """``y = h x + w`` with Rician ``h`` of factor ``k_factor`` (0: Rayleigh, exactly its draws), per use or per message."""
+    _check_input(x, real=False)
+    if fading == "block" and x.ndim < 2:
+        raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")
+    no = broadcast_no(no, x)
+    gen = make_generator(generator, x.device)
+    if fading == "fast":
+        h = _complex_normal(x.shape, x, gen)
+    else:
+        h = _complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape).contiguous()
+    if k_factor > 0:
+        h = math.sqrt(k_factor / (k_factor + 1.0)) + h * math.sqrt(1.0 / (k_factor + 1.0))
+    y = h * x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
+    return (y, h) if csi else y
