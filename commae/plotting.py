@@ -729,7 +729,7 @@ def plot_learning_curves(
         if missing:
             raise ValueError(f"history of {label!r} has no column {', '.join(missing)}")
         epochs = [r["epoch"] for r in rows]
-        every = max(1, len(rows) // 8)
+        every = max(1, len(rows) // 8, min(4, len(histories) // 2))  # markers of many runs at different epochs: equal curves stay visible
         marker = MARKERS[index % len(MARKERS)]
         dash = DASHES[index % len(DASHES)]
         shown = f"{label}, validation" if single and metric == "loss" and train else label

@@ -27,14 +27,19 @@ def default_run():
         return result.model.eval(), run_dir
 
 
-def experiment_args(doc: str):
-    """``--quick`` (a small run that asserts the direction of every claim, for CI) and ``--out`` (default figures/, or a temp dir when quick)."""
+def experiment_args(doc: str, from_csv: bool = False):
+    """``--quick`` (a small run that asserts the direction of every claim, for CI) and ``--out`` (default figures/, or a temp dir when quick).
+
+    ``from_csv`` adds ``--from-csv``: redraw the figures from the CSVs in ``--out`` without training or simulating.
+    """
     import argparse
     import tempfile
 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small budgets; assert the direction of every claim; writes to a temp dir unless --out")
     parser.add_argument("--out", type=Path, default=None, help="directory for figures and CSVs [default: figures/, or a temp dir with --quick]")
+    if from_csv:
+        parser.add_argument("--from-csv", action="store_true", help="redraw the figures from the CSVs in --out without training or simulating")
     args = parser.parse_args()
     import torch
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from _common import experiment_args, report_checks, write_csv
 
-from commae import Modem, information, qam
+from commae import Constellation, Modem, information, qam
 from commae.losses import make_loss
 from commae.models import SystemConfig
 from commae.plotting import MARKERS, new_figure, plot_constellation, save_figure, style
@@ -95,7 +95,10 @@ def train(k: int, spec: dict):
 
 
 def main() -> None:
-    args = experiment_args(__doc__)
+    args = experiment_args(__doc__, from_csv=True)
+    if args.from_csv:
+        draw(*read_csv(args.out), args.out)
+        return
     quick = args.quick
     specs = QUICK if quick else FULL
     rows, learned = [], {}
@@ -144,6 +147,12 @@ def main() -> None:
         checks[f"{r['points']} points: the BMI bound of training is below the quadrature BMI (+0.01)"] = r["bmi_training_bound"] <= r["bmi_learned"] + 0.01
         checks[f"{r['points']} points: the neural receiver's BER within 15 % of exact APP on its own points"] = r["ber_autoencoder"] <= 1.15 * r["ber_learned-app"]
 
+    draw(rows, learned, args.out)
+    report_checks(checks)
+
+
+def draw(rows: list[dict], learned: dict, out) -> None:
+    """bitwise_shaping.{pdf,png}: (a) BMI against Gray QAM, then one panel per learned labelled constellation."""
     with style("ieee-wide"):
         fig, axes = new_figure(1, 1 + len(learned), height=2.9, gridspec_kw={"width_ratios": [1.25] + [1] * len(learned)})
         ax = axes[0, 0]
@@ -155,15 +164,31 @@ def main() -> None:
         ax.set_xlabel(r"$E_s/N_0$ (dB)")
         ax.set_ylabel("BMI (bit per channel use)")
         ax.set_title("(a) BMI at the training SNR")
-        ax.legend(loc="lower right")  # narrow, below the curves where they have saturated
+        ax.legend(loc="lower right")  # below the curves, which have saturated there
         for j, (ax, (k, c)) in enumerate(zip(axes[0, 1:], learned.items())):
             plot_constellation(c.points, c.bit_labels if k <= 4 else None, ax=ax)  # 64 six-bit labels do not fit a panel
             ax.set_title(f"({'bc'[j]}) {2**k} points, {TRAIN_ESNO_DB[k]:g} dB")  # 64 labels: in bitwise_shaping_points.csv
-        for path in save_figure(fig, args.out / "bitwise_shaping"):
+        for path in save_figure(fig, out / "bitwise_shaping"):
             print(f"wrote {path}")
         plt.close(fig)
 
-    report_checks(checks)
+
+def read_csv(out) -> tuple[list[dict], dict]:
+    """The rows and the learned labelled points that bitwise_shaping.csv and bitwise_shaping_points.csv hold."""
+    import csv
+
+    with open(out / "bitwise_shaping.csv", newline="") as fh:
+        rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+    for r in rows:
+        r["points"] = int(r["points"])
+    with open(out / "bitwise_shaping_points.csv", newline="") as fh:
+        points = list(csv.DictReader(fh))
+    learned = {}
+    for r in rows:
+        mine = sorted((p for p in points if int(p["points"]) == r["points"]), key=lambda p: int(p["message"]))  # message m carries label m
+        k = r["points"].bit_length() - 1
+        learned[k] = Constellation(torch.tensor([complex(float(p["re"]), float(p["im"])) for p in mine]))
+    return rows, learned
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from commae.constellations import apsk
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_error_rates, plot_system_constellation, save_figure, style
 from commae.runs import RunError, train_run
-from commae.simulation import simulate, write_results
+from commae.simulation import read_results, simulate, write_results
 from commae.snr import esno_db_to_ebno_db
 from commae.training import MessageBatches, TrainConfig, evaluate_system
 
@@ -58,10 +58,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few batches only (CI)")
     parser.add_argument("--out", type=Path, default=None, help="output directory [default: figures/, or runs/impairments-quick with --quick]")
+    parser.add_argument("--from-csv", action="store_true", help="redraw impairments_curves.{pdf,png} from impairments_curves.csv in --out, without training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out or (RUNS / "impairments-quick" if args.quick else FIGURES)
     out.mkdir(parents=True, exist_ok=True)
+    if args.from_csv:
+        draw_curves(read_results(out / "impairments_curves.csv"), out)
+        return
     runs = out / "runs" if args.quick else RUNS / "impairments"
     budget = dict(epochs=1, batches_per_epoch=10, batch_size=256, val_size=1024) if args.quick else dict(epochs=8, batches_per_epoch=100, val_size=100_000)
     test_size = (1 << 11, 1) if args.quick else (1 << 16, 8)  # messages per batch, batches: 2^19 test messages
@@ -196,18 +200,27 @@ def main() -> None:
             print(f"wrote {path}")
         plt.close(fig)
 
+    draw_curves(curves, out)
+    print(f"wrote {out / 'impairments.csv'} and {out / 'impairments_curves.csv'}")
+
+
+def draw_curves(curves: list[dict], out: Path) -> None:
+    """figures/impairments_curves.{pdf,png} from the simulate rows (as impairments_curves.csv holds them)."""
+    panels = [
+        ([r for r in curves if "phase-noise" in r["channel"]], "(a) phase noise 0.2 rad"),
+        ([r for r in curves if r["channel"].startswith("rapp")], "(b) Rapp PA, IBO 3 dB"),
+    ]
+    rice = [{**r, "channel": "rician"} for r in curves if r["channel"].startswith("rician")]
+    with style("ieee-wide"):
         fig, axes = new_figure(1, 3, height=2.6)
-        for ax, rows_, title in zip(axes[0, :2], (curves_pn, curves_pa), ("(a) phase noise 0.2 rad", "(b) Rapp PA, IBO 3 dB")):
+        for ax, (rows_, title) in zip(axes[0, :2], panels):
             plot_error_rates(rows_, metric="ser", esno=True, theory=False, ax=ax)
             ax.set_title(title)
-        plot_error_rates([{**r, "channel": "rician"} for r in curves_rice], metric="ber", esno=False, theory=True, ax=axes[0, 2])
+        plot_error_rates(rice, metric="ber", esno=False, theory=True, ax=axes[0, 2])
         axes[0, 2].set_title("(c) QPSK, Rician, MGF theory")
-        for ax in axes[0]:
-            ax.legend(fontsize=5, loc="lower left")
         for path in save_figure(fig, out / "impairments_curves"):
             print(f"wrote {path}")
         plt.close(fig)
-    print(f"wrote {out / 'impairments.csv'} and {out / 'impairments_curves.csv'}")
 
 
 if __name__ == "__main__":

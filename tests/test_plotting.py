@@ -4,6 +4,7 @@ import re
 import zlib
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -115,6 +116,24 @@ def test_learning_curves():
         assert ax.get_ylabel() == "MI bound (bit)"
         with pytest.raises(ValueError, match="metric must be"):
             plot_learning_curves({"a": history}, metric="acc")
+    plt.close("all")
+
+
+def test_equal_learning_curves_keep_their_markers_apart():
+    """Eight runs of 20 epochs, all with the same history (Adam and AdamW at one lr nearly are): runs up to three apart in the legend mark different epochs."""
+    history = [{"epoch": e, "val_loss": 1.0 / e} for e in range(1, 21)]
+    with style("ieee-wide"):
+        ax = plot_learning_curves({f"run {i}": history for i in range(8)}, train=False)
+        marked = []
+        for line in ax.lines:
+            epochs = np.asarray(line.get_xdata())
+            every = line.get_markevery()
+            marked.append(tuple(epochs[every[0] :: every[1]]))
+        assert all(len(m) >= 4 for m in marked)  # enough markers to follow a curve
+        # a curve hidden under another of the same values still shows its own markers
+        assert all(set(a).isdisjoint(b) for i, a in enumerate(marked) for b in marked[i + 1 : i + 4]), marked
+        looks = {(line.get_color(), line.get_marker(), str(line._unscaled_dash_pattern)) for line in ax.lines}
+        assert len(looks) == 8
     plt.close("all")
 
 
