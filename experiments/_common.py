@@ -62,19 +62,6 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows([{k: repr(v) if isinstance(v, float) else v for k, v in r.items()} for r in rows])
 
 
-def relabel_legend(ax, names: dict[str, str]) -> None:
-    """Replace system names in ``ax``'s legend by the names a paper uses (``"ae-7-4"`` → ``"Autoencoder (7,4)"``)."""
-    legend = ax.get_legend()
-    if legend is None:
-        return
-    for text in legend.get_texts():
-        label = text.get_text()
-        for short, long in names.items():
-            if label == short or label.startswith(short + " "):  # keep " theory"; drop a channel name in parentheses
-                text.set_text(long + (" theory" if label.endswith(" theory") else ""))
-                break
-
-
 def train_or_load(system: SystemConfig, train: TrainConfig, run_dir: Path):
     """The trained model of ``run_dir`` when its config.json is exactly (system, train), else train it there.
 

@@ -14,8 +14,9 @@ Writes OUT/fading.{csv,json} (ber-curve results format), OUT/fading.{pdf,png}
 and OUT/fading_points.csv (the learned points), and prints the Eb/N0 at BLER
 1e-2 and 1e-3 of every system and what the no-CSI autoencoder loses.
 
-Run: python experiments/fading.py          (full; OUT = figures/)
-     python experiments/fading.py --quick  (CI: small budgets, asserts directions)
+Run: python experiments/fading.py             (full; OUT = figures/)
+     python experiments/fading.py --quick     (CI: small budgets, asserts directions)
+     python experiments/fading.py --from-csv  (redraw the figure from OUT's fading.csv and fading_points.csv)
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import experiment_args, relabel_legend, report_checks, train_or_load, write_csv
+import torch
+from _common import experiment_args, report_checks, train_or_load, write_csv
 
 from commae import Modem, PilotModem, Rayleigh, qam
 from commae.constellations import int_to_bits
 from commae.gaps import ebno_at_rate
 from commae.models import SystemConfig
 from commae.plotting import plot_constellation, plot_error_rates, save_figure, style
-from commae.simulation import simulate, write_results
+from commae.simulation import read_results, simulate, write_results
 from commae.training import TrainConfig
 
 TRAIN_EBNO_DB = (10.0, 30.0)
@@ -61,7 +63,10 @@ def train(name: str, quick: bool, runs):
 
 
 def main() -> None:
-    args = experiment_args(__doc__)
+    args = experiment_args(__doc__, from_csv=True)
+    if args.from_csv:
+        draw(read_results(args.out / "fading.csv"), read_points(args.out), args.out)
+        return
     quick = args.quick
     models = {name: train(name, quick, args.runs) for name in AUTOENCODERS}
     systems = {
@@ -121,16 +126,40 @@ def main() -> None:
         checks["AE n=2 without CSI needs no more Eb/N0 than pilot + 16-QAM at BLER 1e-2 (it learns what a pilot does, and more)"] = at["ae-n2-block-nocsi"][0] <= at["pilot-qam16"][0]
         checks["its first use carries a common (pilot-like) component: > 20 % of that use's energy is the same for all messages"] = float(common.max()) > 0.2
 
+    draw(rows, read_points(args.out), args.out)  # the points as fading_points.csv holds them: a --from-csv redraw is this figure
+    report_checks(checks)
+
+
+FAST = ("ae-n1-csi", "qam16", "ae-n2-fast-csi", "qpsk2-fast")  # panel (a): fast fading, CSI
+BLOCK = ("ae-n2-block-csi", "qpsk2-block", "ae-n2-block-nocsi", "pilot-qam16")  # panel (b): block fading, n = 2
+
+
+def read_points(out) -> dict[str, torch.Tensor]:
+    """The learned points, [16, n] complex per autoencoder, as fading_points.csv holds them."""
+    import csv
+
+    cells: dict[str, dict[tuple[int, int], complex]] = {}
+    with open(out / "fading_points.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            cells.setdefault(r["system"], {})[(int(r["message"]), int(r["use"]) - 1)] = complex(float(r["re"]), float(r["im"]))
+    points = {}
+    for name, cell in cells.items():
+        messages, uses = max(m for m, _ in cell) + 1, max(u for _, u in cell) + 1
+        points[name] = torch.tensor([[cell[(m, u)] for u in range(uses)] for m in range(messages)], dtype=torch.complex64)
+    return points
+
+
+def draw(rows: list[dict], points: dict[str, torch.Tensor], out) -> None:
+    """fading.{pdf,png}: BLER over fast and block fading (a, b), and the learned points (c-f)."""
     with style("ieee-wide"):
         fig = plt.figure(figsize=(7.16, 5.4))
         grid = fig.add_gridspec(2, 4, height_ratios=[1.35, 1.0])
         ax_a, ax_b = fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:])
-        plot_error_rates([r for r in rows if r["system"] in systems], metric="bler", ax=ax_a)
-        plot_error_rates([r for r in rows if r["system"] in block], metric="bler", ax=ax_b)
+        plot_error_rates([r for r in rows if r["system"] in FAST], metric="bler", ax=ax_a, labels=NAMES)
+        plot_error_rates([{**r, "channel": "rayleigh-block"} for r in rows if r["system"] in BLOCK], metric="bler", ax=ax_b, labels=NAMES)  # one channel: the names say CSI or not
         ax_a.set_title("(a) fast fading, receiver knows h")
         ax_b.set_title("(b) block fading, n = 2, with and without CSI")
         for ax in (ax_a, ax_b):
-            relabel_legend(ax, NAMES)
             ax.set_ylim(max(1e-5, min(r["bler"] for r in rows if r["bler"] > 0) / 3), 1.0)
         ax_a.get_legend().set_loc("upper right")  # the learned n=2 curve falls through the lower left
         panels = [
@@ -141,13 +170,11 @@ def main() -> None:
         ]
         for i, (name, use, title) in enumerate(panels):
             ax = fig.add_subplot(grid[1, i])
-            plot_constellation(points[name][:, use], int_to_bits(__import__("torch").arange(16), 4) if name == "ae-n1-csi" else None, ax=ax, limit=2.2)
+            plot_constellation(points[name][:, use], int_to_bits(torch.arange(16), 4) if name == "ae-n1-csi" else None, ax=ax, limit=2.2)
             ax.set_title(title)
-        for path in save_figure(fig, args.out / "fading"):
+        for path in save_figure(fig, out / "fading"):
             print(f"wrote {path}")
         plt.close(fig)
-
-    report_checks(checks)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ on the same messages and noise:
   E. Rician fading with CSI, K = 0, 3, 10: QPSK Monte Carlo against the MGF closed form.
 
 Writes figures/impairments_constellations.{pdf,png}, figures/impairments_curves.{pdf,png},
-figures/impairments.csv (every number printed) and figures/impairments_curves.csv (the
-simulate rows drawn). --quick trains a few batches and simulates little (CI: it checks the
+figures/impairments.csv (every number printed, the constellation panels' SERs among them),
+figures/impairments_points.csv (the learned points drawn) and figures/impairments_curves.csv
+(the simulate rows drawn); --from-csv redraws both figures from these three. --quick trains a few batches and simulates little (CI: it checks the
 script runs, not the numbers) and writes into --out instead of figures/.
 
 Run: python experiments/impairments.py [--quick] [--out DIR]
@@ -28,10 +29,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
-from _common import FIGURES, RUNS
+from _common import FIGURES, RUNS, write_csv
 
 from commae import Modem, qam
-from commae.constellations import apsk
+from commae.constellations import Constellation, apsk
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_error_rates, plot_system_constellation, save_figure, style
 from commae.runs import RunError, train_run
@@ -58,12 +59,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few batches only (CI)")
     parser.add_argument("--out", type=Path, default=None, help="output directory [default: figures/, or runs/impairments-quick with --quick]")
-    parser.add_argument("--from-csv", action="store_true", help="redraw impairments_curves.{pdf,png} from impairments_curves.csv in --out, without training")
+    parser.add_argument("--from-csv", action="store_true", help="redraw both figures from the CSVs in --out (impairments.csv, impairments_points.csv, impairments_curves.csv), without training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out or (RUNS / "impairments-quick" if args.quick else FIGURES)
     out.mkdir(parents=True, exist_ok=True)
     if args.from_csv:
+        draw_constellations(read_points(out), read_records(out), out)
         draw_curves(read_results(out / "impairments_curves.csv"), out)
         return
     runs = out / "runs" if args.quick else RUNS / "impairments"
@@ -95,7 +97,7 @@ def main() -> None:
     # B. 3-bit ADC at Es/N0 10 dB: model-free only
     print("B. 3-bit ADC (clip 1.5 x RMS), Es/N0 10 dB")
     ebno_adc = float(esno_db_to_ebno_db(10.0, 4, 1))
-    adc = SystemConfig(k=4, n=1, adc_bits=3, adc_clip=1.5)
+    adc = CONSTELLATION_ROWS["adc"][1]  # 3 bits, clip 1.5 x RMS
     try:
         train("adc-backprop", adc, ebno_adc, "backprop", budget, runs)
         record("B", "backprop refused", "NO (it trained)")
@@ -131,7 +133,7 @@ def main() -> None:
     # C. phase noise
     print("C. i.i.d. phase noise 0.2 rad, Es/N0 20 dB")
     ebno_pn = float(esno_db_to_ebno_db(20.0, 4, 1))
-    pn = SystemConfig(k=4, n=1, phase_noise=0.2)
+    pn = CONSTELLATION_ROWS["phase-noise"][1]  # 0.2 rad
     pn_run = train("phase-noise", pn, ebno_pn, "backprop", budget, runs)
     test = test_set(ebno_pn, 13)
     pn_systems = {"learned": pn_run.model, "16-QAM": Modem(qam(16), pn.make_channel(), name="16-QAM"), "16-APSK": Modem(apsk(16), pn.make_channel(), name="16-APSK")}
@@ -144,7 +146,7 @@ def main() -> None:
     # D. Rapp PA
     print("D. Rapp PA (p 3, A 1, IBO 3 dB) -> AWGN, Es/N0 18 dB")
     ebno_pa = float(esno_db_to_ebno_db(18.0, 4, 1))
-    pa = SystemConfig(k=4, n=1, pa="rapp", pa_smoothness=3.0, pa_saturation=1.0, pa_backoff=3.0)
+    pa = CONSTELLATION_ROWS["pa"][1]  # Rapp, p 3, A 1, IBO 3 dB
     pa_run = train("rapp-pa-ibo3", pa, ebno_pa, "backprop", budget, runs)
     test = test_set(ebno_pa, 14)
     pa_systems = {"learned": pa_run.model, "16-QAM": Modem(qam(16), pa.make_channel(), name="16-QAM"), "16-APSK": Modem(apsk(16), pa.make_channel(), name="16-APSK")}
@@ -183,25 +185,73 @@ def main() -> None:
         writer.writerow(["experiment", "quantity", "value"])
         writer.writerows(records)
 
+    learned = {"adc": adc_run.model, "phase-noise": pn_run.model, "pa": pa_run.model}
+    write_csv(
+        out / "impairments_points.csv",
+        [{"row": row, "message": m, "re": float(v.real), "im": float(v.imag)} for row, model in learned.items() for m, v in enumerate(model.transmitter.all_symbols().detach()[:, 0].tolist())],
+    )
+    draw_constellations(read_points(out), read_records(out), out)  # as the CSVs hold them: a --from-csv redraw is this figure
+    draw_curves(curves, out)
+    print(f"wrote {out / 'impairments.csv'} and {out / 'impairments_curves.csv'}")
+
+
+# row of impairments_constellations: (title, SystemConfig, Es/N0 in dB, impairments.csv experiment, learned system's name)
+CONSTELLATION_ROWS = {
+    "adc": (r"3-bit ADC, $E_s/N_0$ 10 dB", SystemConfig(k=4, n=1, adc_bits=3, adc_clip=1.5), 10.0, "B", "learned (model-free)"),
+    "phase-noise": (r"phase noise 0.2 rad, $E_s/N_0$ 20 dB", SystemConfig(k=4, n=1, phase_noise=0.2), 20.0, "C", "learned"),
+    "pa": (r"Rapp PA IBO 3 dB, $E_s/N_0$ 18 dB", SystemConfig(k=4, n=1, pa="rapp", pa_smoothness=3.0, pa_saturation=1.0, pa_backoff=3.0), 18.0, "D", "learned"),
+}
+# the impairments.csv quantity holding each panel's SER, by experiment and column
+SER_QUANTITIES = {
+    "B": ("test SER model-free", "test SER 16-QAM, same ADC, ML detector", "test SER 16-APSK, same ADC, ML detector"),
+    "C": ("test SER learned", "test SER 16-QAM", "test SER 16-APSK"),
+    "D": ("test SER learned", "test SER 16-QAM", "test SER 16-APSK"),
+}
+
+
+def read_points(out: Path) -> dict[str, torch.Tensor]:
+    """The learned points of each constellation row, [16] complex, as impairments_points.csv holds them (message order)."""
+    points: dict[str, list[complex]] = {}
+    with open(out / "impairments_points.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            points.setdefault(r["row"], []).append(complex(float(r["re"]), float(r["im"])))
+    return {row: torch.tensor(p, dtype=torch.complex64) for row, p in points.items()}
+
+
+def read_records(out: Path) -> list[tuple[str, str, str]]:
+    """The (experiment, quantity, value) rows of impairments.csv."""
+    with open(out / "impairments.csv", newline="") as fh:
+        return [(r["experiment"], r["quantity"], r["value"]) for r in csv.DictReader(fh)]
+
+
+def draw_constellations(points: dict[str, torch.Tensor], records: list[tuple], out: Path) -> None:
+    """figures/impairments_constellations.{pdf,png}: per impairment, the learned points, 16-QAM and 16-APSK with 2000 received samples and the SER of impairments.csv.
+
+    The learned system is drawn as a modem of its learned points over its
+    channel: the cloud is what the autoencoder's transmitter and channel give
+    for the same messages and draws, so the figure needs no trained model.
+    """
+    ser = {(experiment, quantity): float(value) for experiment, quantity, value in records if quantity.startswith("test SER")}
     with style("ieee-wide"):
         fig, axes = new_figure(3, 3, height=7.0)
-        rows = (
-            ("3-bit ADC, Es/N0 10 dB", {"learned (model-free)": adc_run.model, "16-QAM": Modem(qam(16), adc.make_channel()), "16-APSK": Modem(apsk(16), adc.make_channel())}, ebno_adc, 12),
-            ("phase noise 0.2 rad, Es/N0 20 dB", pn_systems, ebno_pn, 13),
-            ("Rapp PA IBO 3 dB, Es/N0 18 dB", pa_systems, ebno_pa, 14),
-        )
-        for r, (tag, systems, ebno, seed) in enumerate(rows):
-            test = test_set(ebno, seed)  # the test set of the printed numbers
-            for c, (name, system) in enumerate(systems.items()):
+        for r, (row, (tag, system, esno, experiment, name)) in enumerate(CONSTELLATION_ROWS.items()):
+            channel = system.make_channel
+            systems = {name: Modem(Constellation(points[row]), channel()), "16-QAM": Modem(qam(16), channel()), "16-APSK": Modem(apsk(16), channel())}
+            for c, ((label, modem), quantity) in enumerate(zip(systems.items(), SER_QUANTITIES[experiment])):
                 ax = axes[r, c]
-                plot_system_constellation(system, bits=False, cloud_ebno_db=ebno, cloud_size=2000, axes=[ax])
-                ax.set_title(f"{name}: {tag}\nSER {evaluate_system(system, test)['ser']:.2e}", fontsize=6)
+                plot_system_constellation(modem, bits=False, cloud_ebno_db=float(esno_db_to_ebno_db(esno, 4, 1)), cloud_size=2000, axes=[ax])
+                ax.set_title(f"{label}: {tag}\nSER {ser[(experiment, quantity)]:.2e}", fontsize=6)
+        span = max(ax.get_xlim()[1] for ax in axes.flat)  # one scale for all nine panels: the geometries compare directly
+        for ax in axes.flat:
+            ax.set_xlim(-span, span)
+            ax.set_ylim(-span, span)
+            if not ax.get_subplotspec().is_last_row():
+                ax.set_xlabel("")  # the same axes throughout: the outer panels name them
+            if not ax.get_subplotspec().is_first_col():
+                ax.set_ylabel("")
         for path in save_figure(fig, out / "impairments_constellations"):
             print(f"wrote {path}")
         plt.close(fig)
-
-    draw_curves(curves, out)
-    print(f"wrote {out / 'impairments.csv'} and {out / 'impairments_curves.csv'}")
 
 
 def draw_curves(curves: list[dict], out: Path) -> None:

@@ -14,8 +14,9 @@ ae-8-8, uncoded-bpsk-8), OUT/oshea_hoydis_gaps.csv (Eb/N0 gap of AE (7,4) to
 Hamming soft-ML at each of its points), OUT/oshea_hoydis_constellations.{csv,pdf,png},
 and prints every number the README quotes, with a verdict per claim.
 
-Run: python experiments/oshea_hoydis.py          (full; OUT = figures/)
-     python experiments/oshea_hoydis.py --quick  (CI: small budgets, asserts directions)
+Run: python experiments/oshea_hoydis.py             (full; OUT = figures/)
+     python experiments/oshea_hoydis.py --quick     (CI: small budgets, asserts directions)
+     python experiments/oshea_hoydis.py --from-csv  (redraw both figures from OUT's oshea_hoydis.csv and oshea_hoydis_constellations.csv)
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from _common import experiment_args, relabel_legend, report_checks, train_or_load, write_csv
+from _common import experiment_args, report_checks, train_or_load, write_csv
 
 from commae import AWGN, Hamming74, UncodedBPSK
 from commae.constellations import int_to_bits
 from commae.gaps import ebno_at_rate, ebno_gaps, write_gaps
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_constellation, plot_error_rates, save_figure, style
-from commae.simulation import simulate, write_results
+from commae.simulation import read_results, simulate, write_results
 from commae.training import TrainConfig
 
 NAMES = {
@@ -71,7 +72,10 @@ def _db(value: float) -> str:
 
 
 def main() -> None:
-    args = experiment_args(__doc__)
+    args = experiment_args(__doc__, from_csv=True)
+    if args.from_csv:
+        draw(read_results(args.out / "oshea_hoydis.csv"), read_points(args.out), args.out)
+        return
     quick = args.quick
     specs = QUICK if quick else FULL
     models = {name: train(name, spec, args.runs) for name, spec in specs.items()}
@@ -143,32 +147,47 @@ def main() -> None:
     checks["per-message constraint puts every (2,k) point on the circle |x|^2 = 2"] = all(np.allclose(energy[(k, "message")], 2.0, atol=1e-4) for k in (2, 4))
     checks["average constraint lets the (2,4) points leave the circle (energy spread > 0.2)"] = float(energy[(4, "batch")].max() - energy[(4, "batch")].min()) > 0.2
 
-    # --- figures --------------------------------------------------------------------------------
+    draw(rows, read_points(args.out), args.out)  # the points as the CSV holds them: a --from-csv redraw is this figure
+    report_checks(checks)
+
+
+def read_points(out) -> dict[tuple[int, str], torch.Tensor]:
+    """The learned (2,k) points, [2**k] complex (x1 + j x2) per (k, normalization), as oshea_hoydis_constellations.csv holds them."""
+    import csv
+
+    points: dict[tuple[int, str], list[complex]] = {}
+    with open(out / "oshea_hoydis_constellations.csv", newline="") as fh:
+        for r in sorted(csv.DictReader(fh), key=lambda r: int(r["message"])):
+            points.setdefault((int(r["k"]), r["normalization"]), []).append(complex(float(r["x1"]), float(r["x2"])))
+    return {key: torch.tensor(p, dtype=torch.complex64) for key, p in points.items()}
+
+
+def draw(rows: list[dict], points: dict[tuple[int, str], torch.Tensor], out) -> None:
+    """oshea_hoydis.{pdf,png} (BLER curves) and oshea_hoydis_constellations.{pdf,png} (the learned (2,k) points)."""
     with style("ieee-wide"):
         fig, axes = new_figure(1, 2, height=3.0)
         first = [r for r in rows if r["system"] in ("uncoded-bpsk-4", "hamming74-hard", "hamming74-soft", "ae-7-4")]
-        second = [r for r in rows if r["system"] in ("uncoded-bpsk-8", "ae-8-8", "uncoded-bpsk-2", "ae-2-2")]
+        # AE (2,2) after uncoded BPSK (2,2): its filled markers on top of the open ones it coincides with, both visible
+        order = ("ae-8-8", "uncoded-bpsk-8", "uncoded-bpsk-2", "ae-2-2")
+        second = sorted((r for r in rows if r["system"] in order), key=lambda r: order.index(r["system"]))
         for ax, part, title in ((axes[0, 0], first, "(a) (7,4): autoencoder, Hamming and uncoded BPSK"), (axes[0, 1], second, "(b) (2,2) and (8,8): autoencoder and uncoded BPSK")):
-            plot_error_rates(part, metric="bler", theory=False, ax=ax)
+            plot_error_rates(part, metric="bler", theory=False, ax=ax, labels=NAMES)
             ax.set_xlim(-4.5, 8.5)
             ax.set_ylim(max(1e-6, min(r["bler"] for r in part if r["bler"] > 0) / 3), 1.0)
             ax.set_title(title)
-            relabel_legend(ax, NAMES)
-        for path in save_figure(fig, args.out / "oshea_hoydis"):
+        for path in save_figure(fig, out / "oshea_hoydis"):
             print(f"wrote {path}")
         plt.close(fig)
-        fig, axes = new_figure(1, 4, height=2.3)
+        fig, axes = new_figure(1, 4, height=2.05)
         for ax, (k, norm) in zip(axes[0], CONSTELLATIONS):
-            plot_constellation(points[(k, norm)].to(torch.complex64), int_to_bits(torch.arange(2**k), k), ax=ax, limit=2.2)
+            plot_constellation(points[(k, norm)], int_to_bits(torch.arange(2**k), k), ax=ax, limit=2.2)
             ax.set_xlabel("$x_1$")
             ax.set_ylabel("$x_2$")
             constraint = r"energy $\|x\|^2=2$" if norm == "message" else "average power"
             ax.set_title(f"(2,{k}), {constraint}")
-        for path in save_figure(fig, args.out / "oshea_hoydis_constellations"):
+        for path in save_figure(fig, out / "oshea_hoydis_constellations"):
             print(f"wrote {path}")
         plt.close(fig)
-
-    report_checks(checks)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@
 Writes OUT/training_dynamics.{pdf,png,csv} (1), OUT/sgd_convex.{pdf,png,csv} (2),
 OUT/training_mistakes.csv (3) and prints every number.
 
-Run: python experiments/training_dynamics.py          (full; OUT = figures/)
-     python experiments/training_dynamics.py --quick  (CI: small budgets, asserts directions)
+Run: python experiments/training_dynamics.py             (full; OUT = figures/)
+     python experiments/training_dynamics.py --quick     (CI: small budgets, asserts directions)
+     python experiments/training_dynamics.py --from-csv  (redraw both figures from OUT's training_dynamics.csv and sgd_convex.csv)
 """
 
 from __future__ import annotations
@@ -31,13 +32,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from _common import experiment_args, report_checks, write_csv
-from matplotlib.lines import Line2D
-from matplotlib.ticker import NullFormatter, ScalarFormatter
 from torch import nn
 
 from commae.losses import make_loss
 from commae.models import SystemConfig
-from commae.plotting import MARKERS, new_figure, plot_learning_curves, save_figure, style
+from commae.plotting import MARKERS, new_figure, plot_learning_curves, readable_log_axis, save_figure, style
 from commae.runs import RunError, train_run
 from commae.training import MessageBatches, TrainConfig, derive_seed, evaluate, fit, make_optimizer, message_metrics
 
@@ -77,32 +76,83 @@ def optimisers(args, budget: dict) -> tuple[dict, list[dict], dict]:
     return histories, rows, summary
 
 
+def read_histories(out) -> dict[tuple[str, float], list[dict]]:
+    """The histories of the runs that did not diverge, by (optimiser, lr), as training_dynamics.csv holds them."""
+    import csv
+
+    histories: dict[tuple[str, float], list[dict]] = {}
+    with open(out / "training_dynamics.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = (row.pop("optimizer"), float(row.pop("lr")))
+            row.pop("within_5pct_epoch")
+            histories.setdefault(key, []).append({k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""})
+    return histories
+
+
 def plot_optimisers(histories: dict, out) -> None:
+    """training_dynamics.{pdf,png}: validation and training loss (top) and validation SER (bottom), one column per learning rate."""
     with style("ieee-wide"):
         fig, axes = new_figure(2, 3, height=4.6, sharex=True)
         for j, lr in enumerate(LEARNING_RATES):
             runs = {name: h for (name, rate), h in histories.items() if rate == lr}
             plot_learning_curves(runs, metric="loss", ax=axes[0, j])
             plot_learning_curves(runs, metric="ser", ax=axes[1, j])
-            axes[0, j].set_yscale("log")
-            axes[0, j].yaxis.set_major_formatter(ScalarFormatter())
-            axes[0, j].yaxis.set_minor_formatter(NullFormatter())
-            axes[0, j].set_yticks([0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0])
             axes[0, j].set_title(f"({'abc'[j]}) lr {lr:g}: loss")
             axes[1, j].set_title(f"({'def'[j]}) lr {lr:g}: validation SER")
-            for ax in axes[:, j]:
-                ax.get_legend().remove()
-                ax.set_xlabel("Epoch" if ax in axes[1] else "")
+        for row in axes:  # one scale per row, so the learning rates compare at a glance
+            low = min(ax.get_ylim()[0] for ax in row)
+            high = max(ax.get_ylim()[1] for ax in row)
+            for ax in row:
+                ax.set_ylim(low, high)
+                readable_log_axis(ax.yaxis)
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        handles += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle=(0, (3, 1.5)), linewidth=0.6)]
-        labels += ["validation loss", "training loss"]
-        fig.legend(handles, labels, loc="outside lower center", ncols=6)
+        for ax in axes.flat:
+            ax.get_legend().remove()
+            ax.set_xlabel("Epoch" if ax in axes[1] else "")
+        fig.legend(handles, labels, loc="outside lower center", ncols=5)
         for path in save_figure(fig, out / "training_dynamics"):
             print(f"wrote {path}")
         plt.close(fig)
 
 
 # --- 2. SGD on a convex problem ------------------------------------------------------------------
+
+SAMPLES, DIM = 20_000, 20
+FLOOR = 1e-13  # GD gaps below this are float64 round-off of f (about 0.25 here), not convergence: not drawn
+
+
+def plot_convex(rows: list[dict], out) -> None:
+    """sgd_convex.{pdf,png}: the gap of SGD's averaged iterate and of full-batch GD against steps (a) and against per-sample gradients (b)."""
+    sgd = [r for r in rows if r["method"] == "sgd"]
+    gd = [r for r in rows if r["method"] == "gd" and r["gap"] >= FLOOR]
+    T = np.array([r["steps"] for r in sgd])
+    with style("ieee-wide"):
+        fig, axes = new_figure(1, 2, height=2.8)
+        for ax, per_step, xlabel in ((axes[0, 0], (1, 1), "Steps $T$"), (axes[0, 1], (1, SAMPLES), "Per-sample gradients computed")):
+            ax.errorbar(T * per_step[0], [r["gap"] for r in sgd], yerr=[r["gap_std"] for r in sgd], marker=MARKERS[0], label=r"SGD, averaged iterate $\bar x_T$, step $c/\sqrt{T}$")
+            ax.plot([r["steps"] * per_step[1] for r in gd], [r["gap"] for r in gd], marker=MARKERS[1], linestyle="--", label="full-batch GD, last iterate, step $1/L$")
+            ax.plot(T * per_step[0], sgd[-1]["gap"] * np.sqrt(T[-1] / T), linestyle=(0, (1, 1)), color="0.4", linewidth=0.8, label=r"slope of $O(1/\sqrt{T})$")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(r"$f(x) - f^\star$")
+            ax.set_ylim(FLOOR / 10, 10)  # 1e-14 .. 10: decade ticks at even powers
+        axes[0, 0].set_title("(a) against steps")
+        axes[0, 1].set_title(f"(b) against work (a GD step is N = {SAMPLES} gradients)")
+        handles, labels = axes[0, 1].get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("SGD"))  # SGD first, as drawn
+        axes[0, 1].legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left")  # empty there: SGD ends before GD starts
+        for path in save_figure(fig, out / "sgd_convex"):
+            print(f"wrote {path}")
+        plt.close(fig)
+
+
+def read_convex(out) -> list[dict]:
+    """The rows of sgd_convex.csv: method, steps, gap, gap_std."""
+    import csv
+
+    with open(out / "sgd_convex.csv", newline="") as fh:
+        return [{"method": r["method"], "steps": int(r["steps"]), "gap": float(r["gap"]), "gap_std": float(r["gap_std"])} for r in csv.DictReader(fh)]
 
 
 def least_squares(seed: int, samples: int, dim: int):
@@ -129,7 +179,7 @@ def sgd_gap(a, b, f, f_star, steps: int, seed: int, c: float) -> float:
 
 
 def convex(args, quick: bool) -> tuple[list[dict], dict]:
-    samples, dim = 20_000, 20
+    samples, dim = SAMPLES, DIM
     steps = [10, 30, 100, 300, 1000, 3000] + ([] if quick else [10_000, 30_000, 100_000])
     repeats = 3 if quick else 5
     a, b, f, f_star = least_squares(0, samples, dim)
@@ -176,25 +226,6 @@ def convex(args, quick: bool) -> tuple[list[dict], dict]:
     for r in sgd:
         print(f"  T={r['steps']:>7}: SGD gap {r['gap']:.3e} ± {r['gap_std']:.1e}" + "".join(f"   GD gap {g['gap']:.3e}" for g in rows if g["method"] == "gd" and g["steps"] == r["steps"]))
     print(f"  cost per step: SGD {sgd_cost * 1e6:.1f} µs (~{4 * dim} flops), GD {gd_cost * 1e6:.1f} µs (~{4 * samples * dim} flops), ratio {gd_cost / sgd_cost:.0f}")
-    with style("ieee-wide"):
-        fig, axes = new_figure(1, 2, height=2.8)
-        gd = [r for r in rows if r["method"] == "gd" and r["gap"] > 0]
-        T = np.array([r["steps"] for r in sgd])
-        for ax, per_step, xlabel in ((axes[0, 0], (1, 1), "Steps $T$"), (axes[0, 1], (1, samples), "Per-sample gradients computed")):
-            ax.errorbar(T * per_step[0], [r["gap"] for r in sgd], yerr=[r["gap_std"] for r in sgd], marker=MARKERS[0], label=r"SGD, averaged iterate $\bar x_T$, step $c/\sqrt{T}$")
-            ax.plot([r["steps"] * per_step[1] for r in gd], [r["gap"] for r in gd], marker=MARKERS[1], linestyle="--", label="full-batch GD, last iterate, step $1/L$")
-            ax.plot(T * per_step[0], sgd[-1]["gap"] * np.sqrt(T[-1] / T), linestyle=(0, (1, 1)), color="0.4", linewidth=0.8, label=r"slope of $O(1/\sqrt{T})$")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(r"$f(x) - f^\star$")
-            ax.set_ylim(1e-12, 10)
-        axes[0, 0].set_title("(a) against steps")
-        axes[0, 1].set_title(f"(b) against work (a GD step is N = {samples} gradients)")
-        axes[0, 1].legend(loc="lower left")  # empty there: SGD ends before GD starts
-        for path in save_figure(fig, args.out / "sgd_convex"):
-            print(f"wrote {path}")
-        plt.close(fig)
     return rows, info
 
 
@@ -281,14 +312,19 @@ def mistakes(args, quick: bool) -> tuple[list[dict], dict]:
 
 
 def main() -> None:
-    args = experiment_args(__doc__)
+    args = experiment_args(__doc__, from_csv=True)
+    if args.from_csv:
+        plot_optimisers(read_histories(args.out), args.out)
+        plot_convex(read_convex(args.out), args.out)
+        return
     quick = args.quick
     budget = dict(epochs=12, batches_per_epoch=50, val_size=20_000) if not quick else dict(epochs=3, batches_per_epoch=8, batch_size=512, val_size=4096)
-    histories, rows, summary = optimisers(args, budget)
+    _, rows, summary = optimisers(args, budget)
     write_csv(args.out / "training_dynamics.csv", rows)
-    plot_optimisers(histories, args.out)
+    plot_optimisers(read_histories(args.out), args.out)  # as the CSVs hold them: a --from-csv redraw is this figure
     convex_rows, info = convex(args, quick)
     write_csv(args.out / "sgd_convex.csv", convex_rows)
+    plot_convex(read_convex(args.out), args.out)
     zero_rows, dropout = mistakes(args, quick)
 
     by = {(r["optimizer"], r["zero_grad"]): r for r in zero_rows}

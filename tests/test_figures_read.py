@@ -2,6 +2,7 @@
 
 import itertools
 import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -172,6 +173,24 @@ def test_pdfs_set_text_in_stix_as_truetype(tmp_path, rows):
     fonts = set(re.findall(rb"/BaseFont\s*/([A-Za-z0-9+\-]+)", data))
     assert fonts and all(b"STIX" in f for f in fonts), fonts
     assert b"DejaVu" not in data and b"/Type3" not in data
+
+
+FIGURES = sorted((Path(__file__).resolve().parents[1] / "figures").glob("*.pdf"))
+
+
+@pytest.mark.parametrize("pdf", FIGURES, ids=[p.name for p in FIGURES])
+def test_every_committed_figure_sets_text_in_stix_as_truetype(pdf):
+    """Issue 14: every paper figure in figures/ sets its text in STIX (Times-like), embedded as TrueType (Type 42), none in DejaVu or Type 3."""
+    data = pdf.read_bytes()
+    fonts = set(re.findall(rb"/BaseFont\s*/([A-Za-z0-9+\-]+)", data))
+    assert fonts, f"{pdf.name} embeds no font"
+    assert all(b"STIX" in f for f in fonts), f"{pdf.name} embeds {sorted(f.decode() for f in fonts)}: redraw it (python experiments/<script>.py --from-csv)"
+    assert b"DejaVu" not in data and b"/Type3" not in data
+    assert b"/FontFile2" in data and b"/CIDFontType2" in data  # TrueType outlines: matplotlib's pdf.fonttype 42
+
+
+def test_every_committed_figure_is_checked():
+    assert len(FIGURES) >= 12, [p.name for p in FIGURES]
 
 
 def test_paper_names_and_projection():
