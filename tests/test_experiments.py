@@ -1,4 +1,5 @@
-"""The four reproductions in experiments/ run in --quick mode and assert the direction of every claim they make.
+"""The four reproductions in experiments/ run in --quick mode and assert the direction of every claim they make;
+``--from-csv`` redraws their figures from the CSVs alone, the same figures the run drew.
 
 They run at the same time, one torch thread each (about 60 s of CPU in all);
 each writes into its own temporary directory, never into figures/.
@@ -11,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics")
 OUTPUTS = {
@@ -19,26 +22,63 @@ OUTPUTS = {
     "bitwise_shaping": ("bitwise_shaping.csv", "bitwise_shaping.png", "bitwise_shaping_points.csv"),
     "training_dynamics": ("training_dynamics.csv", "training_dynamics.png", "sgd_convex.png", "training_mistakes.csv"),
 }
+FIGURES = {
+    "oshea_hoydis": ("oshea_hoydis", "oshea_hoydis_constellations"),
+    "fading": ("fading",),
+    "bitwise_shaping": ("bitwise_shaping",),
+    "training_dynamics": ("training_dynamics", "sgd_convex"),
+}
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 
 
-def test_quick_reproductions_hold_their_claims(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+def _run_all(out: Path, extra: list[str], tag: str) -> dict[str, tuple[int, str]]:
+    """Run every script with ``extra`` at once, each into out/<name>; (exit code, log) by name."""
     running = {}
     for name in SCRIPTS:
-        log = open(tmp_path / f"{name}.log", "w")
-        running[name] = (
-            subprocess.Popen([sys.executable, str(ROOT / "experiments" / f"{name}.py"), "--quick", "--out", str(tmp_path / name)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
-            log,
-        )
-    failed = []
+        log = open(out / f"{name}.{tag}.log", "w")
+        command = [sys.executable, str(ROOT / "experiments" / f"{name}.py"), *extra, "--out", str(out / name)]
+        running[name] = (subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT), log)
+    done = {}
     for name, (process, log) in running.items():
         code = process.wait(timeout=900)
         log.close()
-        text = (tmp_path / f"{name}.log").read_text()
-        if code != 0:
-            failed.append(f"{name} exited {code}:\n{text[-3000:]}")
-            continue
+        done[name] = (code, (out / f"{name}.{tag}.log").read_text())
+    return done
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    return out, _run_all(out, ["--quick"], "quick")
+
+
+def test_quick_reproductions_hold_their_claims(quick):
+    out, done = quick
+    failed = [f"{name} exited {code}:\n{text[-3000:]}" for name, (code, text) in done.items() if code != 0]
+    assert not failed, "\n\n".join(failed)
+    for name, (_, text) in done.items():
         assert "PASS" in text and "FAIL" not in text, text[-3000:]
         for output in OUTPUTS[name]:
-            assert (tmp_path / name / output).is_file(), f"{name} did not write {output}"
+            assert (out / name / output).is_file(), f"{name} did not write {output}"
+
+
+def test_from_csv_redraws_the_figures_of_the_run_without_touching_its_csvs(quick):
+    out, done = quick
+    if any(code != 0 for code, _ in done.values()):
+        pytest.skip("a quick run failed (test_quick_reproductions_hold_their_claims says which)")
+    drawn, csvs = {}, {}
+    for name in SCRIPTS:
+        csvs[name] = {p.name: p.read_bytes() for p in (out / name).glob("*.csv")}
+        for figure in FIGURES[name]:
+            drawn[(name, figure)] = (out / name / f"{figure}.png").read_bytes()
+            for ext in ("png", "pdf"):
+                (out / name / f"{figure}.{ext}").unlink()
+    redone = _run_all(out, ["--from-csv"], "redraw")
+    failed = [f"{name} --from-csv exited {code}:\n{text[-3000:]}" for name, (code, text) in redone.items() if code != 0]
     assert not failed, "\n\n".join(failed)
+    for name in SCRIPTS:
+        assert "trained" not in redone[name][1]  # no training, no simulation: only the drawing
+        assert {p.name: p.read_bytes() for p in (out / name).glob("*.csv")} == csvs[name], f"{name} --from-csv changed a CSV"
+        for figure in FIGURES[name]:
+            assert (out / name / f"{figure}.pdf").is_file(), f"{name} --from-csv did not write {figure}.pdf"
+            assert (out / name / f"{figure}.png").read_bytes() == drawn[(name, figure)], f"{figure}.png from the CSVs differs from the run's"
