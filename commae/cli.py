@@ -17,12 +17,13 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .schemas import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS
 
 __all__ = ["cli"]
 
 
 # dB values beyond this are typos, and overflow the linear scale
-_DB_LIMIT = 100.0
+_DB_LIMIT = DB_LIMIT
 _MAX_POINTS = 1000
 SEED = click.IntRange(0, 2**63 - 1)
 
@@ -358,16 +359,18 @@ def _threads_option(command):
 @click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_BATCH_SIZE),
     default=1024,
-    help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
+    help=f"Messages per micro-batch (at most 2**24 = {MAX_BATCH_SIZE}), per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
 )
 @click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
 @click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
 @click.option("--clip", type=Finite(min=0, min_open=True), default=None, help="Clip the gradient norm to this value  [default: no clipping]")
 @click.option("--patience", type=click.IntRange(min=1), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
-@click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
+@click.option(
+    "--val-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=100_000, help="Validation messages, at most 2**24 (drawn once, from their own seed; rounded down to equal chunks of at most 32768)."
+)
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
 @click.option(
@@ -747,13 +750,16 @@ def _baselines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
 
 
 def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """An integer that may be written 1e8."""
+    """A positive integer that may be written 1e8, at most the option's documented maximum."""
+    limit = {"max_bits": (MAX_BITS, "2**62"), "batch_size": (MAX_BATCH_SIZE, "2**24")}[param.name]
     try:
-        number = float(value)
+        number = int(value) if re.fullmatch(r"\s*\d+\s*", value) else float(value)
         if number != int(number) or number < 1:
             raise ValueError
     except (ValueError, OverflowError):
         raise click.BadParameter(f"{value!r} is not a positive whole number (e.g. 1e8)") from None
+    if number > limit[0]:
+        raise click.BadParameter(f"{value!r} is above the maximum {limit[1]} = {limit[0]}")
     return int(number)
 
 
@@ -772,8 +778,8 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
 @click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Errors (of --target-metric) per system before a point stops.")
 @click.option("--target-metric", type=click.Choice(["bit", "symbol", "block"]), default="bit", help="Which errors --target-errors counts: block for BLER curves.")
-@click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed).")
-@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun).")
+@click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed; at most 2**62).")
+@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun; at most 2**24).")
 @click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
 @click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
 @click.option("--seed", type=SEED, default=0, help="Seed of the noise: the same seed gives the same CSV.")
