@@ -168,6 +168,25 @@ class Finite(click.FloatRange):
         return number
 
 
+# The longest file name (one path component, in bytes) and path Linux and macOS accept; beyond them os.stat fails.
+_NAME_MAX, _PATH_MAX = 255, 4095
+
+
+class _Path(click.Path):
+    """``click.Path`` that also refuses a name longer than NAME_MAX (255 bytes) or a path longer than PATH_MAX, in one line."""
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        text = os.fsencode(path)
+        longest = max((len(os.fsencode(part)) for part in Path(os.fsdecode(text)).parts), default=0)
+        shown = f"{os.fsdecode(text)[:40]}..." if len(text) > 48 else os.fsdecode(text)
+        if longest > _NAME_MAX:
+            self.fail(f"{shown!r} has a name of {longest} bytes; a file or directory name has at most {_NAME_MAX}", param, ctx)
+        if len(text) > _PATH_MAX:
+            self.fail(f"{shown!r} is {len(text)} bytes long; a path has at most {_PATH_MAX}", param, ctx)
+        return path
+
+
 def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """``cpu``, ``cuda`` or ``cuda:N``, checked by spelling alone so that a usage error never waits for torch."""
     if re.fullmatch(r"(cpu|cuda)(:\d+)?", value):
@@ -375,7 +394,7 @@ def _threads_option(command):
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
 @click.option(
     "--out",
-    type=click.Path(file_okay=False),
+    type=_Path(file_okay=False),
     default=None,
     help="Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]",
 )
@@ -395,7 +414,7 @@ def _threads_option(command):
 @click.option(
     "--config",
     "config",
-    type=click.Path(dir_okay=False),
+    type=_Path(dir_okay=False),
     default=None,
     is_eager=True,
     expose_value=False,
@@ -764,7 +783,7 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 
 @cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
-@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
+@click.argument("run_dirs", nargs=-1, type=_Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option(
     "--baseline",
     "baselines",
@@ -784,7 +803,7 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
 @click.option("--seed", type=SEED, default=0, help="Seed of the noise: the same seed gives the same CSV.")
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, ...")
-@click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
+@click.option("--out", type=_Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
 @_impairment_options
@@ -937,7 +956,7 @@ def _plot_options(default_out: str):
     def decorate(f):
         f = click.option("--force", is_flag=True, help="Overwrite existing output files.")(f)
         f = click.option("--title", default=None, help="Axes title  [default: none, as journals prefer]")(f)
-        f = click.option("--out", default=default_out, type=click.Path(dir_okay=False), help="Output path without extension; one file per format.")(f)
+        f = click.option("--out", default=default_out, type=_Path(dir_okay=False), help="Output path without extension; one file per format.")(f)
         f = click.option("--format", "formats", default="pdf,png", callback=_formats, help="Comma list of pdf, png, svg.")(f)
         f = click.option("--style", "style_name", type=click.Choice(["ieee", "ieee-wide", "presentation"]), default="ieee", help="Figure style (ieee: one 3.5-in column).")(f)
         return f
@@ -993,7 +1012,7 @@ def plot() -> None:
 
 
 @plot.command("constellation")
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=_Path(file_okay=False))
 @click.option("--bits/--no-bits", default=True, help="Write each message's bits beside its point.")
 @click.option("--regions", is_flag=True, help="Shade the receiver's decision regions (one panel per bit for a bit-wise receiver).")
 @click.option("--cloud", type=Finite(-_DB_LIMIT, _DB_LIMIT), default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB  [default: none]")
@@ -1027,7 +1046,7 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
 
 
 @plot.command("ber")
-@click.argument("csv_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.csv...")
+@click.argument("csv_files", nargs=-1, required=True, type=_Path(exists=True, dir_okay=False), metavar="RESULTS.csv...")
 @click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="ber", help="Error rate on the y axis.")
 @click.option("--esno", is_flag=True, help="Es/N0 (dB) on the x axis instead of Eb/N0.")
 @click.option("--theory/--no-theory", default=True, help="Draw closed forms where the CSV has them.")
@@ -1072,7 +1091,7 @@ def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name
 
 
 @plot.command("curves")
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR...")
+@click.argument("run_dirs", nargs=-1, required=True, type=_Path(file_okay=False), metavar="RUN_DIR...")
 @click.option("--metric", type=click.Choice(["loss", "ser", "mi"]), default="loss", help="loss: train (thin) and val loss; ser: val SER; mi: MI bound in bits.")
 @_plot_options("curves")
 def plot_curves_cmd(run_dirs, metric, style_name, formats, out, title, force) -> None:
@@ -1112,7 +1131,7 @@ def _run_label(train_cfg) -> str:
 
 
 @cli.command("info", short_help="MI and BMI of constellations beside the capacity.")
-@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
+@click.argument("run_dirs", nargs=-1, type=_Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32.")
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
 @click.option(
@@ -1123,7 +1142,7 @@ def _run_label(train_cfg) -> str:
 )
 @click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
 @click.option("--seed", type=SEED, default=0, help="Seed of the Monte-Carlo draws.")
-@click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
+@click.option("--out", type=_Path(dir_okay=False), default="info.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
 @_impairment_options
@@ -1226,12 +1245,12 @@ def _rates(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 
 
 @cli.command("gap", short_help="Eb/N0 gap between curves at equal error rate.")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.csv")
+@click.argument("csv_file", type=_Path(exists=True, dir_okay=False), metavar="RESULTS.csv")
 @click.option("--reference", required=True, help="System of the CSV the others are measured against (e.g. hamming74-soft).")
 @click.option("--system", "systems", multiple=True, help="System to compare, repeatable  [default: every other system in the CSV]")
 @click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="bler", help="Error rate the curves are matched on.")
 @click.option("--rate", "rates", default=None, callback=_rates, help="Comma list of error rates, e.g. 1e-2,1e-3  [default: the rate of each of the system's points]")
-@click.option("--out", type=click.Path(dir_okay=False), default="gaps.csv", help="CSV to write.")
+@click.option("--out", type=_Path(dir_okay=False), default="gaps.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
 def gap(csv_file, reference, systems, metric, rates, out, force, quiet) -> None:

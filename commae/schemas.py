@@ -453,15 +453,15 @@ def load_torch_file(path: str | os.PathLike, device: Any = "cpu") -> Any:
     not_torch = f"{path} is truncated or not a torch file (torch.save writes a zip archive)"
     try:
         with open(path, "rb") as fh:
-            if fh.read(4) != b"PK\x03\x04":
-                raise SchemaError(not_torch)
-        return torch.load(path, map_location=device, weights_only=True)
-    except SchemaError:
-        raise
-    except pickle.UnpicklingError:  # a zip archive whose pickle names something other than tensors and containers
-        raise SchemaError(f"{path} is refused: it holds Python objects other than tensors and plain containers (weights_only=True), which commae never executes") from None
+            magic = fh.read(4)
     except OSError as exc:
         raise SchemaError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if magic != b"PK\x03\x04":
+        raise SchemaError(not_torch)
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:  # a zip archive whose pickle names something other than tensors and containers
+        raise SchemaError(f"{path} is refused: it holds Python objects other than tensors and plain containers (weights_only=True), which commae never executes") from None
     except Exception:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ValueError, ... for a damaged file
         raise SchemaError(not_torch) from None
 
@@ -477,28 +477,29 @@ def _tensor_problem(tensor: Any) -> str | None:
 def check_model_state(state: Any, model: Any, path: str | os.PathLike, what: str = "") -> None:
     """``state`` must be ``model``'s state dict in kind: the same keys, shapes and dtypes, and finite weights.
 
-    ``what`` names where the state sits in the file (``"'model' of "`` for a checkpoint).
+    ``what`` names where the state sits in the file (``" ('model')"`` for a checkpoint).
     """
+    path = f"{path}{what}"
     import torch
 
     expected = model.state_dict()
     if not isinstance(state, Mapping) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise SchemaError(f"{what}{path} is not a state dict (a mapping of names to tensors)")
+        raise SchemaError(f"{path} is not a state dict (a mapping of names to tensors)")
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
     if missing or extra:
         said = f"lacks {missing[0]!r}" if missing else f"has {extra[0]!r}, which"
         tail = "" if missing else " the model does not have"
-        raise SchemaError(f"{what}{path} {said}{tail}: it was saved for another architecture than its config.json describes ({len(missing)} missing, {len(extra)} unexpected tensors)")
+        raise SchemaError(f"{path} {said}{tail}: it was saved for another architecture than its config.json describes ({len(missing)} missing, {len(extra)} unexpected tensors)")
     for key, want in expected.items():
         got = state[key]
         if got.dtype != want.dtype:
-            raise SchemaError(f"{what}{path} holds {str(got.dtype).removeprefix('torch.')} tensors ({key!r}); commae models are {str(want.dtype).removeprefix('torch.')}")
+            raise SchemaError(f"{path} holds {str(got.dtype).removeprefix('torch.')} tensors ({key!r}); commae models are {str(want.dtype).removeprefix('torch.')}")
         if tuple(got.shape) != tuple(want.shape):
-            raise SchemaError(f"{what}{path}: {key!r} has shape {tuple(got.shape)}, the config.json architecture needs {tuple(want.shape)}")
+            raise SchemaError(f"{path}: {key!r} has shape {tuple(got.shape)}, the config.json architecture needs {tuple(want.shape)}")
         problem = _tensor_problem(got)
         if problem:
-            raise SchemaError(f"{what}{path} holds non-finite weights ({problem}) in {key!r}")
+            raise SchemaError(f"{path} holds non-finite weights ({problem}) in {key!r}")
 
 
 def read_model_state(path: str | os.PathLike, model: Any, device: Any = "cpu") -> dict[str, Any]:
@@ -522,20 +523,20 @@ def _walk_tensors(obj: Any, where: str):
             yield from _walk_tensors(value, f"{where}[{i}]")
 
 
-_CHECKPOINT_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {  # key -> (types, required)
-    "model": (Mapping, True),
-    "optimizer": (Mapping, True),
-    "scheduler": ((Mapping, type(None)), False),
-    "scaler": ((Mapping, type(None)), False),
-    "train_generator": (object, False),
-    "rng": (Mapping, False),
-    "world_size": (int, False),
-    "train_generators": (list, False),
-    "rngs": (list, False),
-    "epoch": (int, True),
-    "history": (list, True),
-    "early_stopping": ((Mapping, type(None)), False),
-    "config": (Mapping, False),
+_CHECKPOINT_KEYS: dict[str, tuple[type | tuple[type, ...], bool, str]] = {  # key -> (types, required, what it must be)
+    "model": (Mapping, True, "a state dict"),
+    "optimizer": (Mapping, True, "an optimizer state dict"),
+    "scheduler": ((Mapping, type(None)), False, "a scheduler state dict or None"),
+    "scaler": ((Mapping, type(None)), False, "a grad-scaler state dict or None"),
+    "train_generator": (object, False, "a generator state"),
+    "rng": (Mapping, False, "a dict of RNG states"),
+    "world_size": (int, False, "an integer >= 1"),
+    "train_generators": (list, False, "a list of generator states"),
+    "rngs": (list, False, "a list of RNG states"),
+    "epoch": (int, True, "an integer"),
+    "history": (list, True, "a list of history rows"),
+    "early_stopping": ((Mapping, type(None)), False, "an early-stopping state or None"),
+    "config": (Mapping, False, "the run's system and train tables"),
 }
 
 
@@ -554,13 +555,15 @@ def check_checkpoint(state: Any, path: str | os.PathLike, model: Any, system: An
 
     if not isinstance(state, Mapping):
         raise SchemaError(f"{path} is not a commae checkpoint: it holds a {type(state).__name__}, not a dict")
-    for key, (kind, required) in _CHECKPOINT_KEYS.items():
+    for key, (kind, required, accepts) in _CHECKPOINT_KEYS.items():
         if key not in state:
             if required:
                 raise SchemaError(f"{path} is not a commae checkpoint: it lacks {key!r}")
             continue
-        if not isinstance(state[key], kind) or (kind is int and isinstance(state[key], bool)):
-            raise SchemaError(f"{path}: {key!r} is a {type(state[key]).__name__}, not what commae writes there")
+        value = state[key]
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < (1 if key == "world_size" else -(2**63)))):
+            shown = _short(value) if isinstance(value, (int, float, str, bool, type(None))) else f"a {type(value).__name__}"
+            raise SchemaError(f"{path}: {key!r} is {shown}; it must be {accepts}")
     unknown = [k for k in state if k not in _CHECKPOINT_KEYS]
     if unknown:
         raise SchemaError(f"{path}: unknown key {unknown[0]!r}; a commae checkpoint has {', '.join(_CHECKPOINT_KEYS)}")
@@ -593,7 +596,7 @@ def check_checkpoint(state: Any, path: str | os.PathLike, model: Any, system: An
         if differ:
             key = differ[0]
             raise SchemaError(f"{path} was written for another system than config.json: 'system.{key}' is {saved_system[key]!r} there and {now[key]!r} in config.json")
-    check_model_state(state["model"], model, path, what="'model' of ")
+    check_model_state(state["model"], model, path, what=" ('model')")
     for where, tensor in _walk_tensors({k: v for k, v in state.items() if k != "model"}, ""):
         problem = _tensor_problem(tensor)
         if problem:
