@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .schemas import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS
+from .schemas import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS, MAX_COUNT
 
 __all__ = ["cli"]
 
@@ -375,18 +375,18 @@ def _threads_option(command):
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
 @click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
+@click.option("--epochs", type=click.IntRange(1, MAX_COUNT), default=30, help="Epochs (at most 2**31 - 1, as --batches-per-epoch, --accumulate and --patience).")
 @click.option(
     "--batch-size",
     type=click.IntRange(1, MAX_BATCH_SIZE),
     default=1024,
     help=f"Messages per micro-batch (at most 2**24 = {MAX_BATCH_SIZE}), per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
 )
-@click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
-@click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
+@click.option("--batches-per-epoch", type=click.IntRange(1, MAX_COUNT), default=100, help="Optimiser steps per epoch.")
+@click.option("--accumulate", type=click.IntRange(1, MAX_COUNT), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
 @click.option("--clip", type=Finite(min=0, min_open=True), default=None, help="Clip the gradient norm to this value  [default: no clipping]")
-@click.option("--patience", type=click.IntRange(min=1), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
+@click.option("--patience", type=click.IntRange(1, MAX_COUNT), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
 @click.option(
     "--val-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=100_000, help="Validation messages, at most 2**24 (drawn once, from their own seed; rounded down to equal chunks of at most 32768)."
 )

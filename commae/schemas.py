@@ -25,7 +25,7 @@ The option limits (:data:`SYSTEM_FIELDS`, :data:`TRAIN_FIELDS`) are those of
 ``commae train``'s options, and a test checks each against its click type.
 This module imports torch only inside the functions that need it, so the
 command line may use its constants (:data:`DB_LIMIT`, :data:`MAX_BATCH_SIZE`,
-:data:`MAX_BITS`) without slowing its start-up.
+:data:`MAX_BITS`, :data:`MAX_COUNT`) without slowing its start-up.
 
 Examples
 --------
@@ -66,6 +66,7 @@ __all__ = [
     "DB_LIMIT",
     "MAX_BATCH_SIZE",
     "MAX_BITS",
+    "MAX_COUNT",
     "check_config",
     "read_config",
     "read_history",
@@ -79,6 +80,7 @@ __all__ = [
 DB_LIMIT = 100.0  # SNRs in dB beyond this are typos, and overflow the linear scale
 MAX_BATCH_SIZE = 2**24  # messages in one vectorised batch (train --batch-size, --val-size; ber-curve --batch-size)
 MAX_BITS = 2**62  # ber-curve --max-bits: the bit counts stay exact 64-bit integers
+MAX_COUNT = 2**31 - 1  # train --epochs, --batches-per-epoch, --accumulate, --patience: their product stays an index
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_ser", "val_ber", "val_bler", "mi_bits", "lr", "seconds")
 RESULT_COLUMNS = (
@@ -256,13 +258,13 @@ TRAIN_FIELDS: dict[str, tuple[Any, str]] = {
     "nesterov": (Flag(), "--nesterov"),
     "weight_decay": (Real(0), "--weight-decay"),
     "schedule": (OneOf(("constant", "cosine", "step", "plateau")), "--schedule"),
-    "epochs": (Int(1), "--epochs"),
+    "epochs": (Int(1, MAX_COUNT), "--epochs"),
     "batch_size": (Int(1, MAX_BATCH_SIZE), "--batch-size"),
-    "batches_per_epoch": (Int(1), "--batches-per-epoch"),
-    "accumulate": (Int(1), "--accumulate"),
+    "batches_per_epoch": (Int(1, MAX_COUNT), "--batches-per-epoch"),
+    "accumulate": (Int(1, MAX_COUNT), "--accumulate"),
     "amp": (Flag(), "--amp"),
     "clip": (Real(0, None, lo_open=True, optional=True), "--clip"),
-    "patience": (Int(1, None, optional=True), "--patience"),
+    "patience": (Int(1, MAX_COUNT, optional=True), "--patience"),
     "val_size": (Int(1, MAX_BATCH_SIZE), "--val-size"),
     "seed": (Int(0, 2**63 - 1), "--seed"),
     "device": (Device(), "--device"),

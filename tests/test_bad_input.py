@@ -211,6 +211,10 @@ CASES = [
     Case("train-clip-zero", ["train", "--clip", "0"], U, "'--clip'"),
     Case("train-clip-nan", ["train", "--clip", "nan"], U, "'--clip'"),
     Case("train-patience-zero", ["train", "--patience", "0"], U, "'--patience'"),
+    Case("train-batches-per-epoch-1e20", ["train", "--batches-per-epoch", str(10**20), "--out", "new"], U, "'--batches-per-epoch'"),
+    Case("train-accumulate-1e20", ["train", "--accumulate", str(10**20), "--out", "new"], U, "'--accumulate'"),
+    Case("train-epochs-2e31", ["train", "--epochs", str(2**31), "--out", "new"], U, "'--epochs'"),
+    Case("resume-config-accumulate-1e20", RESUME, F, "config.json", _set("train", "accumulate", 10**20)),
     Case("train-accumulate-zero", ["train", "--accumulate", "0"], U, "'--accumulate'"),
     Case("train-batches-negative", ["train", "--batches-per-epoch", "-1"], U, "'--batches-per-epoch'"),
     Case("train-exploration-one", ["train", "--training", "model-free", "--exploration", "1"], U, "'--exploration'"),
@@ -372,7 +376,7 @@ CASES = [
 # What the line must say beyond the file's name, for the defects this matrix was written for.
 SAYS = {
     "resume-config-negative-lr": "'train.lr' is -0.001; it must be a finite number > 0 (as --lr)",
-    "resume-config-string-epochs": "'train.epochs' is '3'; it must be an integer >= 1",
+    "resume-config-string-epochs": "'train.epochs' is '3'; it must be an integer from 1 to 2147483647",
     "resume-config-batch-size-zero": "'train.batch_size' is 0; it must be an integer from 1 to 16777216",
     "resume-checkpoint-epoch-99": "'epoch' is 99; it must be from 0 to the run's 2 epochs",
     "resume-checkpoint-epoch-minus-1": "'epoch' is -1",
