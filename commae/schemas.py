@@ -16,7 +16,8 @@ file                reader                              what is refused
 results CSV         :func:`read_results`                missing columns; counts that are not integers >= 0, errors
                                                         above trials; rates outside [0, 1] or other than
                                                         errors / trials; bounds not ``low <= rate <= high``; a
-                                                        non-finite Eb/N0 (an empty theory cell is NaN)
+                                                        non-finite Eb/N0; two rows for one point (an empty
+                                                        theory cell is NaN)
 =================== =================================== =========================================================
 
 Every refusal is a :class:`SchemaError` (a ``ValueError``) whose message is
@@ -616,7 +617,7 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     Each row is checked: counts integers >= 0 with errors <= trials and
     trials >= 1; rates finite in [0, 1] and equal to errors / trials;
     ``low <= rate <= high`` within [0, 1]; Eb/N0 and Es/N0 finite; theory
-    empty (NaN) or in [0, 1].
+    empty (NaN) or in [0, 1]; one row per system and Eb/N0.
     """
     path = Path(path)
     try:
@@ -637,7 +638,14 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
         raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
     if not rows:
         raise SchemaError(f"{path} has no rows")
-    return [_result_row(row, f"{path}, line {line}") for line, row in rows]
+    parsed, seen = [], {}
+    for line, row in rows:
+        parsed.append(_result_row(row, f"{path}, line {line}"))
+        point = (parsed[-1]["system"], parsed[-1]["ebno_db"])
+        if point in seen:
+            raise SchemaError(f"{path}, line {line}: a second row for {point[0]!r} at Eb/N0 {point[1]:g} dB (the first is on line {seen[point]}); ber-curve writes one per point")
+        seen[point] = line
+    return parsed
 
 
 def _result_row(row: dict[str, Any], where: str) -> dict[str, Any]:

@@ -347,6 +347,8 @@ CASES = [
     Case("plot-ber-header-only", ["plot", "ber", "res.csv"], F, "res.csv", _csv_lines("res.csv", lambda lines: lines[:1])),
     Case("plot-ber-missing-column", ["plot", "ber", "res.csv"], F, "res.csv", _csv_lines("res.csv", lambda lines: [line.rsplit(",", 1)[0] for line in lines])),
     Case("plot-ber-short-row", ["plot", "ber", "res.csv"], F, "res.csv, line 3", _csv_lines("res.csv", lambda lines: [lines[0], lines[1], lines[2][:40]])),
+    Case("plot-ber-duplicate-point", ["plot", "ber", "res.csv"], F, "res.csv, line 6", _csv_lines("res.csv", lambda lines: [*lines, lines[1]])),
+    Case("gap-duplicate-point", ["gap", "res.csv", "--reference", "bpsk"], F, "res.csv, line 6", _csv_lines("res.csv", lambda lines: [*lines, lines[2]])),
     Case("plot-ber-not-utf8", ["plot", "ber", "res.csv"], F, "res.csv", _bytes("res.csv", b"\xff\xfe\xfa" * 50)),
     Case("plot-ber-missing-file", ["plot", "ber", "nothing.csv"], U, "nothing.csv"),
     Case("plot-ber-a-directory", ["plot", "ber", "empty"], U, "empty"),
