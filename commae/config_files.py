@@ -77,12 +77,16 @@ def read_train_options(path: str | os.PathLike, options: Collection[str]) -> dic
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        except RecursionError:
+            raise ConfigFileError(f"{path}: nests deeper than Python's JSON parser goes") from None
         flat = _from_run_config(raw, path)
     else:
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigFileError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise ConfigFileError(f"{path}: nests deeper than Python's TOML parser goes") from None
         flat = {}
         for key, value in raw.items():
             if isinstance(value, dict):

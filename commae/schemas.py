@@ -344,15 +344,12 @@ def _check_combinations(system: dict[str, Any], train: dict[str, Any], path: str
         raise SchemaError(f"{path}: 'train.ebno_db' is {list(t('ebno_db'))}; it must be {DbRange().accepts()} (as --snr)")
 
 
-def _field_defaults() -> dict[bool, dict[str, Any]]:
-    """The dataclass defaults (SystemConfig: True, TrainConfig: False), as literals so no torch is imported."""
-    return {
-        True: {"k": 4, "n": 1, "real": False, "channel": "awgn", "fading": "fast", "csi": True, "output": "symbol", "constellation": False, "k_factor": None, "phase_noise": 0.0},
-        False: {"ebno_db": (7.0, 7.0), "loss": "ce", "optimizer": "adam", "momentum": 0.0, "nesterov": False, "esno_db": None},
-    }
-
-
-_DEFAULTS = _field_defaults()
+# The dataclass defaults the combination checks need (SystemConfig: True, TrainConfig: False), as literals so that
+# no torch is imported; a test compares them with the dataclasses.
+_DEFAULTS: dict[bool, dict[str, Any]] = {
+    True: {"k": 4, "n": 1, "real": False, "channel": "awgn", "fading": "fast", "csi": True, "output": "symbol", "constellation": False, "k_factor": None, "phase_noise": 0.0},
+    False: {"ebno_db": (7.0, 7.0), "loss": "ce", "optimizer": "adam", "momentum": 0.0, "nesterov": False, "esno_db": None},
+}
 
 
 def read_config(path: str | os.PathLike) -> tuple[Any, Any]:
@@ -364,6 +361,8 @@ def read_config(path: str | os.PathLike) -> tuple[Any, Any]:
         raise SchemaError(f"{path} is not a commae run config: it is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise SchemaError(f"{path} is not a commae run config: it nests deeper than Python's parser goes") from None
     except OSError as exc:
         raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
     system, train = check_config(raw, path)
@@ -600,7 +599,11 @@ def check_checkpoint(state: Any, path: str | os.PathLike, model: Any, system: An
             key = differ[0]
             raise SchemaError(f"{path} was written for another system than config.json: 'system.{key}' is {saved_system[key]!r} there and {now[key]!r} in config.json")
     check_model_state(state["model"], model, path, what=" ('model')")
-    for where, tensor in _walk_tensors({k: v for k, v in state.items() if k != "model"}, ""):
+    try:
+        tensors = list(_walk_tensors({k: v for k, v in state.items() if k != "model"}, ""))
+    except RecursionError:
+        raise SchemaError(f"{path} is not a commae checkpoint: it nests deeper than commae writes") from None
+    for where, tensor in tensors:
         problem = _tensor_problem(tensor)
         if problem:
             raise SchemaError(f"{path} holds a non-finite tensor ({problem}) in {where}")

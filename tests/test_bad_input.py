@@ -246,6 +246,9 @@ CASES = [
     Case("resume-config-momentum-adam", RESUME, F, "config.json", _set("train", "momentum", 0.9)),
     Case("resume-config-truncated", RESUME, F, "config.json", _truncate("run/config.json")),
     Case("resume-config-not-utf8", RESUME, F, "config.json", _bytes("run/config.json", b"\xff\xfe\x00garbage")),
+    Case("resume-config-nested-too-deep", RESUME, F, "config.json", _bytes("run/config.json", b"[" * 100_000 + b"]" * 100_000)),
+    Case("train-config-toml-nested-too-deep", ["train", "--config", "deep.toml"], U, "deep.toml", _bytes("deep.toml", b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n")),
+    Case("train-config-json-nested-too-deep", ["train", "--config", "deep.json"], U, "deep.json", _bytes("deep.json", b"[" * 100_000 + b"]" * 100_000)),
     Case("resume-config-a-list", RESUME, F, "config.json", _bytes("run/config.json", b"[1, 2, 3]")),
     Case("resume-checkpoint-epoch-99", RESUME, F, "checkpoint.pt", _torch(CKPT, lambda s: s.__setitem__("epoch", 99))),
     Case("resume-checkpoint-epoch-minus-1", RESUME, F, "checkpoint.pt", _torch(CKPT, lambda s: s.__setitem__("epoch", -1))),
@@ -518,3 +521,24 @@ def test_a_read_only_out_directory_is_one_line(golden, tmp_path, monkeypatch):
         (tree / "ro").chmod(0o755)
     _check_one_line(result.exit_code, result.stdout, result.stderr, Case("read-only", [], F, "ro"))
     assert _hashes(tmp_path) == before
+
+
+@pytest.mark.parametrize("loss", ["ce", "bce"])
+def test_an_untrained_receiver_is_never_a_failed_training(loss):
+    """runs.FAILED_MI_BITS: an untrained receiver's MI (BMI) bound lies within 0.2 bit of 0, far above the -0.5 bit that fails a run."""
+    from commae.losses import make_loss
+    from commae.runs import FAILED_MI_BITS, _validation_set
+    from commae.training import TrainConfig, evaluate
+
+    bounds = []
+    for k in (1, 2, 4, 8):
+        for hidden in (8, 128):
+            for seed in range(4):
+                torch.manual_seed(seed)
+                system = SystemConfig(k=k, hidden=hidden, output="symbol" if loss == "ce" else "bit")
+                model = system.build().eval()
+                loss_fn = make_loss(loss, k)
+                with torch.no_grad():
+                    val_loss = evaluate(model, loss_fn, _validation_set(system, TrainConfig(val_size=2048, loss=loss), torch.device("cpu")))["val_loss"]
+                bounds.append(loss_fn.mi_bits(val_loss))
+    assert max(abs(b) for b in bounds) < 0.2 and FAILED_MI_BITS == -0.5, bounds
