@@ -435,6 +435,8 @@ def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
         if row["epoch"] != len(rows) + 1:
             raise SchemaError(f"{where}: epoch {row['epoch']}; the epochs must run 1, 2, 3, ... (this row should be epoch {len(rows) + 1})")
         rows.append(row)
+    if not rows:
+        raise SchemaError(f"{path} has a header but no rows; commae writes it after the first epoch")
     return rows
 
 

@@ -369,6 +369,7 @@ CASES = [
     Case("plot-curves-history-epoch-fraction", ["plot", "curves", "run"], F, "history.csv, line 2", _csv_cell(HIST, 0, "epoch", "1.0")),
     Case("plot-curves-history-header", ["plot", "curves", "run"], F, "history.csv, line 1", _csv_lines(HIST, lambda lines: [lines[0].replace("val_loss", "valloss"), *lines[1:]])),
     Case("plot-curves-history-empty", ["plot", "curves", "run"], F, "history.csv", _bytes(HIST, b"")),
+    Case("plot-curves-history-header-only", ["plot", "curves", "run"], F, "history.csv", _csv_lines(HIST, lambda lines: lines[:1])),
     Case("plot-curves-history-missing", ["plot", "curves", "run"], F, "history.csv", _remove(HIST)),
     Case("plot-curves-config-lr-string", ["plot", "curves", "run"], F, "config.json", _set("train", "lr", "0.003")),
     Case("plot-curves-metric-unknown", ["plot", "curves", "run", "--metric", "bler"], U, "'--metric'"),
