@@ -17,12 +17,13 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .schemas import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS, MAX_COUNT
 
 __all__ = ["cli"]
 
 
 # dB values beyond this are typos, and overflow the linear scale
-_DB_LIMIT = 100.0
+_DB_LIMIT = DB_LIMIT
 _MAX_POINTS = 1000
 SEED = click.IntRange(0, 2**63 - 1)
 
@@ -165,6 +166,25 @@ class Finite(click.FloatRange):
         if number is not None and not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+
+# The longest file name (one path component, in bytes) and path Linux and macOS accept; beyond them os.stat fails.
+_NAME_MAX, _PATH_MAX = 255, 4095
+
+
+class _Path(click.Path):
+    """``click.Path`` that also refuses a name longer than NAME_MAX (255 bytes) or a path longer than PATH_MAX, in one line."""
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        text = os.fsencode(path)
+        longest = max((len(os.fsencode(part)) for part in Path(os.fsdecode(text)).parts), default=0)
+        shown = f"{os.fsdecode(text)[:40]}..." if len(text) > 48 else os.fsdecode(text)
+        if longest > _NAME_MAX:
+            self.fail(f"{shown!r} has a name of {longest} bytes; a file or directory name has at most {_NAME_MAX}", param, ctx)
+        if len(text) > _PATH_MAX:
+            self.fail(f"{shown!r} is {len(text)} bytes long; a path has at most {_PATH_MAX}", param, ctx)
+        return path
 
 
 def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -355,24 +375,26 @@ def _threads_option(command):
 @click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
 @click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, help="Epochs.")
+@click.option("--epochs", type=click.IntRange(1, MAX_COUNT), default=30, help="Epochs (at most 2**31 - 1, as --batches-per-epoch, --accumulate and --patience).")
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_BATCH_SIZE),
     default=1024,
-    help="Messages per micro-batch, per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
+    help=f"Messages per micro-batch (at most 2**24 = {MAX_BATCH_SIZE}), per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
 )
-@click.option("--batches-per-epoch", type=click.IntRange(min=1), default=100, help="Optimiser steps per epoch.")
-@click.option("--accumulate", type=click.IntRange(min=1), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
+@click.option("--batches-per-epoch", type=click.IntRange(1, MAX_COUNT), default=100, help="Optimiser steps per epoch.")
+@click.option("--accumulate", type=click.IntRange(1, MAX_COUNT), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
 @click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
 @click.option("--clip", type=Finite(min=0, min_open=True), default=None, help="Clip the gradient norm to this value  [default: no clipping]")
-@click.option("--patience", type=click.IntRange(min=1), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
-@click.option("--val-size", type=click.IntRange(min=1), default=100_000, help="Validation messages (drawn once, from their own seed; rounded down to equal chunks of at most 32768).")
+@click.option("--patience", type=click.IntRange(1, MAX_COUNT), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
+@click.option(
+    "--val-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=100_000, help="Validation messages, at most 2**24 (drawn once, from their own seed; rounded down to equal chunks of at most 32768)."
+)
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
 @click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
 @click.option(
     "--out",
-    type=click.Path(file_okay=False),
+    type=_Path(file_okay=False),
     default=None,
     help="Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]",
 )
@@ -392,7 +414,7 @@ def _threads_option(command):
 @click.option(
     "--config",
     "config",
-    type=click.Path(dir_okay=False),
+    type=_Path(dir_okay=False),
     default=None,
     is_eager=True,
     expose_value=False,
@@ -747,18 +769,21 @@ def _baselines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
 
 
 def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """An integer that may be written 1e8."""
+    """A positive integer that may be written 1e8, at most the option's documented maximum."""
+    limit = {"max_bits": (MAX_BITS, "2**62"), "batch_size": (MAX_BATCH_SIZE, "2**24")}[param.name]
     try:
-        number = float(value)
+        number = int(value) if re.fullmatch(r"\s*\d+\s*", value) else float(value)
         if number != int(number) or number < 1:
             raise ValueError
     except (ValueError, OverflowError):
         raise click.BadParameter(f"{value!r} is not a positive whole number (e.g. 1e8)") from None
+    if number > limit[0]:
+        raise click.BadParameter(f"{value!r} is above the maximum {limit[1]} = {limit[0]}")
     return int(number)
 
 
 @cli.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
-@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
+@click.argument("run_dirs", nargs=-1, type=_Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option(
     "--baseline",
     "baselines",
@@ -772,13 +797,13 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
 @click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Errors (of --target-metric) per system before a point stops.")
 @click.option("--target-metric", type=click.Choice(["bit", "symbol", "block"]), default="bit", help="Which errors --target-errors counts: block for BLER curves.")
-@click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed).")
-@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun).")
+@click.option("--max-bits", default="1e8", callback=_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed; at most 2**62).")
+@click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun; at most 2**24).")
 @click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
 @click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
 @click.option("--seed", type=SEED, default=0, help="Seed of the noise: the same seed gives the same CSV.")
 @click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, ...")
-@click.option("--out", type=click.Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
+@click.option("--out", type=_Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
 @_impairment_options
@@ -931,7 +956,7 @@ def _plot_options(default_out: str):
     def decorate(f):
         f = click.option("--force", is_flag=True, help="Overwrite existing output files.")(f)
         f = click.option("--title", default=None, help="Axes title  [default: none, as journals prefer]")(f)
-        f = click.option("--out", default=default_out, type=click.Path(dir_okay=False), help="Output path without extension; one file per format.")(f)
+        f = click.option("--out", default=default_out, type=_Path(dir_okay=False), help="Output path without extension; one file per format.")(f)
         f = click.option("--format", "formats", default="pdf,png", callback=_formats, help="Comma list of pdf, png, svg.")(f)
         f = click.option("--style", "style_name", type=click.Choice(["ieee", "ieee-wide", "presentation"]), default="ieee", help="Figure style (ieee: one 3.5-in column).")(f)
         return f
@@ -987,7 +1012,7 @@ def plot() -> None:
 
 
 @plot.command("constellation")
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=_Path(file_okay=False))
 @click.option("--bits/--no-bits", default=True, help="Write each message's bits beside its point.")
 @click.option("--regions", is_flag=True, help="Shade the receiver's decision regions (one panel per bit for a bit-wise receiver).")
 @click.option("--cloud", type=Finite(-_DB_LIMIT, _DB_LIMIT), default=None, metavar="EBNO_DB", help="Add received samples at this Eb/N0 in dB  [default: none]")
@@ -1021,7 +1046,7 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
 
 
 @plot.command("ber")
-@click.argument("csv_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.csv...")
+@click.argument("csv_files", nargs=-1, required=True, type=_Path(exists=True, dir_okay=False), metavar="RESULTS.csv...")
 @click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="ber", help="Error rate on the y axis.")
 @click.option("--esno", is_flag=True, help="Es/N0 (dB) on the x axis instead of Eb/N0.")
 @click.option("--theory/--no-theory", default=True, help="Draw closed forms where the CSV has them.")
@@ -1066,7 +1091,7 @@ def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name
 
 
 @plot.command("curves")
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR...")
+@click.argument("run_dirs", nargs=-1, required=True, type=_Path(file_okay=False), metavar="RUN_DIR...")
 @click.option("--metric", type=click.Choice(["loss", "ser", "mi"]), default="loss", help="loss: train (thin) and val loss; ser: val SER; mi: MI bound in bits.")
 @_plot_options("curves")
 def plot_curves_cmd(run_dirs, metric, style_name, formats, out, title, force) -> None:
@@ -1106,7 +1131,7 @@ def _run_label(train_cfg) -> str:
 
 
 @cli.command("info", short_help="MI and BMI of constellations beside the capacity.")
-@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False), metavar="[RUN_DIR]...")
+@click.argument("run_dirs", nargs=-1, type=_Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32.")
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
 @click.option(
@@ -1117,7 +1142,7 @@ def _run_label(train_cfg) -> str:
 )
 @click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
 @click.option("--seed", type=SEED, default=0, help="Seed of the Monte-Carlo draws.")
-@click.option("--out", type=click.Path(dir_okay=False), default="info.csv", help="CSV to write.")
+@click.option("--out", type=_Path(dir_okay=False), default="info.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
 @_impairment_options
@@ -1220,12 +1245,12 @@ def _rates(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 
 
 @cli.command("gap", short_help="Eb/N0 gap between curves at equal error rate.")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.csv")
+@click.argument("csv_file", type=_Path(exists=True, dir_okay=False), metavar="RESULTS.csv")
 @click.option("--reference", required=True, help="System of the CSV the others are measured against (e.g. hamming74-soft).")
 @click.option("--system", "systems", multiple=True, help="System to compare, repeatable  [default: every other system in the CSV]")
 @click.option("--metric", type=click.Choice(["ber", "ser", "bler"]), default="bler", help="Error rate the curves are matched on.")
 @click.option("--rate", "rates", default=None, callback=_rates, help="Comma list of error rates, e.g. 1e-2,1e-3  [default: the rate of each of the system's points]")
-@click.option("--out", type=click.Path(dir_okay=False), default="gaps.csv", help="CSV to write.")
+@click.option("--out", type=_Path(dir_okay=False), default="gaps.csv", help="CSV to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
 def gap(csv_file, reference, systems, metric, rates, out, force, quiet) -> None:

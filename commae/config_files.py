@@ -44,7 +44,6 @@ __all__ = ["read_train_options", "ConfigFileError"]
 # config.json field -> train option; None: derived from another option, or informational
 _SYSTEM_RENAMES: dict[str, str | None] = {"constellation": "points", "output": None}
 _TRAIN_RENAMES: dict[str, str | None] = {"ebno_db": "snr", "esno_db": "snr"}
-_TOP_LEVEL_IGNORED = {"version", "seed", "world_size", "effective_batch_size", "lr_scaling"}
 _NOT_FROM_FILES = {"config", "resume", "force", "dry_run"}
 
 
@@ -78,12 +77,16 @@ def read_train_options(path: str | os.PathLike, options: Collection[str]) -> dic
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        except RecursionError:
+            raise ConfigFileError(f"{path}: nests deeper than Python's JSON parser goes") from None
         flat = _from_run_config(raw, path)
     else:
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigFileError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise ConfigFileError(f"{path}: nests deeper than Python's TOML parser goes") from None
         flat = {}
         for key, value in raw.items():
             if isinstance(value, dict):
@@ -105,12 +108,13 @@ def read_train_options(path: str | os.PathLike, options: Collection[str]) -> dic
 
 
 def _from_run_config(raw: Any, path: Path) -> dict[str, Any]:
-    """The options behind a run's config.json."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("system"), dict) or not isinstance(raw.get("train"), dict):
-        raise ConfigFileError(f"{path}: not a commae run config (it needs the tables 'system' and 'train')")
-    for key in raw:
-        if key not in ("system", "train") and key not in _TOP_LEVEL_IGNORED:
-            raise ConfigFileError(f"{path}: unknown key {key!r} at the top level")
+    """The options behind a run's config.json, first checked by its schema (:func:`commae.schemas.check_config`)."""
+    from .schemas import SchemaError, check_config
+
+    try:
+        check_config(raw, path)
+    except SchemaError as exc:
+        raise ConfigFileError(str(exc)) from None
     flat: dict[str, Any] = {}
     for table, renames in (("system", _SYSTEM_RENAMES), ("train", _TRAIN_RENAMES)):
         for key, value in raw[table].items():

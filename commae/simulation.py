@@ -56,6 +56,8 @@ from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
 from .fastpath import Counter, fast_counter
+from .schemas import RESULT_COLUMNS
+from .schemas import read_results as _read_results
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
 from .system import System, errors
 
@@ -68,14 +70,6 @@ __all__ = [
     "read_results",
     "RESULT_COLUMNS",
 ]
-
-RESULT_COLUMNS = (
-    "system", "channel", "ebno_db", "esno_db",
-    "bits", "bit_errors", "ber", "ber_low", "ber_high",
-    "symbols", "symbol_errors", "ser", "ser_low", "ser_high",
-    "blocks", "block_errors", "bler", "bler_low", "bler_high",
-    "ber_theory", "ser_theory", "bler_theory",
-)  # fmt: skip
 
 
 def clopper_pearson(errors: int | np.ndarray, trials: int | np.ndarray, confidence: float = 0.95) -> tuple[Any, Any]:
@@ -433,38 +427,11 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
 
 
 def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of a ``ber-curve`` CSV: numbers as float/int, empty theory cells as NaN.
+    """Rows of a ``ber-curve`` CSV: counts as int, numbers as float, empty theory cells as NaN.
 
-    Raises ``ValueError`` naming the problem for an empty file or missing columns.
+    Every row is checked by :func:`commae.schemas.read_results` (counts, rates
+    and bounds consistent and finite); a file that fails raises a
+    ``ValueError`` (:class:`~commae.schemas.SchemaError`) whose one-line
+    message names the file, the line and what is accepted.
     """
-    path = Path(path)
-    try:
-        with open(path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or [])]
-            if reader.fieldnames is None:
-                raise ValueError(f"{path} is empty")
-            if missing:
-                raise ValueError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
-            rows = [(reader.line_num, row) for row in reader]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ValueError(f"{path} is not a readable CSV ({exc})") from None
-    if not rows:
-        raise ValueError(f"{path} has no rows")
-    ints = {"bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors"}
-    out = []
-    for line, row in rows:
-        parsed: dict[str, Any] = {}
-        try:
-            for key in RESULT_COLUMNS:
-                value = row[key]
-                if key in ("system", "channel"):
-                    parsed[key] = value
-                elif key in ints:
-                    parsed[key] = int(value)
-                else:
-                    parsed[key] = float(value) if value != "" else float("nan")
-        except (ValueError, TypeError):
-            raise ValueError(f"{path}, line {line}: not a ber-curve row (a missing field or a value that is not a number)") from None
-        out.append(parsed)
-    return out
+    return _read_results(path)

@@ -93,5 +93,5 @@ def test_corrupt_run_directory_is_a_failure(tmp_path):
     (run / "config.json").write_text('{"version": "0.1.0", "seed": 0, "system": {"k": 2}, "train": {"ebno_db": [7, 7]}}')
     (run / "model.pt").write_bytes(b"garbage")
     result = _run(str(run), "--out", str(tmp_path / "r.csv"), "--quiet")
-    assert result.exit_code == 1 and "is not a readable commae file" in result.output
+    assert result.exit_code == 1 and "is truncated or not a torch file" in result.output
     assert "Traceback" not in result.output

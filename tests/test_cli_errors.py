@@ -86,7 +86,7 @@ def test_invalid_config_values_are_a_run_error(run_dir, tmp_path, key, value):
     section, name = key.split(".")
     config[section][name] = value
     (copy / "config.json").write_text(json.dumps(config))
-    with pytest.raises(RunError, match="is not a valid commae config"):
+    with pytest.raises(RunError, match=rf"config\.json: '{key}' is {value!r}; it must be"):
         load_config(copy)
     _one_line(_run("plot", "curves", str(copy), "--out", str(tmp_path / "c")), 1)
 

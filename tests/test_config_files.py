@@ -61,7 +61,7 @@ def test_run_config_json_reruns_the_experiment_and_the_command_line_wins(tmp_pat
         ('epochs = "3"\n', "key 'epochs' must be an integer, got '3'"),
         ('amp = "yes"\n', "key 'amp' must be true or false, got 'yes'"),
         ('optimizer = "rmsprop"\n', "key 'optimizer': 'rmsprop' is not one of 'sgd', 'adam', 'adamw'"),
-        ("batch-size = 0\n", "key 'batch-size': 0 is not in the range x>=1"),
+        ("batch-size = 0\n", "key 'batch-size': 0 is not in the range 1<=x<=16777216"),
         ("lr = [1, 2]\n", "key 'lr' has a list"),
         ("[train]\nlr = 1\n", "key 'train' is a table"),
         ("resume = true\n", "key 'resume' is not taken from a config file"),

@@ -143,10 +143,10 @@ def test_corrupt_model_file_is_a_one_line_failure(tmp_path):
     out = tmp_path / "run"
     assert _invoke("train", "--out", str(out), *SMALL).exit_code == 0
     (out / "model.pt").write_bytes(b"not a model")
-    with pytest.raises(RunError, match="is not a readable commae file"):
+    with pytest.raises(RunError, match="is truncated or not a torch file"):
         load_model(out)
     (out / "config.json").write_text("{")
-    with pytest.raises(RunError, match="not a valid commae config"):
+    with pytest.raises(RunError, match="is not valid JSON"):
         load_config(out)
 
 

@@ -1,0 +1,703 @@
+"""One schema per file commae reads from disk, checked as strictly as the command line.
+
+=================== =================================== =========================================================
+file                reader                              what is refused
+=================== =================================== =========================================================
+``config.json``     :func:`read_config`                 unknown keys; any value its ``commae train`` option would
+                                                        refuse (type, range, finiteness, choice), and combinations
+                                                        the command refuses (``--momentum`` without sgd, ...)
+``model.pt``        :func:`read_model_state`            not a weights-only torch file; keys, shapes or dtypes
+                                                        other than the config's architecture; NaN or inf weights
+``checkpoint.pt``   :func:`check_checkpoint`            missing or mistyped keys; an epoch outside
+                                                        0..``train.epochs`` or other than its history's length;
+                                                        non-finite history values or tensors; a model state as above
+``history.csv``     :func:`read_history`                a header other than :data:`HISTORY_COLUMNS`; non-numbers,
+                                                        NaN or inf; epochs other than 1, 2, ..., N; rates outside [0, 1]
+results CSV         :func:`read_results`                missing columns; counts that are not integers >= 0, errors
+                                                        above trials; rates outside [0, 1] or other than
+                                                        errors / trials; bounds not ``low <= rate <= high``; a
+                                                        non-finite Eb/N0; two rows for one point (an empty
+                                                        theory cell is NaN)
+=================== =================================== =========================================================
+
+Every refusal is a :class:`SchemaError` (a ``ValueError``) whose message is
+one line: the file, the line or key, what it holds and what is accepted.
+The option limits (:data:`SYSTEM_FIELDS`, :data:`TRAIN_FIELDS`) are those of
+``commae train``'s options, and a test checks each against its click type.
+This module imports torch only inside the functions that need it, so the
+command line may use its constants (:data:`DB_LIMIT`, :data:`MAX_BATCH_SIZE`,
+:data:`MAX_BITS`, :data:`MAX_COUNT`) without slowing its start-up.
+
+Examples
+--------
+>>> Int(1, 12).check(4)
+4
+>>> Real(0, None, lo_open=True).accepts()
+'a finite number > 0'
+>>> Real(0, None, lo_open=True).check(-0.1)
+Traceback (most recent call last):
+...
+ValueError: a finite number > 0
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SchemaError",
+    "Int",
+    "Real",
+    "OneOf",
+    "Flag",
+    "DbRange",
+    "Device",
+    "SYSTEM_FIELDS",
+    "TRAIN_FIELDS",
+    "HISTORY_COLUMNS",
+    "RESULT_COLUMNS",
+    "DB_LIMIT",
+    "MAX_BATCH_SIZE",
+    "MAX_BITS",
+    "MAX_COUNT",
+    "check_config",
+    "read_config",
+    "read_history",
+    "load_torch_file",
+    "check_model_state",
+    "read_model_state",
+    "check_checkpoint",
+    "read_results",
+]
+
+DB_LIMIT = 100.0  # SNRs in dB beyond this are typos, and overflow the linear scale
+MAX_BATCH_SIZE = 2**24  # messages in one vectorised batch (train --batch-size, --val-size; ber-curve --batch-size)
+MAX_BITS = 2**62  # ber-curve --max-bits: the bit counts stay exact 64-bit integers
+MAX_COUNT = 2**31 - 1  # train --epochs, --batches-per-epoch, --accumulate, --patience: their product stays an index
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_ser", "val_ber", "val_bler", "mi_bits", "lr", "seconds")
+RESULT_COLUMNS = (
+    "system", "channel", "ebno_db", "esno_db",
+    "bits", "bit_errors", "ber", "ber_low", "ber_high",
+    "symbols", "symbol_errors", "ser", "ser_low", "ser_high",
+    "blocks", "block_errors", "bler", "bler_low", "bler_high",
+    "ber_theory", "ser_theory", "bler_theory",
+)  # fmt: skip
+
+
+class SchemaError(ValueError):
+    """A file that does not hold what commae wrote; the message is one line naming the file, the key or line, and what is accepted."""
+
+
+# --- value specs: the limits of the command-line options --------------------------------------
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _bound(op: str, value: float) -> str:
+    return f"{op} {value:g}"
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer (not a bool) in ``lo..hi`` (either end may be open-ended); ``optional`` also takes None."""
+
+    lo: int | None = None
+    hi: int | None = None
+    optional: bool = False
+
+    def accepts(self) -> str:
+        if self.lo is not None and self.hi is not None:
+            text = f"an integer from {self.lo} to {self.hi}"
+        elif self.lo is not None:
+            text = f"an integer >= {self.lo}"
+        elif self.hi is not None:
+            text = f"an integer <= {self.hi}"
+        else:
+            text = "an integer"
+        return text + (" or null" if self.optional else "")
+
+    def check(self, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise ValueError(self.accepts())
+        return value
+
+
+@dataclass(frozen=True)
+class Real:
+    """A finite number (an int is taken as a float) within the bounds; ``*_open`` excludes that bound."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    optional: bool = False
+
+    def accepts(self) -> str:
+        parts = []
+        if self.lo is not None:
+            parts.append(_bound(">" if self.lo_open else ">=", self.lo))
+        if self.hi is not None:
+            parts.append(_bound("<" if self.hi_open else "<=", self.hi))
+        text = "a finite number" + (" " + " and ".join(parts) if parts else "")
+        return text + (" or null" if self.optional else "")
+
+    def check(self, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        ok = _number(value) and math.isfinite(value)
+        if ok and self.lo is not None:
+            ok = value > self.lo if self.lo_open else value >= self.lo
+        if ok and self.hi is not None:
+            ok = value < self.hi if self.hi_open else value <= self.hi
+        if not ok:
+            raise ValueError(self.accepts())
+        return float(value)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of ``choices`` (strings); ``optional`` also takes None."""
+
+    choices: tuple[str, ...]
+    optional: bool = False
+
+    def accepts(self) -> str:
+        return "one of " + ", ".join(repr(c) for c in self.choices) + (" or null" if self.optional else "")
+
+    def check(self, value: Any) -> Any:
+        if (value is None and self.optional) or (isinstance(value, str) and value in self.choices):
+            return value
+        raise ValueError(self.accepts())
+
+
+@dataclass(frozen=True)
+class Flag:
+    """true or false."""
+
+    def accepts(self) -> str:
+        return "true or false"
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError(self.accepts())
+        return value
+
+
+@dataclass(frozen=True)
+class DbRange:
+    """``[low, high]`` in dB, finite, within ±:data:`DB_LIMIT`, ``low <= high``; ``optional`` also takes None."""
+
+    optional: bool = False
+    limit: float = DB_LIMIT
+
+    def accepts(self) -> str:
+        return f"[low, high] in dB with low <= high, both finite and within ±{self.limit:g}" + (" or null" if self.optional else "")
+
+    def check(self, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_number(v) and math.isfinite(v) and abs(v) <= self.limit for v in value) and value[0] <= value[1]):
+            raise ValueError(self.accepts())
+        return (float(value[0]), float(value[1]))
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device name as ``--device`` takes it: cpu, cuda or cuda:N."""
+
+    def accepts(self) -> str:
+        return "a device name: cpu, cuda or cuda:N"
+
+    def check(self, value: Any) -> Any:
+        if not (isinstance(value, str) and re.fullmatch(r"(cpu|cuda)(:\d+)?", value)):
+            raise ValueError(self.accepts())
+        return value
+
+
+# config.json's "system" and "train" tables: field -> (spec, the option that sets it)
+SYSTEM_FIELDS: dict[str, tuple[Any, str]] = {
+    "k": (Int(1, 12), "--k"),
+    "n": (Int(1, 256), "--n"),
+    "real": (Flag(), "--real"),
+    "channel": (OneOf(("awgn", "rayleigh", "rician")), "--channel"),
+    "fading": (OneOf(("fast", "block")), "--fading"),
+    "csi": (Flag(), "--csi"),
+    "output": (OneOf(("symbol", "bit")), "--loss"),
+    "hidden": (Int(1, 4096), "--hidden"),
+    "normalization": (OneOf(("batch", "message", "amplitude")), "--normalization"),
+    "constellation": (Flag(), "--points"),
+    "k_factor": (Real(0, None, optional=True), "--k-factor"),
+    "phase_noise": (Real(0, 3.2), "--phase-noise"),
+    "phase_noise_model": (OneOf(("iid", "wiener")), "--phase-noise-model"),
+    "adc_bits": (Int(1, 16, optional=True), "--adc-bits"),
+    "adc_clip": (Real(0, None, lo_open=True), "--adc-clip"),
+    "pa": (OneOf(("rapp",), optional=True), "--pa"),
+    "pa_smoothness": (Real(0, 100, lo_open=True), "--pa-smoothness"),
+    "pa_saturation": (Real(0, 100, lo_open=True), "--pa-saturation"),
+    "pa_backoff": (Real(-30, 30), "--pa-backoff"),
+    "rx_layers": (Int(1, 16), "--rx-layers"),
+}
+TRAIN_FIELDS: dict[str, tuple[Any, str]] = {
+    "ebno_db": (DbRange(limit=DB_LIMIT + 40), "--snr"),  # Eb/N0 of an --esno run lies up to 10 log10(n/k) <= 24 dB beyond
+    "loss": (OneOf(("ce", "bce")), "--loss"),
+    "optimizer": (OneOf(("sgd", "adam", "adamw")), "--optimizer"),
+    "lr": (Real(0, None, lo_open=True), "--lr"),
+    "momentum": (Real(0, 1, hi_open=True), "--momentum"),
+    "nesterov": (Flag(), "--nesterov"),
+    "weight_decay": (Real(0), "--weight-decay"),
+    "schedule": (OneOf(("constant", "cosine", "step", "plateau")), "--schedule"),
+    "epochs": (Int(1, MAX_COUNT), "--epochs"),
+    "batch_size": (Int(1, MAX_BATCH_SIZE), "--batch-size"),
+    "batches_per_epoch": (Int(1, MAX_COUNT), "--batches-per-epoch"),
+    "accumulate": (Int(1, MAX_COUNT), "--accumulate"),
+    "amp": (Flag(), "--amp"),
+    "clip": (Real(0, None, lo_open=True, optional=True), "--clip"),
+    "patience": (Int(1, MAX_COUNT, optional=True), "--patience"),
+    "val_size": (Int(1, MAX_BATCH_SIZE), "--val-size"),
+    "seed": (Int(0, 2**63 - 1), "--seed"),
+    "device": (Device(), "--device"),
+    "training": (OneOf(("backprop", "model-free")), "--training"),
+    "exploration": (Real(0, 1, lo_open=True, hi_open=True), "--exploration"),
+    "esno_db": (DbRange(optional=True), "--snr with --esno"),
+}
+_TOP_LEVEL = {"version": str, "seed": int, "system": dict, "train": dict, "world_size": int, "effective_batch_size": int, "lr_scaling": str}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_config(raw: Any, path: str | os.PathLike = "config.json") -> tuple[dict[str, Any], dict[str, Any]]:
+    """The checked ``system`` and ``train`` tables of a run's config.json (as parsed JSON), without torch.
+
+    Keys a table lacks keep the dataclass default (files of older versions);
+    a key no option has, a value its option would refuse, or a combination
+    ``commae train`` refuses is a :class:`SchemaError`.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("system"), dict) or not isinstance(raw.get("train"), dict):
+        raise SchemaError(f"{path} is not a commae run config: it needs the tables 'system' and 'train'")
+    for key, value in raw.items():
+        if key not in _TOP_LEVEL:
+            raise SchemaError(f"{path}: unknown key {key!r} at the top level; the keys are {', '.join(_TOP_LEVEL)}")
+        kind = _TOP_LEVEL[key]
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < (1 if key != "seed" else 0))):
+            raise SchemaError(f"{path}: key {key!r} must be {'a positive integer' if kind is int else 'a ' + kind.__name__}, got {_short(value)}")
+    tables = {}
+    for table, fields in (("system", SYSTEM_FIELDS), ("train", TRAIN_FIELDS)):
+        checked = {}
+        for key, value in raw[table].items():
+            if key not in fields:
+                raise SchemaError(f"{path}: unknown key {key!r} in the table '{table}'; its keys are {', '.join(fields)}")
+            spec, option = fields[key]
+            try:
+                checked[key] = spec.check(value)
+            except ValueError as exc:
+                raise SchemaError(f"{path}: '{table}.{key}' is {_short(value)}; it must be {exc} (as {option})") from None
+        tables[table] = checked
+    _check_combinations(tables["system"], tables["train"], path)
+    return tables["system"], tables["train"]
+
+
+def _check_combinations(system: dict[str, Any], train: dict[str, Any], path: str | os.PathLike) -> None:
+    """The combinations of options ``commae train`` refuses, refused in the file too."""
+
+    def get(table: dict[str, Any], fields: dict[str, Any], key: str) -> Any:
+        return table[key] if key in table else _DEFAULTS[fields is SYSTEM_FIELDS][key]
+
+    s = lambda key: get(system, SYSTEM_FIELDS, key)  # noqa: E731
+    t = lambda key: get(train, TRAIN_FIELDS, key)  # noqa: E731
+    problems = [
+        ((t("loss") == "ce") != (s("output") == "symbol"), f"'train.loss' {t('loss')!r} does not fit 'system.output' {s('output')!r}: ce goes with symbol, bce with bit"),
+        (t("momentum") > 0 and t("optimizer") != "sgd", "'train.momentum' > 0 needs 'train.optimizer' 'sgd' (as --momentum)"),
+        (t("nesterov") and not (t("optimizer") == "sgd" and t("momentum") > 0), "'train.nesterov' needs 'train.optimizer' 'sgd' and 'train.momentum' > 0 (as --nesterov)"),
+        (s("channel") == "rician" and s("k_factor") is None, "'system.channel' 'rician' needs 'system.k_factor' (as --k-factor)"),
+        (s("k_factor") is not None and s("channel") != "rician", "'system.k_factor' applies to 'system.channel' 'rician' only (as --k-factor)"),
+        (s("real") and s("channel") != "awgn", "'system.real' needs 'system.channel' 'awgn' (as --real)"),
+        (s("real") and s("phase_noise") > 0, "'system.phase_noise' needs complex channel uses ('system.real' false)"),
+        (s("constellation") and (s("n") != 1 or s("real")), "'system.constellation' needs 'system.n' 1 and complex channel uses (as --points)"),
+    ]
+    for wrong, message in problems:
+        if wrong:
+            raise SchemaError(f"{path}: {message}")
+    esno = t("esno_db")
+    if esno is not None:
+        from .snr import esno_db_to_ebno_db
+
+        expected = [esno_db_to_ebno_db(v, s("k"), s("n")) for v in esno]
+        if not all(math.isclose(float(a), float(b), abs_tol=1e-6) for a, b in zip(expected, t("ebno_db"))):
+            raise SchemaError(f"{path}: 'train.ebno_db' {list(t('ebno_db'))} is not the Eb/N0 of 'train.esno_db' {list(esno)} for k={s('k')}, n={s('n')}")
+    elif any(abs(v) > DB_LIMIT for v in t("ebno_db")):
+        raise SchemaError(f"{path}: 'train.ebno_db' is {list(t('ebno_db'))}; it must be {DbRange().accepts()} (as --snr)")
+
+
+# The dataclass defaults the combination checks need (SystemConfig: True, TrainConfig: False), as literals so that
+# no torch is imported; a test compares them with the dataclasses.
+_DEFAULTS: dict[bool, dict[str, Any]] = {
+    True: {"k": 4, "n": 1, "real": False, "channel": "awgn", "fading": "fast", "csi": True, "output": "symbol", "constellation": False, "k_factor": None, "phase_noise": 0.0},
+    False: {"ebno_db": (7.0, 7.0), "loss": "ce", "optimizer": "adam", "momentum": 0.0, "nesterov": False, "esno_db": None},
+}
+
+
+def read_config(path: str | os.PathLike) -> tuple[Any, Any]:
+    """``(SystemConfig, TrainConfig)`` from a run's config.json, checked by :func:`check_config` and by building the model."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path} is not a commae run config: it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise SchemaError(f"{path} is not a commae run config: it nests deeper than Python's parser goes") from None
+    except OSError as exc:
+        raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
+    system, train = check_config(raw, path)
+    from .losses import make_loss
+    from .models import SystemConfig
+    from .training import TrainConfig, make_step
+
+    system_cfg, train_cfg = SystemConfig(**system), TrainConfig(**train)
+    try:  # what only the built objects know
+        model = system_cfg.build()
+        make_loss(train_cfg.loss, system_cfg.k)
+        make_step(train_cfg.training, train_cfg.exploration).check(model)
+    except ValueError as exc:
+        raise SchemaError(f"{path}: {str(exc).splitlines()[0]}") from None
+    return system_cfg, train_cfg
+
+
+# --- history.csv --------------------------------------------------------------------------------
+
+_RATES = {"val_ser", "val_ber", "val_bler"}
+_NON_NEGATIVE = {"train_loss", "val_loss", "lr", "seconds"}
+
+
+def _history_value(key: str, value: Any, where: str) -> float | int:
+    if key == "epoch":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise SchemaError(f"{where}: 'epoch' is {_short(value)}; it must be an integer")
+    if not (_number(value) and math.isfinite(value)):
+        raise SchemaError(f"{where}: {key!r} is {_short(value)}; it must be a finite number")
+    if key in _RATES and not 0 <= value <= 1:
+        raise SchemaError(f"{where}: {key!r} is {value!r}; it must be an error rate in [0, 1]")
+    if key in _NON_NEGATIVE and value < 0:
+        raise SchemaError(f"{where}: {key!r} is {value!r}; it must be >= 0")
+    return float(value)
+
+
+def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
+    """``history.csv`` as rows (epoch an int, the rest floats; an empty cell is left out of its row)."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            lines = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path} is not a history: it is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise SchemaError(f"{path} is not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
+    if header is None:
+        raise SchemaError(f"{path} is empty; a history starts with the header {','.join(HISTORY_COLUMNS)}")
+    if tuple(header) != HISTORY_COLUMNS:
+        raise SchemaError(f"{path}, line 1: the header must be {','.join(HISTORY_COLUMNS)}")
+    rows = []
+    for line, cells in lines:
+        where = f"{path}, line {line}"
+        if len(cells) != len(HISTORY_COLUMNS):
+            raise SchemaError(f"{where}: the row has {len(cells)} fields; the header has {len(HISTORY_COLUMNS)}")
+        row: dict[str, float] = {}
+        for key, cell in zip(HISTORY_COLUMNS, cells):
+            if cell == "" and key != "epoch":
+                continue
+            try:
+                value = int(cell) if key == "epoch" else float(cell)
+            except ValueError:
+                raise SchemaError(f"{where}: {key!r} is {cell!r}; it must be {'an integer' if key == 'epoch' else 'a finite number'}") from None
+            row[key] = _history_value(key, value, where)
+        if row["epoch"] != len(rows) + 1:
+            raise SchemaError(f"{where}: epoch {row['epoch']}; the epochs must run 1, 2, 3, ... (this row should be epoch {len(rows) + 1})")
+        rows.append(row)
+    if not rows:
+        raise SchemaError(f"{path} has a header but no rows; commae writes it after the first epoch")
+    return rows
+
+
+# --- torch files: model.pt and checkpoint.pt -----------------------------------------------------
+
+
+def load_torch_file(path: str | os.PathLike, device: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers, never code; one line for any other file."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise SchemaError(f"{path} does not exist")
+    if not path.is_file():
+        raise SchemaError(f"{path} is not a file")
+    not_torch = f"{path} is truncated or not a torch file (torch.save writes a zip archive)"
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise SchemaError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if magic != b"PK\x03\x04":
+        raise SchemaError(not_torch)
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:  # a zip archive whose pickle names something other than tensors and containers
+        raise SchemaError(f"{path} is refused: it holds Python objects other than tensors and plain containers (weights_only=True), which commae never executes") from None
+    except Exception:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ValueError, ... for a damaged file
+        raise SchemaError(not_torch) from None
+
+
+def _tensor_problem(tensor: Any) -> str | None:
+    import torch
+
+    if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+        return "NaN" if bool(torch.isnan(tensor).any()) else "inf"
+    return None
+
+
+def check_model_state(state: Any, model: Any, path: str | os.PathLike, what: str = "") -> None:
+    """``state`` must be ``model``'s state dict in kind: the same keys, shapes and dtypes, and finite weights.
+
+    ``what`` names where the state sits in the file (``" ('model')"`` for a checkpoint).
+    """
+    path = f"{path}{what}"
+    import torch
+
+    expected = model.state_dict()
+    if not isinstance(state, Mapping) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise SchemaError(f"{path} is not a state dict (a mapping of names to tensors)")
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    if missing or extra:
+        said = f"lacks {missing[0]!r}" if missing else f"has {extra[0]!r}, which"
+        tail = "" if missing else " the model does not have"
+        raise SchemaError(f"{path} {said}{tail}: it was saved for another architecture than its config.json describes ({len(missing)} missing, {len(extra)} unexpected tensors)")
+    for key, want in expected.items():
+        got = state[key]
+        if got.dtype != want.dtype:
+            raise SchemaError(f"{path} holds {str(got.dtype).removeprefix('torch.')} tensors ({key!r}); commae models are {str(want.dtype).removeprefix('torch.')}")
+        if tuple(got.shape) != tuple(want.shape):
+            raise SchemaError(f"{path}: {key!r} has shape {tuple(got.shape)}, the config.json architecture needs {tuple(want.shape)}")
+        problem = _tensor_problem(got)
+        if problem:
+            raise SchemaError(f"{path} holds non-finite weights ({problem}) in {key!r}")
+
+
+def read_model_state(path: str | os.PathLike, model: Any, device: Any = "cpu") -> dict[str, Any]:
+    """``model.pt`` loaded weights-only and checked against ``model`` (built from the run's config.json)."""
+    state = load_torch_file(path, device)
+    check_model_state(state, model, path)
+    return state
+
+
+def _walk_tensors(obj: Any, where: str):
+    """Every tensor inside nested dicts, lists and tuples, with a readable place."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield where, obj
+    elif isinstance(obj, Mapping):
+        for key, value in obj.items():
+            yield from _walk_tensors(value, f"{where}[{key!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _walk_tensors(value, f"{where}[{i}]")
+
+
+_CHECKPOINT_KEYS: dict[str, tuple[type | tuple[type, ...], bool, str]] = {  # key -> (types, required, what it must be)
+    "model": (Mapping, True, "a state dict"),
+    "optimizer": (Mapping, True, "an optimizer state dict"),
+    "scheduler": ((Mapping, type(None)), False, "a scheduler state dict or None"),
+    "scaler": ((Mapping, type(None)), False, "a grad-scaler state dict or None"),
+    "train_generator": (object, False, "a generator state"),
+    "rng": (Mapping, False, "a dict of RNG states"),
+    "world_size": (int, False, "an integer >= 1"),
+    "train_generators": (list, False, "a list of generator states"),
+    "rngs": (list, False, "a list of RNG states"),
+    "epoch": (int, True, "an integer"),
+    "history": (list, True, "a list of history rows"),
+    "early_stopping": ((Mapping, type(None)), False, "an early-stopping state or None"),
+    "config": (Mapping, False, "the run's system and train tables"),
+}
+
+
+def check_checkpoint(state: Any, path: str | os.PathLike, model: Any, system: Any, train: Any) -> None:
+    """A ``checkpoint.pt`` (loaded by :func:`load_torch_file`) that the run of ``system`` and ``train`` can resume.
+
+    Required: ``model``, ``optimizer``, ``epoch``, ``history`` and the
+    generator and RNG states; the epoch an int in ``0..train.epochs``, equal
+    to the number of history rows, whose epochs run 1..epoch with finite
+    values; the model state as :func:`check_model_state`; every tensor finite;
+    a stored ``config`` naming the same system as config.json.
+    """
+    import dataclasses
+
+    import torch
+
+    if not isinstance(state, Mapping):
+        raise SchemaError(f"{path} is not a commae checkpoint: it holds a {type(state).__name__}, not a dict")
+    for key, (kind, required, accepts) in _CHECKPOINT_KEYS.items():
+        if key not in state:
+            if required:
+                raise SchemaError(f"{path} is not a commae checkpoint: it lacks {key!r}")
+            continue
+        value = state[key]
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < (1 if key == "world_size" else -(2**63)))):
+            shown = _short(value) if isinstance(value, (int, float, str, bool, type(None))) else f"a {type(value).__name__}"
+            raise SchemaError(f"{path}: {key!r} is {shown}; it must be {accepts}")
+    unknown = [k for k in state if k not in _CHECKPOINT_KEYS]
+    if unknown:
+        raise SchemaError(f"{path}: unknown key {unknown[0]!r}; a commae checkpoint has {', '.join(_CHECKPOINT_KEYS)}")
+    if not ("train_generator" in state or "train_generators" in state) or not ("rng" in state or "rngs" in state):
+        raise SchemaError(f"{path} is not a commae checkpoint: it lacks the generator and RNG states")
+    for key in ("train_generator",):
+        if key in state and not (isinstance(state[key], torch.Tensor) and state[key].dtype == torch.uint8):
+            raise SchemaError(f"{path}: {key!r} must be a uint8 generator state")
+    epoch = state["epoch"]
+    if not 0 <= epoch <= train.epochs:
+        raise SchemaError(f"{path}: 'epoch' is {epoch}; it must be from 0 to the run's {train.epochs} epochs (train.epochs in config.json)")
+    history = state["history"]
+    if len(history) != epoch:
+        raise SchemaError(f"{path}: 'epoch' is {epoch} but 'history' has {len(history)} rows; they must agree")
+    for i, row in enumerate(history):
+        where = f"{path}, 'history' row {i + 1}"
+        if not isinstance(row, Mapping) or "epoch" not in row:
+            raise SchemaError(f"{where} is not a history row (a dict with 'epoch')")
+        for key, value in row.items():
+            _history_value(key if key in HISTORY_COLUMNS else str(key), value, where)
+        if row["epoch"] != i + 1:
+            raise SchemaError(f"{where}: epoch {row['epoch']!r}; the epochs must run 1, 2, 3, ...")
+    stored = state.get("config")
+    if stored is not None:
+        saved_system = stored.get("system")
+        now = dataclasses.asdict(system)
+        if not isinstance(saved_system, Mapping):
+            raise SchemaError(f"{path}: 'config' lacks its 'system' table")
+        differ = sorted(k for k in now if k in saved_system and saved_system[k] != now[k] and not (isinstance(now[k], tuple) and list(now[k]) == saved_system[k]))
+        if differ:
+            key = differ[0]
+            raise SchemaError(f"{path} was written for another system than config.json: 'system.{key}' is {saved_system[key]!r} there and {now[key]!r} in config.json")
+    check_model_state(state["model"], model, path, what=" ('model')")
+    try:
+        tensors = list(_walk_tensors({k: v for k, v in state.items() if k != "model"}, ""))
+    except RecursionError:
+        raise SchemaError(f"{path} is not a commae checkpoint: it nests deeper than commae writes") from None
+    for where, tensor in tensors:
+        problem = _tensor_problem(tensor)
+        if problem:
+            raise SchemaError(f"{path} holds a non-finite tensor ({problem}) in {where}")
+
+
+# --- the ber-curve results CSV -----------------------------------------------------------------
+
+_COUNTS = (("bits", "bit_errors", "ber"), ("symbols", "symbol_errors", "ser"), ("blocks", "block_errors", "bler"))
+
+
+def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a ``ber-curve`` CSV: counts as int, numbers as float, empty theory cells as NaN.
+
+    Each row is checked: counts integers >= 0 with errors <= trials and
+    trials >= 1; rates finite in [0, 1] and equal to errors / trials;
+    ``low <= rate <= high`` within [0, 1]; Eb/N0 and Es/N0 finite; theory
+    empty (NaN) or in [0, 1]; one row per system and Eb/N0.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fieldnames = reader.fieldnames
+            if fieldnames is None:
+                raise SchemaError(f"{path} is empty; a ber-curve CSV starts with the header {','.join(RESULT_COLUMNS)}")
+            missing = [c for c in RESULT_COLUMNS if c not in fieldnames]
+            if missing:
+                raise SchemaError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
+            rows = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path} is not a ber-curve CSV: it is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise SchemaError(f"{path} is not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
+    if not rows:
+        raise SchemaError(f"{path} has no rows")
+    parsed, seen = [], {}
+    for line, row in rows:
+        parsed.append(_result_row(row, f"{path}, line {line}"))
+        point = (parsed[-1]["system"], parsed[-1]["ebno_db"])
+        if point in seen:
+            raise SchemaError(f"{path}, line {line}: a second row for {point[0]!r} at Eb/N0 {point[1]:g} dB (the first is on line {seen[point]}); ber-curve writes one per point")
+        seen[point] = line
+    return parsed
+
+
+def _result_row(row: dict[str, Any], where: str) -> dict[str, Any]:
+    if None in row or any(v is None for v in row.values()):
+        raise SchemaError(f"{where}: the row has {'more' if None in row else 'fewer'} fields than the header")
+    parsed: dict[str, Any] = {}
+    for key in ("system", "channel"):
+        if not row[key].strip():
+            raise SchemaError(f"{where}: {key!r} is empty; it must name the {key}")
+        parsed[key] = row[key]
+    for key in ("ebno_db", "esno_db"):
+        parsed[key] = _cell_number(row[key], key, where)
+    for trials_key, errors_key, rate in _COUNTS:
+        counts = {}
+        for key in (trials_key, errors_key):
+            text = row[key].strip()
+            if not re.fullmatch(r"\d+", text):
+                raise SchemaError(f"{where}: {key!r} is {row[key]!r}; it must be an integer >= 0")
+            counts[key] = int(text)
+        trials, wrong = counts[trials_key], counts[errors_key]
+        if trials < 1 or wrong > trials:
+            raise SchemaError(f"{where}: {wrong} {errors_key} in {trials} {trials_key}; the errors must be between 0 and the {trials_key} (>= 1)")
+        parsed.update(counts)
+        value, low, high = (_cell_number(row[k], k, where) for k in (rate, f"{rate}_low", f"{rate}_high"))
+        if not 0 <= value <= 1:
+            raise SchemaError(f"{where}: {rate!r} is {value!r}; it must be an error rate in [0, 1]")
+        if not math.isclose(value, wrong / trials, rel_tol=1e-9, abs_tol=1e-15):
+            raise SchemaError(f"{where}: {rate!r} is {value!r} but {errors_key} / {trials_key} is {wrong / trials!r}; they must agree")
+        if not (0 <= low <= value + 1e-12 and value - 1e-12 <= high <= 1):
+            raise SchemaError(f"{where}: the interval [{rate}_low, {rate}_high] = [{low!r}, {high!r}] must lie in [0, 1] around {rate} = {value!r}")
+        parsed.update({rate: value, f"{rate}_low": low, f"{rate}_high": high})
+    for key in ("ber_theory", "ser_theory", "bler_theory"):
+        if row[key].strip() == "":
+            parsed[key] = float("nan")
+            continue
+        value = _cell_number(row[key], key, where)
+        if not 0 <= value <= 1:
+            raise SchemaError(f"{where}: {key!r} is {value!r}; it must be an error rate in [0, 1] or empty")
+        parsed[key] = value
+    return {key: parsed[key] for key in RESULT_COLUMNS}
+
+
+def _cell_number(text: str, key: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value):
+        raise SchemaError(f"{where}: {key!r} is {text!r}; it must be a finite number")
+    return value
