@@ -9,10 +9,14 @@ BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
   point without a single error at the full budget; that point reports 0 with
   the Clopper–Pearson upper bound.
 * **Common random numbers.** Batch ``j`` of point ``i`` draws from a generator
-  seeded by ``(seed, i, j)``. Systems with the same ``(k, n)`` get the same
-  bits and, through the generator state reset after the bits, the same noise
-  and fading draws, so the difference between two systems at a point is not
-  noise. Systems of other shapes use the same seed stream.
+  seeded by ``(seed, i, j)``: first the messages, 64 random bits a draw
+  (:meth:`commae.fastpath.Messages.draw`), then each system's noise. Systems
+  with the same ``(k, n)`` get the same messages and, through the generator
+  state reset after the messages, the same noise and fading draws — on the
+  fast path and the generic one alike — so the difference between two
+  systems at a point is not noise. Systems of other shapes use the same seed
+  stream. (Since issue 15 the messages are packed draws, not one draw per
+  bit: a seed gives other counts than before, with the same statistics.)
 * **Intervals.** Exact two-sided Clopper–Pearson intervals from
   ``scipy.stats.beta`` at level ``confidence``, for each rate.
 * **Several processes.** Under ``torchrun`` (an initialised process group,
