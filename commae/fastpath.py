@@ -60,6 +60,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+import struct
 import sys
 from collections.abc import Callable
 
@@ -242,6 +244,11 @@ def _labels(bits: torch.Tensor, width: int) -> torch.Tensor:
     return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).to(torch.int32).view(bits.shape[:-1])
 
 
+def _pack_bits(bits: torch.Tensor, width: int) -> torch.Tensor:
+    """uint8 bits ``[..., width]`` (MSB first) to int64 words ``[...]``."""
+    return _labels(bits, width).to(torch.int64)
+
+
 def _tally(num: int, device: torch.device) -> torch.Tensor:
     """``popcount(v) + 2**32 [v != 0]`` for each label XOR ``v``: one sum counts bit and symbol errors."""
     values = torch.arange(num, device=device)
@@ -318,6 +325,68 @@ def _bpsk_awgn_metric(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: fl
     return real.mul_(scale(no, real)).add_(x)
 
 
+class _HardThresholds:
+    """The raw normal draws at which BPSK's hard decision over AWGN flips, exactly.
+
+    Over :class:`AWGN` the matched filter of BPSK is ``a + x``, with
+    ``x = 1 - 2b`` and ``a`` the scaled noise — ``fl(fl(w sqrt(1/2)) sqrt(N0))``
+    on a complex channel, ``fl(w sqrt(N0/2))`` on a real one, the channel's
+    own float operations on the draw ``w`` — and the hard bit is
+    ``a + x < 0``. A float sum of two floats is negative exactly when the
+    exact sum is, so the hard bit is ``a < -x``; and ``a`` is a monotone
+    function of ``w`` (each rounded product is), so ``a < c`` exactly when
+    ``w < T(c)``, the least float32 ``w`` with ``a(w) >= c`` (found by
+    bisection over the ordered float32 values, with the channel's operations).
+    One comparison of the raw draw per bit then gives the generic path's
+    decision bit for bit, without scaling the noise or adding the points.
+    ``(T(-1), T(+1))`` is kept for the last float N0.
+    """
+
+    def __init__(self, real: bool) -> None:
+        self.real = real
+        self.scale = _NoiseScale(real)
+        self.key: tuple | None = None
+        self.value: tuple[float, float] = (0.0, 0.0)
+
+    def __call__(self, no: float, like: torch.Tensor) -> tuple[float, float]:
+        key = (float(no), like.device)
+        if key != self.key:
+            scale = self.scale(no, like).reshape(1).to("cpu")
+
+            def noise(w: float) -> float:
+                t = torch.tensor([w], dtype=torch.float32)
+                return float(t.mul_(scale) if self.real else t.mul_(_SQRT_HALF).mul_(scale))
+
+            self.key, self.value = key, (_least_float_at(noise, -1.0), _least_float_at(noise, 1.0))
+        return self.value
+
+
+def _float_of_key(key: int) -> float:
+    """The float32 of an ordered key (see :func:`_least_float_at`)."""
+    bits = key if key >= 0 else (1 << 31) | -key
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def _least_float_at(fn: Callable[[float], float], level: float) -> float:
+    """The least finite float32 ``w`` with ``fn(w) >= level`` for a non-decreasing ``fn``; -inf or inf when every or no finite one is.
+
+    Bisection over the float32 values in order: key ``bits`` for a
+    non-negative float, ``-(bits & 0x7fffffff)`` for a negative one.
+    """
+    low, high = -0x7F7FFFFF, 0x7F7FFFFF  # the keys of -max and +max float32
+    if fn(_float_of_key(low)) >= level:
+        return -math.inf
+    if fn(_float_of_key(high)) < level:
+        return math.inf
+    while high - low > 1:  # fn(low) < level <= fn(high)
+        mid = (low + high) // 2
+        if fn(_float_of_key(mid)) >= level:
+            high = mid
+        else:
+            low = mid
+    return _float_of_key(high)
+
+
 class _ModemCounter:
     def __init__(self, modem: Modem) -> None:
         c = modem.constellation
@@ -380,9 +449,10 @@ class _HammingCounter:
         tally = _tally(16, words.device)
         # (sent label, received hard word) -> tally of the decoding's errors: key sent * 128 + word
         self.decode_tally = tally[(torch.arange(16, device=words.device)[:, None] ^ decode[None, :]).view(-1)]
-        self.decode = decode.to(torch.int32)
         self.tally = tally
         self.scale = _NoiseScale(code.channel.real)
+        self.thresholds = _HardThresholds(code.channel.real)
+        self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
         # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see _labels)
         self.pack = sum(1 << (56 + 6 - 9 * j) for j in range(7)) % (1 << 64)
         if self.pack >= 1 << 63:
@@ -390,8 +460,12 @@ class _HammingCounter:
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         code = self.code
-        messages = _as_messages(messages)
-        batch, sent = messages.size, messages.labels
+        sent = _as_messages(messages).labels
+        if code.decoder == "hard" and type(code.channel) is AWGN:
+            word = self._hard_word_awgn(sent, no, gen)
+            per_message = self.decode_tally.index_select(0, word.add_(sent, alpha=128))
+            bit_errors, block_errors = _split(per_message.sum())
+            return torch.stack([bit_errors, block_errors, block_errors])
         x = self.symbols.index_select(0, sent)  # [B, 7] of +-1
         if type(code.channel) is AWGN:
             metric = _bpsk_awgn_metric(code.channel, self.scale, x, no, gen)
@@ -399,7 +473,7 @@ class _HammingCounter:
             y, h = split_channel_output(code.channel, code.channel(torch.complex(x, torch.zeros_like(x)), no, generator=gen))
             metric = bpsk_metric(y, h)
         if code.decoder == "hard":
-            word = self._hard_word(metric, batch)
+            word = _pack_bits((metric < 0).to(torch.uint8), 7)
             per_message = self.decode_tally.index_select(0, word.add_(sent, alpha=128))
         else:
             decided = torch.argmax(metric @ self.symbols.T, dim=-1)
@@ -407,33 +481,48 @@ class _HammingCounter:
         bit_errors, block_errors = _split(per_message.sum())
         return torch.stack([bit_errors, block_errors, block_errors])
 
-    def _hard_word(self, metric: torch.Tensor, batch: int) -> torch.Tensor:
-        """The 7 hard bits ``metric < 0`` (MSB first) of each row as an int64 word ``[B]``.
+    def _hard_word_awgn(self, sent: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+        """The received hard word (7 bits, MSB first, int64 ``[B]``) of the codewords of ``sent`` over AWGN.
 
-        The bits go straight into 8-byte rows (the eighth byte 0), read as one
-        little-endian int64 and gathered by one multiply (see :func:`_labels`).
+        Draws the channel's noise and compares the raw draws with the
+        thresholds of :class:`_HardThresholds`: the word of hard bits a bit
+        ``0`` would give (``w < T(-1)``) and a bit ``1`` would give
+        (``w < T(+1)``), the codeword choosing between them bit by bit.
         """
-        if sys.byteorder != "little":
-            return _labels((metric < 0).to(torch.uint8), 7).to(torch.int64)
-        rows = torch.zeros((batch, 8), dtype=torch.bool, device=metric.device)
-        torch.lt(metric, 0, out=rows[:, :7])
-        return (rows.view(torch.int64).view(batch) * self.pack).bitwise_right_shift_(56).bitwise_and_(127)
+        code, batch = self.code, sent.shape[0]
+        shape = (batch, 7) if code.channel.real else (batch, 7, 2)
+        w = torch.randn(shape, dtype=torch.float32, device=sent.device, generator=gen)
+        draw = w if code.channel.real else w[..., 0]
+        below_minus, below_plus = self.thresholds(no, w)
+        rows = torch.zeros((batch, 2, 8), dtype=torch.bool, device=w.device)  # the 7 bits of each word, then a 0 byte
+        torch.lt(draw, below_minus, out=rows[:, 0, :7])
+        torch.lt(draw, below_plus, out=rows[:, 1, :7])
+        if sys.byteorder == "little":
+            words = (rows.view(torch.int64).view(batch, 2) * self.pack).bitwise_right_shift_(56).bitwise_and_(127)
+        else:
+            words = _pack_bits(rows[..., :7].to(torch.uint8), 7)
+        if_zero, if_one = words[:, 0], words[:, 1]
+        codeword = self.codewords.index_select(0, sent)  # [B] 7 bits, MSB first
+        return (if_zero ^ if_one).bitwise_and_(codeword).bitwise_xor_(if_zero)
 
 
 class _UncodedCounter:
     def __init__(self, system: UncodedBPSK) -> None:
         self.system = system
-        self.scale = _NoiseScale(system.channel.real)
+        self.thresholds = _HardThresholds(system.channel.real)
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         system = self.system
         bits = _as_messages(messages).bits()
-        x = bits.to(torch.float32).mul_(-2).add_(1)  # 1 - 2b
-        if type(system.channel) is AWGN:
-            metric = _bpsk_awgn_metric(system.channel, self.scale, x, no, gen)
+        if type(system.channel) is AWGN:  # a 0 is wrong below T(-1), a 1 at or above T(+1) (see _HardThresholds)
+            shape = tuple(bits.shape) if system.channel.real else (*bits.shape, 2)
+            w = torch.randn(shape, dtype=torch.float32, device=bits.device, generator=gen)
+            draw = w if system.channel.real else w[..., 0]
+            below_minus, below_plus = self.thresholds(no, w)
+            wrong = torch.where(bits.bool(), draw.ge(below_plus), draw.lt(below_minus))  # [B, K]
         else:
+            x = bits.to(torch.float32).mul_(-2).add_(1)  # 1 - 2b
             y, h = split_channel_output(system.channel, system.channel(torch.complex(x, torch.zeros_like(x)), no, generator=gen))
-            metric = bpsk_metric(y, h)
-        wrong = (metric < 0).bitwise_xor_(bits.bool())  # [B, K]
+            wrong = (bpsk_metric(y, h) < 0).bitwise_xor_(bits.bool())  # [B, K]
         bit_errors = wrong.sum()
         return torch.stack([bit_errors, bit_errors, bit_errors if system.k == 1 else wrong.any(-1).sum()])

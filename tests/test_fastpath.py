@@ -1,10 +1,14 @@
+import math
+
 import pytest
 import torch
 
 from commae import AWGN, Autoencoder, Hamming74, Modem, Rayleigh, UncodedBPSK, pam, psk, qam
+from commae.channels import broadcast_no
 from commae.constellations import Constellation
-from commae.fastpath import Messages, fast_counter
+from commae.fastpath import Messages, _HardThresholds, fast_counter
 from commae.simulation import simulate, write_results
+from commae.snr import noise_std_per_real_dim
 from commae.system import errors
 
 COMPLEX = {
@@ -146,3 +150,22 @@ def test_a_fast_system_and_a_generic_one_of_the_same_shape_get_the_same_counts()
     for r in rows:
         by_point.setdefault(r["ebno_db"], []).append({c: r[c] for c in ("bits", "bit_errors", "symbol_errors", "block_errors")})
     assert all(a == b for a, b in by_point.values()) and len(by_point) == 2
+
+
+@pytest.mark.parametrize("real", [False, True])
+def test_hard_thresholds_give_the_channels_decision_at_the_boundary(real):
+    # the draws at and next to each threshold decide as the channel's own floats do: fl(x + noise) < 0, noise as AWGN scales it
+    thresholds = _HardThresholds(real)
+    for no in (1e-3, 0.37, 1.0, 2.5, 40.0):
+        like = torch.zeros(1, 7, 2)
+        below_minus, below_plus = thresholds(no, like)
+        w = torch.tensor([below_minus, below_plus], dtype=torch.float32)
+        w = torch.stack([torch.nextafter(w, torch.tensor(-math.inf)), w, torch.nextafter(w, torch.tensor(math.inf))], -1).flatten()  # [6]
+        for x in (1.0, -1.0):
+            if real:
+                y = x + w * noise_std_per_real_dim(broadcast_no(no, w))  # AWGN(real=True)
+            else:
+                noise = torch.view_as_complex(torch.stack([w, torch.zeros_like(w)], -1)) * noise_std_per_real_dim(1.0)
+                y = (torch.complex(torch.full_like(w, x), torch.zeros_like(w)) + noise * torch.sqrt(broadcast_no(no, w))).real  # AWGN()
+            assert torch.equal(y < 0, w < (below_minus if x == 1.0 else below_plus)), (no, x)
+        assert (w[:3] < below_minus).tolist() == [True, False, False] and (w[3:] < below_plus).tolist() == [True, False, False]
