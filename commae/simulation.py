@@ -59,7 +59,7 @@ from . import theory as closed_form
 from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
-from .fastpath import Counter, Messages, fast_counter
+from .fastpath import Counter, Messages, _Scratch, fast_counter
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
 from .system import System, errors
 
@@ -310,6 +310,7 @@ def simulate(
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)
+    scratch = {shape: _Scratch() for shape in groups}  # each shape's message tensors, reused batch after batch
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
@@ -336,7 +337,7 @@ def simulate(
                         left = min(max_bits - counts[m][0] for m in members)
                         size = min(batch_size, max(1, math.ceil(left / (k * world))))
                         gen.manual_seed(_batch_seed(seed, point, batch * world + rank))
-                        messages = Messages.draw(size, k, gen, device)
+                        messages = Messages.draw(size, k, gen, device, scratch[(k, n)])
                         after_messages = gen.get_state()
                         no = ebno_db_to_no(ebno_db, k, n)
                         for m in members:
