@@ -285,12 +285,12 @@ def _split(total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _pair_tally(labels: torch.Tensor) -> torch.Tensor | None:
-    """Table ``[M * M]``: entry ``s * M + i`` is the :func:`_tally` entry of ``s XOR labels[i]`` (None past 256 points)."""
+    """Table ``[M * M]``: entry ``i * M + s`` is the :func:`_tally` entry of ``s XOR labels[i]`` (None past 256 points)."""
     num = labels.shape[0]
     if num > 256:
         return None
     sent = torch.arange(num, device=labels.device)
-    return _tally(num, labels.device)[(sent[:, None] ^ labels.to(torch.int64)[None, :]).view(-1)]
+    return _tally(num, labels.device)[(labels.to(torch.int64)[:, None] ^ sent[None, :]).view(-1)]
 
 
 class _NoiseScale:
@@ -420,7 +420,7 @@ class _ModemCounter:
         by_label = points[c.index_of_label]
         self.by_label = by_label.real.contiguous() if self.real else by_label.to(torch.complex64).contiguous()  # [M], one lookup a symbol
         self.labels = c.labels.to(torch.int64)  # point index -> label
-        self.pairs = _pair_tally(self.labels)  # [M * M] by (sent label, decided index), or None
+        self.pairs = _pair_tally(self.labels)  # [M * M] by (decided index, sent label), or None
         self.tally = _tally(c.num_points, points.device)
         self.scale = _NoiseScale(self.real)
         self.slice = type(modem.channel) is AWGN and c.kind in ("qam", "pam")
@@ -436,25 +436,22 @@ class _ModemCounter:
         if type(modem.channel) is AWGN:
             x = x.view(batch, m) if self.real else torch.view_as_real(x).view(batch, m, 2)
             y = _awgn_real_part(modem.channel, self.scale, x, no, gen, (batch, m), take)
-            decided = self._slice(y) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
+            decided = self._slice(y, self.width if self.pairs is not None else 0) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
         else:
             y, h = split_channel_output(modem.channel, modem.channel(x.view(batch, m), no, generator=gen))
             decided = modem.decide(y, h)
         if self.pairs is not None:
-            key = decided.view(-1).add_(sent.view(-1), alpha=self.num)
-            if m == 1:  # the tally of each (sent, decided) pair times how often it occurred
-                total = torch.bincount(key, minlength=self.num * self.num).mul_(self.pairs).sum()
-                bit_errors, symbol_errors = _split(total)
-                return torch.stack([bit_errors, symbol_errors, symbol_errors])
+            key = decided.view(-1) if self.slice else decided.view(-1).bitwise_left_shift_(self.width)  # the slicer shifted it already
+            key.bitwise_or_(sent.view(-1))  # decided index * M + sent label
             per_symbol = torch.index_select(self.pairs, 0, key, out=take("per_symbol", (batch * m,), torch.int64, device))
         else:
-            wrong = self.labels.index_select(0, decided.view(-1)).bitwise_xor_(sent.view(-1).to(torch.int64))
+            wrong = self.labels.index_select(0, decided.view(-1)).bitwise_xor_(sent.view(-1))
             per_symbol = self.tally.index_select(0, wrong)
         bit_errors, symbol_errors = _split(per_symbol.sum())
         block_errors = symbol_errors if m == 1 else per_symbol.view(batch, m).ne(0).any(-1).sum()
         return torch.stack([bit_errors, symbol_errors, block_errors])
 
-    def _slice(self, y: torch.Tensor) -> torch.Tensor:
+    def _slice(self, y: torch.Tensor, shift: int) -> torch.Tensor:
         """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples.
 
         The same operations on the same floats as the modem's ``level``,
@@ -463,17 +460,19 @@ class _ModemCounter:
         ``[B, m]``) comes from the two levels as int32, read together as one
         little-endian int64 ``re + 2**32 im``: times ``side * 2**32 + 1`` it
         is ``re + 2**32 (re * side + im)`` modulo ``2**64``, and 32 bits to
-        the right the index.
+        the right the index (``32 - shift`` bits: the index times
+        ``2**shift``, which leaves the low ``shift`` bits 0 while
+        ``re < 2**(32 - shift)``).
         """
         side, scale = self.modem._side, self.modem._level_scale
         level = y.div_(scale).add_(side - 1).div_(2).round_().clamp_(0, side - 1)
         if self.real or self.modem.constellation.kind == "pam":  # PAM: the real axis alone
             level = level if self.real else level[..., 0]
-            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level)
+            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(shift)
         if sys.byteorder != "little":
-            return level[..., 0].mul(side).add_(level[..., 1]).to(torch.int64)
+            return level[..., 0].mul(side).add_(level[..., 1]).to(torch.int64).bitwise_left_shift_(shift)
         pair = self.scratch("decided", level.shape, torch.int32, level.device).copy_(level)  # [B, m, 2]
-        return pair.view(torch.int64).view(level.shape[:-1]).mul_((side << 32) + 1).bitwise_right_shift_(32)
+        return pair.view(torch.int64).view(level.shape[:-1]).mul_((side << 32) + 1).bitwise_right_shift_(32 - shift)
 
 
 class _HammingCounter:

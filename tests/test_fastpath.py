@@ -127,7 +127,18 @@ def test_messages_from_bits_round_trip():
     assert torch.equal(m.symbol_labels(4), Messages.from_bits(bits.view(150, 4)).labels.view(50, 3).to(m.symbol_labels(4).dtype))
 
 
-@pytest.mark.parametrize("make", [lambda: Modem(qam(16)), lambda: Modem(qam(16), symbols_per_message=16), lambda: Hamming74("hard"), lambda: UncodedBPSK(70), lambda: Modem(pam(4), AWGN(real=True))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Modem(qam(16)),
+        lambda: Modem(qam(16), symbols_per_message=16),
+        lambda: Hamming74("hard"),
+        lambda: UncodedBPSK(70),
+        lambda: Modem(pam(4), AWGN(real=True)),
+        lambda: Modem(qam(1024)),
+        lambda: Modem(qam(256), Rayleigh("fast")),
+    ],
+)
 def test_fast_counts_equal_the_generic_counts_on_drawn_messages(make):
     # the engine's draw (labels, or bits alone past 63 bits): both paths see the same messages and noise
     system = make()
