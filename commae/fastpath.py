@@ -115,9 +115,8 @@ class Messages:
 
     ``labels`` is int64 ``[size]``, the message's bits MSB first as an
     integer, for ``k <= 63``, and None for a longer message, which has only
-    bits. Bits are made
-    from the labels on demand, once: :meth:`bits` (uint8) and
-    :meth:`float_bits` (float32), ``[size, k]``.
+    bits. Bits are made from the labels on demand, once: :meth:`bits`
+    (uint8) and :meth:`float_bits` (float32), ``[size, k]``.
 
     Examples
     --------
