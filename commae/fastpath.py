@@ -101,7 +101,8 @@ class _Scratch:
 
     def __call__(self, name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         t = self._tensors.get(name)
-        if t is None or tuple(t.shape) != tuple(shape) or t.dtype != dtype or t.device != device:
+        same_device = t is not None and t.device.type == device.type and device.index in (None, t.device.index)  # "cuda" is the current "cuda:i"
+        if not same_device or tuple(t.shape) != tuple(shape) or t.dtype != dtype:
             t = self._tensors[name] = torch.empty(shape, dtype=dtype, device=device)
         return t
 

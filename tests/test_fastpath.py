@@ -6,7 +6,7 @@ import torch
 from commae import AWGN, Autoencoder, Hamming74, Modem, Rayleigh, UncodedBPSK, pam, psk, qam
 from commae.channels import broadcast_no
 from commae.constellations import Constellation
-from commae.fastpath import Messages, _HardThresholds, fast_counter
+from commae.fastpath import Messages, _HardThresholds, _Scratch, fast_counter
 from commae.simulation import simulate, write_results
 from commae.snr import noise_std_per_real_dim
 from commae.system import errors
@@ -180,3 +180,15 @@ def test_hard_thresholds_give_the_channels_decision_at_the_boundary(real):
                 y = (torch.complex(torch.full_like(w, x), torch.zeros_like(w)) + noise * torch.sqrt(broadcast_no(no, w))).real  # AWGN()
             assert torch.equal(y < 0, w < (below_minus if x == 1.0 else below_plus)), (no, x)
         assert (w[:3] < below_minus).tolist() == [True, False, False] and (w[3:] < below_plus).tolist() == [True, False, False]
+
+
+def test_scratch_lends_the_same_tensor_until_the_shape_changes():
+    scratch = _Scratch()
+    a = scratch("x", (4, 2), torch.float32, torch.device("cpu"))
+    assert scratch("x", (4, 2), torch.float32, torch.device("cpu")).data_ptr() == a.data_ptr()
+    assert scratch("x", (5, 2), torch.float32, torch.device("cpu")).shape == (5, 2)
+    assert scratch("y", (4, 2), torch.float32, torch.device("cpu")).data_ptr() != scratch("x", (4, 2), torch.float32, torch.device("cpu")).data_ptr()
+    # messages drawn into a scratch are the messages drawn without one
+    plain = Messages.draw(1000, 4, torch.Generator().manual_seed(2))
+    lent = Messages.draw(1000, 4, torch.Generator().manual_seed(2), scratch=scratch)
+    assert torch.equal(plain.labels, lent.labels)
