@@ -37,7 +37,7 @@ def main() -> None:
 
     def core(bits, w, s):
         sent = _labels(bits.view(BATCH, 1, 4), 4)
-        x = counter.by_label.index_select(0, sent.view(-1)).view(BATCH, 1, 2)
+        x = torch.view_as_real(counter.by_label.index_select(0, sent.view(-1))).view(BATCH, 1, 2)
         y = w.mul(_SQRT_HALF).mul(s).add(x)
         decided = modem.decide(torch.view_as_complex(y))
         wrong = sent.bitwise_xor(counter.labels.index_select(0, decided.view(-1)).view(BATCH, 1))

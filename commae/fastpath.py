@@ -8,23 +8,42 @@ counts the bit, symbol and block errors of one batch — the numbers
 :func:`commae.system.errors` would give — without building float bit
 tensors:
 
-* messages are integer labels (the bits, MSB first, as an integer);
-* symbols come from a ``[M, 2]`` table of the points by label; the AWGN
-  noise is added in place on the real ``[B, n, 2]`` draw, with no complex
-  multiply;
-* decisions are the system's own slicers (:meth:`Modem.decide`, the sign of
-  the matched filter), and Hamming (7,4) hard decoding is one lookup of the
-  7 hard bits, packed into an integer, in a 128-entry table built from
-  :meth:`Hamming74.syndrome_decode`;
-* errors are ``sent XOR decided`` of the labels: one lookup of each XOR in a
-  table of ``popcount + 2**32 [XOR != 0]`` and one sum give the bit errors
-  (low 32 bits) and the symbol errors (high bits) together.
+* messages are integer labels (the bits, MSB first, as an integer), drawn
+  packed by :meth:`Messages.draw` (below);
+* symbols come from a table of the points by label (complex, so one lookup
+  per symbol); the AWGN noise is added in place on the real ``[B, n, 2]``
+  draw, with no complex multiply;
+* decisions are the system's own slicers — for QAM and PAM over AWGN the
+  same float operations as :meth:`Modem.decide`, on both axes at once;
+  Hamming (7,4) hard decoding is one lookup of the 7 hard bits, packed into
+  an integer, and over AWGN those bits (and uncoded BPSK's) come from
+  comparing the raw noise draws with two exact thresholds
+  (:class:`_HardThresholds`), without scaling the noise or adding the points;
+* errors are one lookup per symbol, in a table indexed by (decision, sent
+  label), of ``popcount(sent XOR decided) + 2**32 [sent != decided]``, and
+  one sum: bit errors in the low 32 bits, symbol errors in the high ones;
+* a counter reuses its tensors from batch to batch (:class:`_Scratch`), and
+  the engine gets each batch's counts of all its systems in one transfer.
 
-The random stream is the generic path's: the channel draws the same
-``torch.randn`` tensor from the same generator state, and every float the
-decisions depend on is computed by the same operations in the same
-precision, so the counts are identical to the generic path's for the same
-draws (``tests/test_fastpath.py`` checks this on every supported system and
+**Messages.** :meth:`Messages.draw` draws a batch of ``k``-bit messages as
+random 64-bit words — ``torch.Tensor.random_`` over the full int64 range, 64
+random bits a draw — and cuts each word into ``64 // k`` labels of ``k`` bits
+(a message of more than 63 bits takes whole words). The engine
+(:func:`commae.simulation.simulate`) draws its messages this way for every
+system, on the fast path and the generic one alike (the generic path gets the
+same messages as float bits, :meth:`Messages.float_bits`), so the two paths
+still see the same messages and the same noise. This replaced one
+``torch.randint(0, 2)`` draw per bit (the engine's stream before issue 15):
+the same seed gives other counts than it did then, with the same statistics
+(``tests/test_fastpath.py`` tests the draw's uniformity and independence).
+
+The noise is the generic path's: the channel draws the same ``torch.randn``
+tensor from the same generator state, and every float the decisions depend
+on is computed by the same operations in the same precision (or, for the
+hard BPSK decisions over AWGN, compared with the thresholds at which those
+floats change sign), so the counts are identical to the generic path's for
+the same draws
+(``tests/test_fastpath.py`` checks this on every supported system and
 channel). Anything else — a learned system, a subclass, a trainable or
 custom constellation, another channel — gets None and runs on the generic
 path.
@@ -46,6 +65,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+import struct
 import sys
 from collections.abc import Callable
 
@@ -55,18 +76,150 @@ from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
 from .channels import AWGN, Rayleigh, broadcast_no, split_channel_output
 from .snr import noise_std_per_real_dim
 
-__all__ = ["Counter", "fast_counter"]
+__all__ = ["Counter", "Messages", "fast_counter"]
 
-# bits [B, k] uint8 {0, 1}, linear N0, generator -> int64 [3]: bit, symbol and block errors
-Counter = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
+# messages (or bits [B, k] uint8 {0, 1}), linear N0, generator -> int64 [3]: bit, symbol and block errors
+Counter = Callable[["Messages | torch.Tensor", float, torch.Generator], torch.Tensor]
 
 _SQRT_HALF = noise_std_per_real_dim(1.0)  # the channels' CN(0, 1) scale per real dimension
+_MAX_LABEL_BITS = 63  # labels up to this many bits are non-negative int64
+
+
+class _Scratch:
+    """Tensors reused from batch to batch, by name: ``scratch(name, shape, dtype, device)``.
+
+    A batch of the fast path allocates a few megabytes; freed at the end of
+    each batch, glibc hands them back to the system and the next batch pays a
+    page fault per 4 KiB again — on the 2-core development VM that cost more
+    than the arithmetic (measured with ``resource.getrusage``: about 500
+    faults, 1.7 ms a batch of 131072 16-QAM symbols, against 1.1 ms for its
+    noise). A tensor from here is valid until the next request of its name.
+    """
+
+    def __init__(self) -> None:
+        self._tensors: dict[str, torch.Tensor] = {}
+
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        t = self._tensors.get(name)
+        same_device = t is not None and t.device.type == device.type and device.index in (None, t.device.index)  # "cuda" is the current "cuda:i"
+        if not same_device or tuple(t.shape) != tuple(shape) or t.dtype != dtype:
+            t = self._tensors[name] = torch.empty(shape, dtype=dtype, device=device)
+        return t
+
+
+def _fresh(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.empty(shape, dtype=dtype, device=device)
+
+
+class Messages:
+    """One batch of ``size`` random ``k``-bit messages: integer labels, and the bits they stand for.
+
+    ``labels`` is int64 ``[size]``, the message's bits MSB first as an
+    integer, for ``k <= 63``, and None for a longer message, which has only
+    bits. Bits are made from the labels on demand, once: :meth:`bits`
+    (uint8) and :meth:`float_bits` (float32), ``[size, k]``.
+
+    Examples
+    --------
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> m = Messages.draw(5, 4, gen)
+    >>> bits = m.bits()
+    >>> bits.shape, bool(((bits[:, 0] * 8 + bits[:, 1] * 4 + bits[:, 2] * 2 + bits[:, 3]) == m.labels).all())
+    (torch.Size([5, 4]), True)
+    """
+
+    def __init__(self, k: int, labels: torch.Tensor | None = None, bits: torch.Tensor | None = None) -> None:
+        if labels is None and bits is None:
+            raise ValueError("Messages needs labels or bits")
+        self.k = int(k)
+        self.labels = labels
+        self._bits = bits
+        self._float: torch.Tensor | None = None
+        self.size = int(labels.shape[0] if labels is not None else bits.shape[0])
+
+    @classmethod
+    def draw(cls, size: int, k: int, generator: torch.Generator, device: str | torch.device = "cpu", scratch: _Scratch | None = None) -> Messages:
+        """``size`` uniform, independent ``k``-bit messages from ``generator``, 64 random bits a draw.
+
+        One int64 ``random_`` over the full range gives 64 independent fair
+        bits; each word holds ``64 // k`` labels (``k`` consecutive bits each,
+        the first label in the lowest bits). A message of ``k > 63`` bits takes
+        ``ceil(k / 64)`` whole words and has no label. Message ``i`` depends on
+        ``size`` only through which words are drawn: the first ``size``
+        messages of a larger batch are the same. ``scratch`` (the engine's)
+        lends the tensors, so the labels live until its next draw.
+        """
+        if k < 1 or size < 0:
+            raise ValueError(f"need k >= 1 and size >= 0, got k={k}, size={size}")
+        device = torch.device(device)
+        if k > _MAX_LABEL_BITS:
+            per = -(-k // 64)
+            words = _words(size * per, generator, device).view(size, per, 1)
+            bits = ((words >> torch.arange(64, device=device)) & 1).view(size, 64 * per)[:, :k].to(torch.uint8)
+            return cls(k, bits=bits)
+        take = scratch or _fresh
+        per = 64 // k
+        count = -(-size // per)
+        words = take("words", (count,), torch.int64, device).random_(-(1 << 63), None, generator=generator)
+        mask = (1 << k) - 1
+        if per == 1:
+            labels = words.bitwise_and_(mask)
+        else:
+            shifts = torch.arange(0, per * k, k, device=device)
+            labels = torch.bitwise_right_shift(words[:, None], shifts, out=take("fields", (count, per), torch.int64, device)).bitwise_and_(mask).view(-1)[:size]
+        return cls(k, labels=labels)
+
+    @classmethod
+    def from_bits(cls, bits: torch.Tensor) -> Messages:
+        """Messages of given bits ``[B, k]`` (uint8, bool or float in {0, 1})."""
+        k = bits.shape[-1]
+        as_bytes = bits.to(torch.uint8)
+        labels = _labels(as_bytes, k).to(torch.int64) if k <= 8 else None
+        if labels is None and k <= _MAX_LABEL_BITS:
+            labels = as_bytes[:, 0].to(torch.int64)
+            for j in range(1, k):
+                labels = labels.mul_(2).add_(as_bytes[:, j])
+        return cls(k, labels=labels, bits=as_bytes)
+
+    def bits(self) -> torch.Tensor:
+        """The bits, MSB of the label first: uint8 ``[size, k]``."""
+        if self._bits is None:
+            shifts = torch.arange(self.k - 1, -1, -1, device=self.labels.device, dtype=self.labels.dtype)
+            self._bits = ((self.labels[:, None] >> shifts) & 1).to(torch.uint8)
+        return self._bits
+
+    def float_bits(self) -> torch.Tensor:
+        """The bits as float32 ``[size, k]``, the input of :func:`commae.system.errors`."""
+        if self._float is None:
+            self._float = self.bits().to(torch.float32)
+        return self._float
+
+    def symbol_labels(self, width: int) -> torch.Tensor:
+        """Labels of the ``k / width`` symbols of ``width`` bits each, in order: int64 ``[size, k / width]``."""
+        m = self.k // width
+        if self.labels is None:
+            return _labels(self.bits().view(self.size, m, width), width).to(torch.int64)
+        if m == 1:
+            return self.labels.view(self.size, 1)
+        shifts = torch.arange(width * (m - 1), -1, -width, device=self.labels.device, dtype=self.labels.dtype)
+        return (self.labels[:, None] >> shifts).bitwise_and_((1 << width) - 1)
+
+
+def _words(count: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """``count`` random int64 words, every one of the 64 bits a fair coin."""
+    return torch.empty(count, dtype=torch.int64, device=device).random_(-(1 << 63), None, generator=generator)
+
+
+def _as_messages(messages: Messages | torch.Tensor) -> Messages:
+    return messages if isinstance(messages, Messages) else Messages.from_bits(messages)
 
 
 def fast_counter(system: object) -> Counter | None:
     """The fast error counter of ``system``, or None when the generic path must run it.
 
     Exact classes only (a subclass may override what it sends or decides).
+    The counter takes a batch of :class:`Messages` (or their bits, uint8
+    ``[B, k]``), the linear N0 and the generator of the noise.
     """
     channel = getattr(system, "channel", None)
     if type(channel) not in (AWGN, Rayleigh):
@@ -120,6 +273,11 @@ def _labels(bits: torch.Tensor, width: int) -> torch.Tensor:
     return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).to(torch.int32).view(bits.shape[:-1])
 
 
+def _pack_bits(bits: torch.Tensor, width: int) -> torch.Tensor:
+    """uint8 bits ``[..., width]`` (MSB first) to int64 words ``[...]``."""
+    return _labels(bits, width).to(torch.int64)
+
+
 def _tally(num: int, device: torch.device) -> torch.Tensor:
     """``popcount(v) + 2**32 [v != 0]`` for each label XOR ``v``: one sum counts bit and symbol errors."""
     values = torch.arange(num, device=device)
@@ -131,50 +289,195 @@ def _split(total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return total.bitwise_and((1 << 32) - 1), total >> 32
 
 
-def _awgn_real_part(channel: AWGN, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
+def _pair_tally(labels: torch.Tensor) -> torch.Tensor | None:
+    """Table ``[M * M]``: entry ``i * M + s`` is the :func:`_tally` entry of ``s XOR labels[i]`` (None past 256 points)."""
+    num = labels.shape[0]
+    if num > 256:
+        return None
+    sent = torch.arange(num, device=labels.device)
+    return _tally(num, labels.device)[(labels.to(torch.int64)[:, None] ^ sent[None, :]).view(-1)]
+
+
+class _NoiseScale:
+    """``sqrt(N0)`` as the channels compute it (``torch.sqrt`` of :func:`broadcast_no`), kept for the last float N0.
+
+    The channels check N0 on every call (a host sync on an accelerator); the
+    engine calls a counter with one float N0 for a whole point.
+    """
+
+    def __init__(self, real: bool) -> None:
+        self.real = real
+        self.key: tuple | None = None
+        self.value: torch.Tensor | None = None
+
+    def __call__(self, no: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        if isinstance(no, torch.Tensor):
+            return self._compute(no, like)
+        key = (float(no), like.device, like.ndim)
+        if key != self.key:
+            self.key, self.value = key, self._compute(no, like)
+        return self.value
+
+    def _compute(self, no: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        no = broadcast_no(no, like)
+        return noise_std_per_real_dim(no) if self.real else torch.sqrt(no)
+
+
+def _awgn_real_part(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...], take=_fresh) -> torch.Tensor:
     """What ``channel(x, no, gen)`` gives, as float: ``[B, n, 2]`` (complex channel) or ``[B, n]`` (real).
 
     ``x`` holds the real parts ``[B, n]`` (BPSK) or the ``[B, n, 2]`` points;
     the same draw and the same float operations as :class:`AWGN`.
     """
     if channel.real:
-        w = torch.randn(shape, dtype=torch.float32, device=x.device, generator=gen)
-        return w.mul_(noise_std_per_real_dim(broadcast_no(no, w))).add_(x)
-    w = torch.randn((*shape, 2), dtype=torch.float32, device=x.device, generator=gen)
-    w.mul_(_SQRT_HALF).mul_(torch.sqrt(broadcast_no(no, w)))
+        w = torch.randn(shape, generator=gen, out=take("noise", shape, torch.float32, x.device))
+        return w.mul_(scale(no, w)).add_(x)
+    w = torch.randn((*shape, 2), generator=gen, out=take("noise", (*shape, 2), torch.float32, x.device))
+    w.mul_(_SQRT_HALF).mul_(scale(no, w))
     if x.ndim == w.ndim:
         return w.add_(x)
     w[..., 0].add_(x)
     return w
 
 
+def _bpsk_awgn_metric(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+    """The matched filter ``Re(y)`` of BPSK points ``x`` (float ``[B, n]``) over ``channel``: the AWGN draw, the real part only.
+
+    The imaginary part of a complex channel's noise is drawn (the stream is
+    the generic path's) but never scaled: the real part is
+    ``w * sqrt(1/2) * sqrt(N0) + x``, the same floats as the channel's.
+    """
+    if channel.real:
+        return _awgn_real_part(channel, scale, x, no, gen, tuple(x.shape))
+    w = torch.randn((*x.shape, 2), dtype=torch.float32, device=x.device, generator=gen)
+    real = w[..., 0].mul(_SQRT_HALF)
+    return real.mul_(scale(no, real)).add_(x)
+
+
+class _HardThresholds:
+    """The raw normal draws at which BPSK's hard decision over AWGN flips, exactly.
+
+    Over :class:`AWGN` the matched filter of BPSK is ``a + x``, with
+    ``x = 1 - 2b`` and ``a`` the scaled noise — ``fl(fl(w sqrt(1/2)) sqrt(N0))``
+    on a complex channel, ``fl(w sqrt(N0/2))`` on a real one, the channel's
+    own float operations on the draw ``w`` — and the hard bit is
+    ``a + x < 0``. A float sum of two floats is negative exactly when the
+    exact sum is, so the hard bit is ``a < -x``; and ``a`` is a monotone
+    function of ``w`` (each rounded product is), so ``a < c`` exactly when
+    ``w < T(c)``, the least float32 ``w`` with ``a(w) >= c`` (found by
+    bisection over the ordered float32 values, with the channel's operations).
+    One comparison of the raw draw per bit then gives the generic path's
+    decision bit for bit, without scaling the noise or adding the points.
+    ``(T(-1), T(+1))`` is kept for the last float N0.
+    """
+
+    def __init__(self, real: bool) -> None:
+        self.real = real
+        self.scale = _NoiseScale(real)
+        self.key: tuple | None = None
+        self.value: tuple[float, float] = (0.0, 0.0)
+
+    def __call__(self, no: float, like: torch.Tensor) -> tuple[float, float]:
+        key = (float(no), like.device)
+        if key != self.key:
+            scale = self.scale(no, like).reshape(1).to("cpu")
+
+            def noise(w: float) -> float:
+                t = torch.tensor([w], dtype=torch.float32)
+                return float(t.mul_(scale) if self.real else t.mul_(_SQRT_HALF).mul_(scale))
+
+            self.key, self.value = key, (_least_float_at(noise, -1.0), _least_float_at(noise, 1.0))
+        return self.value
+
+
+def _float_of_key(key: int) -> float:
+    """The float32 of an ordered key (see :func:`_least_float_at`)."""
+    bits = key if key >= 0 else (1 << 31) | -key
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def _least_float_at(fn: Callable[[float], float], level: float) -> float:
+    """The least finite float32 ``w`` with ``fn(w) >= level`` for a non-decreasing ``fn``; -inf or inf when every or no finite one is.
+
+    Bisection over the float32 values in order: key ``bits`` for a
+    non-negative float, ``-(bits & 0x7fffffff)`` for a negative one.
+    """
+    low, high = -0x7F7FFFFF, 0x7F7FFFFF  # the keys of -max and +max float32
+    if fn(_float_of_key(low)) >= level:
+        return -math.inf
+    if fn(_float_of_key(high)) < level:
+        return math.inf
+    while high - low > 1:  # fn(low) < level <= fn(high)
+        mid = (low + high) // 2
+        if fn(_float_of_key(mid)) >= level:
+            high = mid
+        else:
+            low = mid
+    return _float_of_key(high)
+
+
 class _ModemCounter:
     def __init__(self, modem: Modem) -> None:
         c = modem.constellation
-        self.modem, self.m, self.width = modem, modem.n, c.k
+        self.modem, self.m, self.width, self.num = modem, modem.n, c.k, c.num_points
+        self.real = modem.channel.real
         points = c.points.detach()
-        self.by_label = torch.view_as_real(points[c.index_of_label]).contiguous()  # [M, 2]
-        if modem.channel.real:
-            self.by_label = self.by_label[:, 0].contiguous()
-        self.labels = c.labels.to(torch.int32)
+        by_label = points[c.index_of_label]
+        self.by_label = by_label.real.contiguous() if self.real else by_label.to(torch.complex64).contiguous()  # [M], one lookup a symbol
+        self.labels = c.labels.to(torch.int64)  # point index -> label
+        self.pairs = _pair_tally(self.labels)  # [M * M] by (decided index, sent label), or None
         self.tally = _tally(c.num_points, points.device)
+        self.scale = _NoiseScale(self.real)
+        self.slice = type(modem.channel) is AWGN and c.kind in ("qam", "pam")
+        self.scratch = _Scratch()
 
-    def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
-        modem, batch, m = self.modem, bits.shape[0], self.m
-        sent = _labels(bits.view(batch, m, self.width), self.width)  # [B, m]
-        x = self.by_label.index_select(0, sent.view(-1)).view(batch, m, -1)  # [B, m, 2], or [B, m, 1] on a real channel
-        if modem.channel.real:
-            x = x.view(batch, m)
+    def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+        modem, m = self.modem, self.m
+        messages = _as_messages(messages)
+        batch = messages.size
+        sent = messages.symbol_labels(self.width)  # [B, m] int64
+        take, device = self.scratch, sent.device
+        x = torch.index_select(self.by_label, 0, sent.view(-1), out=take("x", (batch * m,), self.by_label.dtype, device))  # [B m], complex (float on a real channel)
         if type(modem.channel) is AWGN:
-            y = _awgn_real_part(modem.channel, x, no, gen, (batch, m))
-            decided = modem.decide(y if modem.channel.real else torch.view_as_complex(y))
+            x = x.view(batch, m) if self.real else torch.view_as_real(x).view(batch, m, 2)
+            y = _awgn_real_part(modem.channel, self.scale, x, no, gen, (batch, m), take)
+            decided = self._slice(y, self.width if self.pairs is not None else 0) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
         else:
-            y, h = split_channel_output(modem.channel, modem.channel(torch.view_as_complex(x), no, generator=gen))
+            y, h = split_channel_output(modem.channel, modem.channel(x.view(batch, m), no, generator=gen))
             decided = modem.decide(y, h)
-        wrong = sent.bitwise_xor_(self.labels.index_select(0, decided.view(-1)).view(batch, m))  # [B, m]
-        bit_errors, symbol_errors = _split(self.tally.index_select(0, wrong.view(-1)).sum())
-        block_errors = symbol_errors if m == 1 else wrong.ne(0).any(-1).sum()
+        if self.pairs is not None:
+            key = decided.view(-1) if self.slice else decided.view(-1).bitwise_left_shift_(self.width)  # the slicer shifted it already
+            key.bitwise_or_(sent.view(-1))  # decided index * M + sent label
+            per_symbol = torch.index_select(self.pairs, 0, key, out=take("per_symbol", (batch * m,), torch.int64, device))
+        else:
+            wrong = self.labels.index_select(0, decided.view(-1)).bitwise_xor_(sent.view(-1))
+            per_symbol = self.tally.index_select(0, wrong)
+        bit_errors, symbol_errors = _split(per_symbol.sum())
+        block_errors = symbol_errors if m == 1 else per_symbol.view(batch, m).ne(0).any(-1).sum()
         return torch.stack([bit_errors, symbol_errors, block_errors])
+
+    def _slice(self, y: torch.Tensor, shift: int) -> torch.Tensor:
+        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples.
+
+        The same operations on the same floats as the modem's ``level``,
+        ``round((u / scale + (side - 1)) / 2)`` clamped to the levels, on both
+        axes in one pass; the index ``level(re) * side + level(im)`` (int64
+        ``[B, m]``) comes from the two levels as int32, read together as one
+        little-endian int64 ``re + 2**32 im``: times ``side * 2**32 + 1`` it
+        is ``re + 2**32 (re * side + im)`` modulo ``2**64``, and 32 bits to
+        the right the index (``32 - shift`` bits: the index times
+        ``2**shift``, which leaves the low ``shift`` bits 0 while
+        ``re < 2**(32 - shift)``).
+        """
+        side, scale = self.modem._side, self.modem._level_scale
+        level = y.div_(scale).add_(side - 1).div_(2).round_().clamp_(0, side - 1)
+        if self.real or self.modem.constellation.kind == "pam":  # PAM: the real axis alone
+            level = level if self.real else level[..., 0]
+            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(shift)
+        if sys.byteorder != "little":
+            return level[..., 0].mul(side).add_(level[..., 1]).to(torch.int64).bitwise_left_shift_(shift)
+        pair = self.scratch("decided", level.shape, torch.int32, level.device).copy_(level)  # [B, m, 2]
+        return pair.view(torch.int64).view(level.shape[:-1]).mul_((side << 32) + 1).bitwise_right_shift_(32 - shift)
 
 
 class _HammingCounter:
@@ -183,40 +486,87 @@ class _HammingCounter:
         self.symbols = code.codeword_symbols  # [16, 7], row = message label
         words = torch.arange(128, device=self.symbols.device)
         hard = ((words[:, None] >> torch.arange(6, -1, -1, device=words.device)) & 1).to(code.check_matrix.dtype)  # [128, 7]
-        self.decode = _labels(code.syndrome_decode(hard).to(torch.uint8), 4)  # int32 [128]: received word -> message label
-        self.tally = _tally(16, words.device)
+        decode = _labels(code.syndrome_decode(hard).to(torch.uint8), 4).to(torch.int64)  # [128]: received word -> message label
+        tally = _tally(16, words.device)
+        # (sent label, received hard word) -> tally of the decoding's errors: key sent * 128 + word
+        self.decode_tally = tally[(torch.arange(16, device=words.device)[:, None] ^ decode[None, :]).view(-1)]
+        self.tally = tally
+        self.scale = _NoiseScale(code.channel.real)
+        self.thresholds = _HardThresholds(code.channel.real)
+        self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
+        self.scratch = _Scratch()
+        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see _labels)
+        self.pack = sum(1 << (56 + 6 - 9 * j) for j in range(7)) % (1 << 64)
+        if self.pack >= 1 << 63:
+            self.pack -= 1 << 64
 
-    def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
-        code, batch = self.code, bits.shape[0]
-        sent = _labels(bits, 4)  # [B]
+    def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+        code = self.code
+        sent = _as_messages(messages).labels
+        if code.decoder == "hard" and type(code.channel) is AWGN:
+            word = self._hard_word_awgn(sent, no, gen)
+            per_message = torch.index_select(self.decode_tally, 0, word.add_(sent, alpha=128), out=self.scratch("per_message", word.shape, torch.int64, word.device))
+            bit_errors, block_errors = _split(per_message.sum())
+            return torch.stack([bit_errors, block_errors, block_errors])
         x = self.symbols.index_select(0, sent)  # [B, 7] of +-1
         if type(code.channel) is AWGN:
-            y = _awgn_real_part(code.channel, x, no, gen, (batch, 7))
-            metric = y if code.channel.real else y[..., 0]
+            metric = _bpsk_awgn_metric(code.channel, self.scale, x, no, gen)
         else:
             y, h = split_channel_output(code.channel, code.channel(torch.complex(x, torch.zeros_like(x)), no, generator=gen))
             metric = bpsk_metric(y, h)
         if code.decoder == "hard":
-            decided = self.decode.index_select(0, _labels((metric < 0).to(torch.uint8), 7))
+            word = _pack_bits((metric < 0).to(torch.uint8), 7)
+            per_message = self.decode_tally.index_select(0, word.add_(sent, alpha=128))
         else:
-            decided = torch.argmax(metric @ self.symbols.T, dim=-1).to(torch.int32)
-        bit_errors, block_errors = _split(self.tally.index_select(0, sent.bitwise_xor_(decided)).sum())
+            decided = torch.argmax(metric @ self.symbols.T, dim=-1)
+            per_message = self.tally.index_select(0, decided.bitwise_xor_(sent))
+        bit_errors, block_errors = _split(per_message.sum())
         return torch.stack([bit_errors, block_errors, block_errors])
+
+    def _hard_word_awgn(self, sent: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+        """The received hard word (7 bits, MSB first, int64 ``[B]``) of the codewords of ``sent`` over AWGN.
+
+        Draws the channel's noise and compares the raw draws with the
+        thresholds of :class:`_HardThresholds`: the word of hard bits a bit
+        ``0`` would give (``w < T(-1)``) and a bit ``1`` would give
+        (``w < T(+1)``), the codeword choosing between them bit by bit.
+        """
+        code, batch, take, device = self.code, sent.shape[0], self.scratch, sent.device
+        shape = (batch, 7) if code.channel.real else (batch, 7, 2)
+        w = torch.randn(shape, generator=gen, out=take("noise", shape, torch.float32, device))
+        draw = w if code.channel.real else w[..., 0]
+        below_minus, below_plus = self.thresholds(no, w)
+        rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a 0 byte
+        rows[:, :, 7] = False
+        torch.lt(draw, below_minus, out=rows[:, 0, :7])
+        torch.lt(draw, below_plus, out=rows[:, 1, :7])
+        if sys.byteorder == "little":
+            words = torch.mul(rows.view(torch.int64).view(batch, 2), self.pack, out=take("words", (batch, 2), torch.int64, device))
+            words = words.bitwise_right_shift_(56).bitwise_and_(127)
+        else:
+            words = _pack_bits(rows[..., :7].to(torch.uint8), 7)
+        if_zero, if_one = words[:, 0], words[:, 1]
+        codeword = torch.index_select(self.codewords, 0, sent, out=take("codeword", (batch,), torch.int64, device))  # [B] 7 bits, MSB first
+        return codeword.bitwise_and_(if_zero ^ if_one).bitwise_xor_(if_zero)
 
 
 class _UncodedCounter:
     def __init__(self, system: UncodedBPSK) -> None:
         self.system = system
+        self.thresholds = _HardThresholds(system.channel.real)
 
-    def __call__(self, bits: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+    def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         system = self.system
-        x = bits.to(torch.float32).mul_(-2).add_(1)  # 1 - 2b
-        if type(system.channel) is AWGN:
-            y = _awgn_real_part(system.channel, x, no, gen, tuple(bits.shape))
-            metric = y if system.channel.real else y[..., 0]
+        bits = _as_messages(messages).bits()
+        if type(system.channel) is AWGN:  # a 0 is wrong below T(-1), a 1 at or above T(+1) (see _HardThresholds)
+            shape = tuple(bits.shape) if system.channel.real else (*bits.shape, 2)
+            w = torch.randn(shape, dtype=torch.float32, device=bits.device, generator=gen)
+            draw = w if system.channel.real else w[..., 0]
+            below_minus, below_plus = self.thresholds(no, w)
+            wrong = torch.where(bits.bool(), draw.ge(below_plus), draw.lt(below_minus))  # [B, K]
         else:
+            x = bits.to(torch.float32).mul_(-2).add_(1)  # 1 - 2b
             y, h = split_channel_output(system.channel, system.channel(torch.complex(x, torch.zeros_like(x)), no, generator=gen))
-            metric = bpsk_metric(y, h)
-        wrong = (metric < 0).bitwise_xor_(bits.bool())  # [B, K]
+            wrong = (bpsk_metric(y, h) < 0).bitwise_xor_(bits.bool())  # [B, K]
         bit_errors = wrong.sum()
         return torch.stack([bit_errors, bit_errors, bit_errors if system.k == 1 else wrong.any(-1).sum()])

@@ -9,10 +9,14 @@ BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
   point without a single error at the full budget; that point reports 0 with
   the Clopper–Pearson upper bound.
 * **Common random numbers.** Batch ``j`` of point ``i`` draws from a generator
-  seeded by ``(seed, i, j)``. Systems with the same ``(k, n)`` get the same
-  bits and, through the generator state reset after the bits, the same noise
-  and fading draws, so the difference between two systems at a point is not
-  noise. Systems of other shapes use the same seed stream.
+  seeded by ``(seed, i, j)``: first the messages, 64 random bits a draw
+  (:meth:`commae.fastpath.Messages.draw`), then each system's noise. Systems
+  with the same ``(k, n)`` get the same messages and, through the generator
+  state reset after the messages, the same noise and fading draws — on the
+  fast path and the generic one alike — so the difference between two
+  systems at a point is not noise. Systems of other shapes use the same seed
+  stream. (Since issue 15 the messages are packed draws, not one draw per
+  bit: a seed gives other counts than before, with the same statistics.)
 * **Intervals.** Exact two-sided Clopper–Pearson intervals from
   ``scipy.stats.beta`` at level ``confidence``, for each rate.
 * **Several processes.** Under ``torchrun`` (an initialised process group,
@@ -55,7 +59,7 @@ from . import theory as closed_form
 from ._files import atomic_write
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
-from .fastpath import Counter, fast_counter
+from .fastpath import Counter, Messages, _Scratch, fast_counter
 from .schemas import RESULT_COLUMNS
 from .schemas import read_results as _read_results
 from .snr import ebno_db_to_esno_db, ebno_db_to_no
@@ -300,6 +304,7 @@ def simulate(
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)
+    scratch = {shape: _Scratch() for shape in groups}  # each shape's message tensors, reused batch after batch
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
@@ -326,15 +331,14 @@ def simulate(
                         left = min(max_bits - counts[m][0] for m in members)
                         size = min(batch_size, max(1, math.ceil(left / (k * world))))
                         gen.manual_seed(_batch_seed(seed, point, batch * world + rank))
-                        bits = torch.randint(0, 2, (size, k), device=device, generator=gen, dtype=torch.uint8)
-                        after_bits = gen.get_state()
+                        messages = Messages.draw(size, k, gen, device, scratch[(k, n)])
+                        after_messages = gen.get_state()
                         no = ebno_db_to_no(ebno_db, k, n)
-                        as_float: list[torch.Tensor] = []
                         for m in members:
-                            gen.set_state(after_bits)
-                            found[m] = _count(named[m], counters[m], bits, as_float, no, gen)
+                            gen.set_state(after_messages)
+                            found[m] = _count(named[m], counters[m], messages, no, gen)
                     names_now = list(found)
-                    local = np.stack([found[m] for m in names_now])
+                    local = _host_counts([found[m] for m in names_now])
                     merged = _dist.all_reduce_sum(torch.from_numpy(local)).numpy() if world > 1 else local
                     for m, row_local, row_global in zip(names_now, local, merged):
                         own[m] += row_local
@@ -355,24 +359,31 @@ def simulate(
     return rows
 
 
-def _count(system: System, counter: Counter | None, bits: torch.Tensor, as_float: list[torch.Tensor], no: float, gen: torch.Generator) -> np.ndarray:
-    """One batch's counts (bits, bit errors, symbols, symbol errors, blocks, block errors) of ``system``.
+def _count(system: System, counter: Counter | None, messages: Messages, no: float, gen: torch.Generator) -> tuple[list[int], torch.Tensor]:
+    """One batch of ``system``: its trials (bits, symbols, blocks) and its errors of each, int64 ``[3]`` on the device.
 
-    ``bits`` are uint8; the fast path (:mod:`commae.fastpath`) counts them when
-    ``counter`` is given, the generic :func:`~commae.system.errors` otherwise
-    (on float bits, made once per batch in ``as_float``). Both give the same
-    counts for the same draws.
+    The fast path (:mod:`commae.fastpath`) counts the messages when ``counter``
+    is given, the generic :func:`~commae.system.errors` otherwise (on their
+    float bits, made once per batch and shared). Both give the same counts
+    for the same draws.
     """
-    size, k = bits.shape
-    symbols = size * (k // system.bits_per_symbol)
+    size, k = messages.size, messages.k
+    trials = [size * k, size * (k // system.bits_per_symbol), size]
     if counter is not None and size * k < 1 << 32:  # the fast tally holds fewer than 2**32 bit errors
-        wrong = counter(bits, no, gen).cpu().numpy()
-    else:
-        if not as_float:
-            as_float.append(bits.to(torch.float32))
-        e = errors(system, as_float[0], no, gen)
-        wrong = torch.stack([e.bits.sum(), e.symbols.sum(), e.blocks.sum()]).cpu().numpy()
-    return np.array([size * k, wrong[0], symbols, wrong[1], size, wrong[2]], dtype=np.int64)
+        return trials, counter(messages, no, gen)
+    e = errors(system, messages.float_bits(), no, gen)
+    return trials, torch.stack([e.bits.sum(), e.symbols.sum(), e.blocks.sum()]).to(torch.int64)
+
+
+def _host_counts(found: list[tuple[list[int], torch.Tensor]]) -> np.ndarray:
+    """Rows (bits, bit errors, symbols, symbol errors, blocks, block errors) of the systems of one round.
+
+    The error counts of every system come to the host in one transfer (one
+    sync with an accelerator); the trials are known on the host.
+    """
+    wrong = torch.stack([w for _, w in found]).cpu().numpy()
+    trials = np.array([t for t, _ in found], dtype=np.int64)
+    return np.stack([trials[:, 0], wrong[:, 0], trials[:, 1], wrong[:, 1], trials[:, 2], wrong[:, 2]], axis=1).astype(np.int64)
 
 
 _COUNT_NAMES = ("bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors")

@@ -1,10 +1,14 @@
+import math
+
 import pytest
 import torch
 
 from commae import AWGN, Autoencoder, Hamming74, Modem, Rayleigh, UncodedBPSK, pam, psk, qam
+from commae.channels import broadcast_no
 from commae.constellations import Constellation
-from commae.fastpath import fast_counter
+from commae.fastpath import Messages, _HardThresholds, _Scratch, fast_counter
 from commae.simulation import simulate, write_results
+from commae.snr import noise_std_per_real_dim
 from commae.system import errors
 
 COMPLEX = {
@@ -76,3 +80,115 @@ def test_other_systems_take_the_generic_path():
     assert fast_counter(Modem(Constellation(torch.randn(8, 2)))) is None  # custom geometry: exhaustive search
     assert fast_counter(Autoencoder(4, 1)) is None
     assert fast_counter(Modem(qam(4), Rayleigh("fast"))) is not None
+
+
+@pytest.mark.parametrize("k", [1, 4, 7, 13, 40, 70])
+def test_drawn_messages_are_uniform_independent_bits(k):
+    # 64 random bits a draw, cut into labels: every bit of every message a fair coin, independent of the others
+    gen = torch.Generator().manual_seed(k)
+    size = 60_000
+    messages = Messages.draw(size, k, gen)
+    bits = messages.bits().to(torch.float64)  # [N, k]
+    assert bits.shape == (size, k)
+    # each bit position: mean 1/2 within 5 sigma
+    assert ((bits.mean(0) - 0.5).abs() < 5 * 0.5 / size**0.5).all()
+    # correlation of any two bits of a message, and of a message's bits with the next message's (word and field boundaries)
+    centred = bits - 0.5
+    within = (centred.T @ centred) / (0.25 * size)  # [k, k], identity in expectation
+    across = (centred[:-1].T @ centred[1:]) / (0.25 * (size - 1))
+    off = within - torch.eye(k, dtype=torch.float64)
+    limit = 5.5 / size**0.5  # 5.5 sigma over at most 70 x 70 entries
+    assert off.abs().max() < limit and across.abs().max() < limit
+    if messages.labels is not None:
+        weights = torch.tensor([1 << (k - 1 - j) for j in range(k)], dtype=torch.float64)
+        assert torch.equal((bits @ weights).to(torch.int64), messages.labels.to(torch.int64))  # bits are the labels, MSB first
+
+
+def test_labels_are_uniform_over_the_messages():
+    # chi-square of the 16 labels of 4-bit messages: the statistic of 15 degrees of freedom below its 1e-4 quantile
+    labels = Messages.draw(160_000, 4, torch.Generator().manual_seed(3)).labels
+    counts = torch.bincount(labels.to(torch.int64), minlength=16).to(torch.float64)
+    chi2 = float(((counts - 10_000) ** 2 / 10_000).sum())
+    assert chi2 < 44.3  # scipy.stats.chi2.ppf(1 - 1e-4, 15) = 44.26
+
+
+def test_the_first_messages_of_a_batch_do_not_depend_on_its_size():
+    for k in (4, 13, 70):
+        small = Messages.draw(10, k, torch.Generator().manual_seed(1))
+        large = Messages.draw(1000, k, torch.Generator().manual_seed(1))
+        assert torch.equal(small.bits(), large.bits()[:10])
+
+
+def test_messages_from_bits_round_trip():
+    bits = torch.randint(0, 2, (50, 12), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    m = Messages.from_bits(bits)
+    again = Messages(12, labels=m.labels)
+    assert torch.equal(again.bits(), bits) and torch.equal(again.float_bits(), bits.float())
+    assert torch.equal(m.symbol_labels(4), Messages.from_bits(bits.view(150, 4)).labels.view(50, 3).to(m.symbol_labels(4).dtype))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Modem(qam(16)),
+        lambda: Modem(qam(16), symbols_per_message=16),
+        lambda: Hamming74("hard"),
+        lambda: UncodedBPSK(70),
+        lambda: Modem(pam(4), AWGN(real=True)),
+        lambda: Modem(qam(1024)),
+        lambda: Modem(qam(256), Rayleigh("fast")),
+    ],
+)
+def test_fast_counts_equal_the_generic_counts_on_drawn_messages(make):
+    # the engine's draw (labels, or bits alone past 63 bits): both paths see the same messages and noise
+    system = make()
+    count = fast_counter(system)
+    gen = torch.Generator().manual_seed(5)
+    messages = Messages.draw(3000, system.k, gen)
+    state = gen.get_state()
+    fast = count(messages, 1.0, gen).tolist()
+    assert fast == _generic(system, messages.bits(), 1.0, gen.set_state(state))
+    assert fast[0] > 100
+
+
+def test_a_fast_system_and_a_generic_one_of_the_same_shape_get_the_same_counts():
+    # common random numbers across the two paths: the same messages and noise give the same errors
+    class Generic(Modem):
+        pass
+
+    rows = simulate([Modem(qam(16)), Generic(qam(16), name="generic")], [2.0, 6.0], target_errors=500, batch_size=3000, seed=4, progress=False)
+    by_point = {}
+    for r in rows:
+        by_point.setdefault(r["ebno_db"], []).append({c: r[c] for c in ("bits", "bit_errors", "symbol_errors", "block_errors")})
+    assert all(a == b for a, b in by_point.values()) and len(by_point) == 2
+
+
+@pytest.mark.parametrize("real", [False, True])
+def test_hard_thresholds_give_the_channels_decision_at_the_boundary(real):
+    # the draws at and next to each threshold decide as the channel's own floats do: fl(x + noise) < 0, noise as AWGN scales it
+    thresholds = _HardThresholds(real)
+    for no in (1e-3, 0.37, 1.0, 2.5, 40.0):
+        like = torch.zeros(1, 7, 2)
+        below_minus, below_plus = thresholds(no, like)
+        w = torch.tensor([below_minus, below_plus], dtype=torch.float32)
+        w = torch.stack([torch.nextafter(w, torch.tensor(-math.inf)), w, torch.nextafter(w, torch.tensor(math.inf))], -1).flatten()  # [6]
+        for x in (1.0, -1.0):
+            if real:
+                y = x + w * noise_std_per_real_dim(broadcast_no(no, w))  # AWGN(real=True)
+            else:
+                noise = torch.view_as_complex(torch.stack([w, torch.zeros_like(w)], -1)) * noise_std_per_real_dim(1.0)
+                y = (torch.complex(torch.full_like(w, x), torch.zeros_like(w)) + noise * torch.sqrt(broadcast_no(no, w))).real  # AWGN()
+            assert torch.equal(y < 0, w < (below_minus if x == 1.0 else below_plus)), (no, x)
+        assert (w[:3] < below_minus).tolist() == [True, False, False] and (w[3:] < below_plus).tolist() == [True, False, False]
+
+
+def test_scratch_lends_the_same_tensor_until_the_shape_changes():
+    scratch = _Scratch()
+    a = scratch("x", (4, 2), torch.float32, torch.device("cpu"))
+    assert scratch("x", (4, 2), torch.float32, torch.device("cpu")).data_ptr() == a.data_ptr()
+    assert scratch("x", (5, 2), torch.float32, torch.device("cpu")).shape == (5, 2)
+    assert scratch("y", (4, 2), torch.float32, torch.device("cpu")).data_ptr() != scratch("x", (4, 2), torch.float32, torch.device("cpu")).data_ptr()
+    # messages drawn into a scratch are the messages drawn without one
+    plain = Messages.draw(1000, 4, torch.Generator().manual_seed(2))
+    lent = Messages.draw(1000, 4, torch.Generator().manual_seed(2), scratch=scratch)
+    assert torch.equal(plain.labels, lent.labels)
