@@ -1,30 +1,111 @@
-"""Atomic file writes: a temp file beside the target, then a rename, so no reader ever sees half a file."""
+"""Atomic file writes: temp files beside the targets, then renames, so no reader ever sees half a file.
+
+A temp file is ``.NAME.tmp-PID`` beside ``NAME``; a failed write removes it,
+and a process killed outright leaves it behind for :func:`remove_stale_temps`.
+A write that fails (a full disk, a read-only file system) raises
+:class:`WriteError`, whose message is one line naming the file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write"]
+from ._interrupts import deferred_sigint
+
+__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "temp_path", "remove_stale_temps"]
+
+
+class WriteError(OSError):
+    """A file could not be written; ``str()`` is ``cannot write PATH: REASON``."""
+
+    def __init__(self, path: str | os.PathLike, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
+def temp_path(path: str | os.PathLike) -> Path:
+    """The hidden temp file that stands for ``path`` while it is written: ``.NAME.tmp-PID``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def remove_stale_temps(directory: Path, names: Iterable[str]) -> list[Path]:
+    """Remove the temp files of ``names`` in ``directory`` left by killed writers (any pid); return them.
+
+    Call it only where no other process can be writing those files (under the directory's lock).
+    """
+    removed = []
+    for name in names:
+        for temp in directory.glob(f".{name}.tmp-*"):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+                removed.append(temp)
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+    """Yield a temp path for each of ``paths``; on a clean exit each is flushed and renamed over its target, in order.
+
+    Until every temp is written and flushed no target changes, so a failure
+    (an exception, a full disk) leaves all of them as they were; the renames
+    are not interrupted by Ctrl-C. A process killed between two renames can
+    leave the first target new and the later ones old: put the file that
+    describes the others first. Any ``OSError`` becomes a :class:`WriteError`
+    naming the file; the temps are removed.
+    """
+    paths = [Path(p) for p in paths]
+    temps = [temp_path(p) for p in paths]
+    current = None
+    try:
+        yield temps
+        for path, temp in zip(paths, temps):
+            current = path
+            _fsync(temp)
+        with deferred_sigint():
+            for path, temp in zip(paths, temps):
+                current = path
+                os.replace(temp, path)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise WriteError(current if current is not None else _failed_target(paths, temps, exc), exc) from None
+    finally:
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                temp.unlink()
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; on a clean exit it replaces ``path``, otherwise it is removed."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Yield a temp path beside ``path``; on a clean exit it replaces ``path``, otherwise it is removed (see :func:`atomic_paths`)."""
+    with atomic_paths([path]) as (temp,):
+        yield temp
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` atomically, flushed to disk before the rename."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data.encode() if isinstance(data, str) else data)
-        fh.flush()
-        os.fsync(fh.fileno())
+
+
+def _failed_target(paths: list[Path], temps: list[Path], exc: OSError) -> Path:
+    """The target whose temp the caller was writing when ``exc`` came: named by the error, else the last temp begun."""
+    for path, temp in zip(paths, temps):
+        if exc.filename is not None and Path(exc.filename) in (temp, path):
+            return path
+    begun = [path for path, temp in zip(paths, temps) if temp.exists()]
+    return begun[-1] if begun else paths[0]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
