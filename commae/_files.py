@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ._interrupts import deferred_sigint
 
-__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "temp_path", "remove_stale_temps"]
+__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "temp_path", "remove_stale_temps", "writing"]
 
 
 class WriteError(OSError):
@@ -56,8 +56,9 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
     (an exception, a full disk) leaves all of them as they were; the renames
     are not interrupted by Ctrl-C. A process killed between two renames can
     leave the first target new and the later ones old: put the file that
-    describes the others first. Any ``OSError`` becomes a :class:`WriteError`
-    naming the file; the temps are removed.
+    describes the others first. Any ``OSError``, or an error raised while
+    handling one, becomes a :class:`WriteError` naming the file; the temps are
+    removed.
     """
     paths = [Path(p) for p in paths]
     temps = [temp_path(p) for p in paths]
@@ -73,12 +74,29 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
                 os.replace(temp, path)
     except WriteError:
         raise
-    except OSError as exc:
-        raise WriteError(current if current is not None else _failed_target(paths, temps, exc), exc) from None
+    except Exception as exc:
+        cause = _os_error(exc)
+        if cause is None:
+            raise
+        raise WriteError(current if current is not None else _failed_target(paths, temps, cause), cause) from None
     finally:
         for temp in temps:
             with contextlib.suppress(OSError):
                 temp.unlink()
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Inside :func:`atomic_paths`, mark the block that writes ``path``'s temp file, so that its failure names ``path``."""
+    try:
+        yield
+    except WriteError:
+        raise
+    except Exception as exc:
+        cause = _os_error(exc)
+        if cause is None:
+            raise
+        raise WriteError(path, cause) from None
 
 
 @contextlib.contextmanager
@@ -94,8 +112,20 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         fh.write(data.encode() if isinstance(data, str) else data)
 
 
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """``exc`` if it is an ``OSError``, else the one it was raised from or while handling (a writer such as
+    matplotlib's PDF backend may fail in its own clean-up after the disk filled); None when there is none."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _failed_target(paths: list[Path], temps: list[Path], exc: OSError) -> Path:
-    """The target whose temp the caller was writing when ``exc`` came: named by the error, else the last temp begun."""
+    """The target whose temp the caller was writing when ``exc`` came (when it did not say so with :func:`writing`): named by the error, else the last temp begun."""
     for path, temp in zip(paths, temps):
         if exc.filename is not None and Path(exc.filename) in (temp, path):
             return path

@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ._files import atomic_paths  # noqa: E402
+from ._files import atomic_paths, writing  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
 from .constellations import int_to_bits  # noqa: E402
@@ -768,6 +768,7 @@ def save_figure(fig: plt.Figure, base: str | os.PathLike, formats: Sequence[str]
     formats = list(dict.fromkeys(formats))
     written = [base.with_name(f"{base.name}.{fmt}") for fmt in formats]
     with atomic_paths(written) as temps:
-        for fmt, tmp in zip(formats, temps):
-            fig.savefig(tmp, format=fmt)
+        for fmt, path, tmp in zip(formats, written, temps):
+            with writing(path):  # a writer may remove its half-written file, and fail in its own clean-up
+                fig.savefig(tmp, format=fmt)
     return written

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 
 from . import distributed as _dist
 from . import theory as closed_form
-from ._files import atomic_paths
+from ._files import atomic_paths, writing
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
 from .fastpath import Counter, fast_counter
@@ -436,8 +436,10 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
     if json_path == path:
         raise ValueError(f"{path}: the CSV needs a name other than .json, its settings go to {json_path.name}")
     with atomic_paths([json_path, path]) as (json_temp, csv_temp):
-        json_temp.write_bytes((json.dumps(settings, indent=2) + "\n").encode())
-        csv_temp.write_bytes(text.getvalue().encode())
+        with writing(json_path):
+            json_temp.write_bytes((json.dumps(settings, indent=2) + "\n").encode())
+        with writing(path):
+            csv_temp.write_bytes(text.getvalue().encode())
     return path, json_path
 
 
