@@ -234,6 +234,18 @@ def test_sigint_mid_training_keeps_the_last_checkpoint_and_says_how_to_resume(re
     assert result.exit_code == 0 and _same_weights(out, ref) and _values(out) == _values(ref)
 
 
+def test_sigint_while_a_checkpoint_is_written_finishes_it_and_its_history(tmp_path):
+    out = tmp_path / "run"
+    proc = _spawn("train", "--out", str(out), *ARGS)
+    assert _wait(lambda: out.is_dir() and any(n.startswith(".checkpoint.pt.tmp-") for n in os.listdir(out)), proc, poll=0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    epoch = torch.load(out / "checkpoint.pt", weights_only=True)["epoch"]
+    assert err.strip().splitlines() == [f"Interrupted after epoch {epoch} of {EPOCHS}; continue with: commae train --out {out} --resume"]
+    assert len(load_history(out)) == epoch and not [n for n in os.listdir(out) if n.startswith(".")]  # the pair is complete, no temp is left
+
+
 def test_sigint_before_the_first_checkpoint_of_a_force_run_leaves_the_old_run(old_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(old_run, out)

@@ -2,12 +2,16 @@
 
 import hashlib
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
 
+from commae._interrupts import deferred_sigint, sigint_blocked
 from commae.cli import cli
 from commae.lock import LOCK_NAME, DirectoryLocked, lock_dir
 from commae.losses import SymbolCrossEntropy
@@ -123,3 +127,24 @@ def test_one_commands_outputs_never_share_a_path(old_run, tmp_path, monkeypatch)
     for log_dir, message in ((str(old_run), "holds the run directory"), (str(tmp_path), "holds the run directory"), (str(old_run / "model.pt"), "is a file of the run")):
         result = runner.invoke(cli, ["train", "--out", str(old_run), "--resume", "--tensorboard", log_dir])
         assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_sigint_inside_deferred_sigint_waits_for_the_end_of_the_block():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_sigint():
+            os.kill(os.getpid(), signal.SIGINT)  # a real signal, to this process
+            time.sleep(0.05)  # Python runs its handler here: the block is not cut short
+            done.append("both files written")
+    assert done == ["both files written"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_sigint_inside_sigint_blocked_is_delivered_after_the_block():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_blocked():
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # pending while blocked
+            time.sleep(0.05)
+            done.append("imported")
+        time.sleep(0.05)  # delivered once unblocked, as a KeyboardInterrupt here
+    assert done == ["imported"]
