@@ -114,7 +114,7 @@ def _interrupted_text(exc: BaseException | None) -> str:
     if not from_run or exc.dry_run:
         return "Interrupted."
     if exc.restored:
-        return f"Interrupted before the first epoch ended; {exc.run_dir} is left as it was."
+        return f"Interrupted. No epoch had finished, so {exc.run_dir} is left as it was."
     if exc.epoch is None:
         return "Interrupted."
     return f"Interrupted after epoch {exc.epoch} of {exc.epochs}; continue with: commae train --out {_quote(str(exc.run_dir))} --resume"
@@ -579,8 +579,8 @@ def _tensorboard_dir(value: str | None, out: str) -> str | None:
         from .runs import RUN_FILES
 
         log_dir, run_dir = Path(value).resolve(), Path(out).resolve()
-        if log_dir == run_dir or run_dir.is_relative_to(log_dir):
-            raise click.BadParameter(f"{value} holds the run directory {out}; give the logs a directory of their own  [default: {Path(out) / 'tensorboard'}]", param_hint="'--tensorboard'")
+        if log_dir == run_dir:
+            raise click.BadParameter(f"{value} is the run directory; give the logs a directory of their own  [default: {Path(out) / 'tensorboard'}]", param_hint="'--tensorboard'")
         if log_dir.exists() and not log_dir.is_dir() or (log_dir.parent == run_dir and log_dir.name in RUN_FILES):
             raise click.BadParameter(f"{value} is a file{' of the run' if log_dir.parent == run_dir else ''}, not a directory for the logs", param_hint="'--tensorboard'")
     return value or str(Path(out) / "tensorboard")
@@ -1279,6 +1279,7 @@ def gap(csv_file, reference, systems, metric, rates, out, force, quiet) -> None:
     the interval comes from the curves of the Clopper-Pearson bounds. A
     positive gap means the system needs more energy.
     """
+    _import_torch()
     from .gaps import ebno_gaps, write_gaps
     from .simulation import read_results
 

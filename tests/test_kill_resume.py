@@ -255,7 +255,7 @@ def test_sigint_before_the_first_checkpoint_of_a_force_run_leaves_the_old_run(ol
     assert _wait(lambda: any(PREVIOUS.match(n) for n in os.listdir(out)), proc)  # the old run has just been moved aside
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip().splitlines() == [f"Interrupted before the first epoch ended; {out} is left as it was."], err
+    assert proc.returncode == 130 and err.strip().splitlines() == [f"Interrupted. No epoch had finished, so {out} is left as it was."], err
     assert _hashes(out) == old
 
 
@@ -270,7 +270,7 @@ def test_sigint_during_start_up_is_one_line(delay, tmp_path):
         pytest.skip("the signal came before Python ran any code of commae")
     assert "Traceback" not in err and "pybind11" not in err and proc.returncode == 130, (proc.returncode, err)
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0] in ("Interrupted.", f"Interrupted before the first epoch ended; {out} is left as it was."), err
+    assert len(lines) == 1 and lines[0] in ("Interrupted.", f"Interrupted. No epoch had finished, so {out} is left as it was."), err
     assert not out.exists() or os.listdir(out) == []
 
 

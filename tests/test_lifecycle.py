@@ -124,7 +124,7 @@ def test_one_commands_outputs_never_share_a_path(old_run, tmp_path, monkeypatch)
     assert result.exit_code == 0 and Path("res").is_file() and Path("res.json").is_file()
     result = runner.invoke(cli, ["plot", "ber", "res", "--format", "png,PNG,png", "--out", "fig"])
     assert result.exit_code == 0 and result.output.count("wrote fig.png") == 1, result.output
-    for log_dir, message in ((str(old_run), "holds the run directory"), (str(tmp_path), "holds the run directory"), (str(old_run / "model.pt"), "is a file of the run")):
+    for log_dir, message in ((str(old_run), "is the run directory"), (str(old_run / "model.pt"), "is a file of the run"), (str(tmp_path / "res"), "is a file, not a directory")):
         result = runner.invoke(cli, ["train", "--out", str(old_run), "--resume", "--tensorboard", log_dir])
         assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
 
