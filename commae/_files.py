@@ -1,7 +1,9 @@
 """Atomic file writes: temp files beside the targets, then renames, so no reader ever sees half a file.
 
-A temp file is ``.NAME.tmp-PID`` beside ``NAME``; a failed write removes it,
-and a process killed outright leaves it behind for :func:`remove_stale_temps`.
+A temp file is ``.NAME.tmp-PID`` beside ``NAME``; a failed write removes it.
+A process killed outright leaves it behind: the next write of ``NAME`` removes
+it once no process of that pid runs here, and :func:`remove_stale_temps`
+removes them all where a lock says no writer can be running.
 A write that fails (a full disk, a read-only file system) raises
 :class:`WriteError`, whose message is one line naming the file.
 """
@@ -9,6 +11,7 @@ A write that fails (a full disk, a read-only file system) raises
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -62,6 +65,8 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
     """
     paths = [Path(p) for p in paths]
     temps = [temp_path(p) for p in paths]
+    for path in paths:
+        _remove_dead_writers_temps(path)
     current = None
     try:
         yield temps
@@ -110,6 +115,25 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` atomically, flushed to disk before the rename."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data.encode() if isinstance(data, str) else data)
+
+
+def _remove_dead_writers_temps(path: Path) -> None:
+    """Remove temps of ``path`` whose writer (the pid in the name) is no longer running on this machine: a killed writer's leftovers."""
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+        pid = temp.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
 
 
 def _os_error(exc: BaseException | None) -> OSError | None:

@@ -3,6 +3,8 @@
 import hashlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ from commae.lock import LOCK_NAME, DirectoryLocked, lock_dir
 from commae.losses import SymbolCrossEntropy
 from commae.models import SystemConfig
 from commae.runs import RUN_FILES, RunError, prepare_run_dir, train_run
+from commae.simulation import write_results
 from commae.training import TrainConfig
 
 SYSTEM = SystemConfig(k=2, hidden=16)
@@ -148,3 +151,18 @@ def test_a_sigint_inside_sigint_blocked_is_delivered_after_the_block():
             done.append("imported")
         time.sleep(0.05)  # delivered once unblocked, as a KeyboardInterrupt here
     assert done == ["imported"]
+
+
+def test_the_next_write_removes_the_temp_files_of_killed_writers_only(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for pid in (dead.pid, alive.pid):
+            (tmp_path / f".res.csv.tmp-{pid}").write_text("half a CSV")
+        (tmp_path / f".res.json.tmp-{dead.pid}").write_text("half a JSON")
+        write_results([], tmp_path / "res.csv", {"seed": 0})
+        assert sorted(os.listdir(tmp_path)) == [f".res.csv.tmp-{alive.pid}", "res.csv", "res.json"]  # a running writer's temp stays
+    finally:
+        alive.kill()
+        alive.wait()
