@@ -276,7 +276,7 @@ def test_sigint_during_start_up_is_one_line(delay, tmp_path):
 
 def test_a_second_train_into_a_locked_run_is_refused_and_the_first_finishes(tmp_path):
     out = tmp_path / "run"
-    longer = [*ARGS[:4], "--epochs", "60", *ARGS[6:]]
+    longer = [*ARGS[:4], "--epochs", "30", *ARGS[6:]]
     first = _spawn("train", "--out", str(out), *longer)
     assert _wait(lambda: (out / "checkpoint.pt").exists(), first)
     for args in (["--force", *ARGS], ["--resume", "--quiet"]):
@@ -286,7 +286,7 @@ def test_a_second_train_into_a_locked_run_is_refused_and_the_first_finishes(tmp_
     assert first.poll() is None  # the refusal came while the first one held the directory
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert sorted(os.listdir(out)) == sorted(RUN_FILES) and len(load_history(out)) == 60
+    assert sorted(os.listdir(out)) == sorted(RUN_FILES) and len(load_history(out)) == 30
     for name in RUN_FILES:
         _check_file(out / name)
 
