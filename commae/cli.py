@@ -37,13 +37,18 @@ def _rank() -> int:
 
 
 class _OneLineErrors(click.Group):
-    """A group whose usage errors are one line (``Error: ...``) with exit status 2, failures exit 1.
+    """A group whose usage errors are one line (``Error: ...``) with exit status 2, failures exit 1, Ctrl-C 130.
 
     Under torchrun only rank 0 prints an error; every rank exits with the same status.
     """
 
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # before click turns it into Abort (and prints an empty line)
+            raise _Interrupted(_interrupted_text(exc)) from None
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        _interrupt_hint.run_dir = None
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         speak = _rank() == 0
@@ -68,12 +73,18 @@ class _OneLineErrors(click.Group):
                     click.echo("Aborted.", err=True)
                 sys.exit(1)
             if speak:
-                click.echo(f"Interrupted.{_interrupt_hint.text()}", err=True)
+                click.echo(_interrupted_text(exc.__cause__), err=True)
             sys.exit(130)
-        except KeyboardInterrupt:  # before click took over (start-up)
+        except KeyboardInterrupt as exc:  # before click took over (start-up)
             if speak:
-                click.echo("Interrupted.", err=True)
+                click.echo(_interrupted_text(exc), err=True)
             sys.exit(130)
+        except OSError as exc:
+            if not _write_failure(exc):
+                raise
+            if speak:  # a full disk, a read-only or vanished file system: the file and the reason, in one line
+                click.echo(f"Error: {_write_failure(exc)}", err=True)
+            sys.exit(1)
         except RuntimeError as exc:
             if not _collective_failure(exc):
                 raise
@@ -89,25 +100,36 @@ class _OneLineErrors(click.Group):
         sys.exit(0)
 
 
-class _InterruptHint:
-    """What Ctrl-C should tell the user: how to go on with the run it cut short."""
+class _Interrupted(click.ClickException):
+    """Ctrl-C: exit status 130 and one line saying what was kept and how to go on."""
 
-    def __init__(self) -> None:
-        self.run_dir: str | None = None
+    exit_code = 130
 
-    def update(self, run_dir: str) -> None:
-        self.run_dir = run_dir
-
-    def text(self) -> str:
-        if self.run_dir is None:
-            return ""
-        run_dir = Path(self.run_dir)
-        if (run_dir / "checkpoint.pt").is_file():
-            return f" Continue from the last finished epoch with: commae train --out {_quote(str(run_dir))} --resume"
-        return f" No epoch had finished, so {run_dir} holds nothing to resume; run the same command with --force to start over."
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
 
 
-_interrupt_hint = _InterruptHint()
+def _interrupted_text(exc: BaseException | None) -> str:
+    """``Interrupted.``, and for a training run the epoch it stopped after and the command that continues it."""
+    from_run = type(exc).__name__ == "RunInterrupted"  # commae.runs is not imported just to tell
+    if not from_run or exc.dry_run:
+        return "Interrupted."
+    if exc.restored:
+        return f"Interrupted. No epoch had finished, so {exc.run_dir} is left as it was."
+    if exc.epoch is None:
+        return "Interrupted."
+    return f"Interrupted after epoch {exc.epoch} of {exc.epochs}; continue with: commae train --out {_quote(str(exc.run_dir))} --resume"
+
+
+def _write_failure(exc: OSError) -> str | None:
+    """One line for an error writing a file (commae's own WriteError, or a full disk, quota, read-only or lost file system); None for others."""
+    import errno
+
+    if type(exc).__name__ == "WriteError":
+        return str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+        return f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else (exc.strerror or str(exc))
+    return None
 
 
 def _quote(text: str) -> str:
@@ -325,14 +347,25 @@ def _set_threads(requested: int | None) -> int:
     return threads
 
 
+def _import_torch():
+    """``import torch`` with Ctrl-C held back: a KeyboardInterrupt inside its C++ initialisers aborts the interpreter (pybind11).
+
+    A Ctrl-C pressed meanwhile is delivered when the import is done, as a KeyboardInterrupt in commae's code.
+    """
+    from ._interrupts import sigint_blocked
+
+    with sigint_blocked():
+        import torch
+    return torch
+
+
 def _threads_option(command):
     """Add ``--threads`` to a command; it sets torch's thread count before the command runs."""
     import functools
 
     @functools.wraps(command)
     def run(*args, threads=None, **kwargs):
-        import torch
-
+        torch = _import_torch()
         before = torch.get_num_threads()
         _set_threads(threads)
         try:
@@ -446,8 +479,6 @@ def train(ctx: click.Context, **opts) -> None:
     if opts["momentum"] > 0 and opts["optimizer"] != "sgd":
         raise click.UsageError("--momentum applies to --optimizer sgd only (Adam and AdamW keep their own moments)")
     out = opts["out"] or _default_run_dir(ctx, opts)
-    if not opts["dry_run"]:
-        _interrupt_hint.update(run_dir=out)
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter(f"{out} is a file, not a run directory", param_hint="'--out'")
     low, high = _to_ebno(low, high, opts["esno"], opts["k"], opts["n"])
@@ -566,6 +597,14 @@ def _tensorboard_dir(value: str | None, out: str) -> str | None:
         import torch.utils.tensorboard  # noqa: F401
     except ImportError:
         raise click.UsageError("--tensorboard needs the tensorboard package: pip install 'commae[tensorboard]'") from None
+    if value:
+        from .runs import RUN_FILES
+
+        log_dir, run_dir = Path(value).resolve(), Path(out).resolve()
+        if log_dir == run_dir:
+            raise click.BadParameter(f"{value} is the run directory; give the logs a directory of their own  [default: {Path(out) / 'tensorboard'}]", param_hint="'--tensorboard'")
+        if log_dir.exists() and not log_dir.is_dir() or (log_dir.parent == run_dir and log_dir.name in RUN_FILES):
+            raise click.BadParameter(f"{value} is a file{' of the run' if log_dir.parent == run_dir else ''}, not a directory for the logs", param_hint="'--tensorboard'")
     return value or str(Path(out) / "tensorboard")
 
 
@@ -833,9 +872,11 @@ def ber_curve(
     impairments = _impairments(ctx, impairment_opts, channel)
     if not baselines and impairments != _impairments_default():
         raise click.UsageError("the impairment options set the baselines' channel and a run uses its own: add --baseline NAME")
+    out_path = Path(out)
+    if out_path.suffix.lower() == ".json":  # the settings go beside the CSV under the same name with .json
+        raise click.BadParameter(f"{out} would be both the CSV and its settings file {out_path.with_suffix('.json').name}; give the CSV a .csv name", param_hint="'--out'")
     device = _launch(device)
     main = _rank() == 0
-    out_path = Path(out)
 
     def prepare():  # on every rank; only rank 0 writes, so only its --out is checked
         if main:
@@ -945,7 +986,7 @@ _FORMATS = ("pdf", "png", "svg")
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    formats = list(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))  # pdf,pdf is one file
     bad = [f for f in formats if f not in _FORMATS]
     if not formats or bad:
         raise click.BadParameter(f"{value!r}: give a comma list of {', '.join(_FORMATS)}")
@@ -1026,6 +1067,7 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
     One complex use: the I/Q plane. More coordinates: one panel with the
     codewords projected to 2-D (--projection), readable at column width.
     """
+    _import_torch()
     from .plotting import plot_system_constellation, style
     from .runs import RunError, load_model
 
@@ -1063,6 +1105,7 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
 @_plot_options("ber")
 def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name, formats, out, title, force) -> None:
     """Error-rate curves from ber-curve CSV files, with Clopper-Pearson error bars."""
+    _import_torch()
     from .plotting import plot_error_rates, style
     from .simulation import read_results
 
@@ -1096,6 +1139,7 @@ def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name
 @_plot_options("curves")
 def plot_curves_cmd(run_dirs, metric, style_name, formats, out, title, force) -> None:
     """Learning curves of one or several runs, labelled by optimiser and learning rate."""
+    _import_torch()
     from .plotting import plot_learning_curves, style
     from .runs import RunError, load_config, load_history
 
@@ -1260,6 +1304,7 @@ def gap(csv_file, reference, systems, metric, rates, out, force, quiet) -> None:
     the interval comes from the curves of the Clopper-Pearson bounds. A
     positive gap means the system needs more energy.
     """
+    _import_torch()
     from .gaps import ebno_gaps, write_gaps
     from .simulation import read_results
 

@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ._files import atomic_path  # noqa: E402
+from ._files import atomic_paths, writing  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
 from .constellations import int_to_bits  # noqa: E402
@@ -757,14 +757,18 @@ def plot_learning_curves(
 
 
 def save_figure(fig: plt.Figure, base: str | os.PathLike, formats: Sequence[str] = ("pdf", "png")) -> list[Path]:
-    """Save ``fig`` as ``base.<fmt>`` for each format, each atomically (temp file, then rename)."""
+    """Save ``fig`` as ``base.<fmt>`` for each format, atomically: every file goes to a temp file first, and only when all are written are they renamed.
+
+    A failure (a full disk: :class:`~commae._files.WriteError` naming the file) leaves every earlier file as it was.
+    """
     base = Path(base)
-    written = []
     for fmt in formats:
         if fmt not in ("pdf", "png", "svg", "eps"):
             raise ValueError(f"format must be pdf, png, svg or eps, got {fmt!r}")
-        path = base.with_name(f"{base.name}.{fmt}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
-        written.append(path)
+    formats = list(dict.fromkeys(formats))
+    written = [base.with_name(f"{base.name}.{fmt}") for fmt in formats]
+    with atomic_paths(written) as temps:
+        for fmt, path, tmp in zip(formats, written, temps):
+            with writing(path):  # a writer may remove its half-written file, and fail in its own clean-up
+                fig.savefig(tmp, format=fmt)
     return written

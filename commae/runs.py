@@ -17,12 +17,14 @@ interrupted run never leaves half a file. Everything is read back with
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +34,10 @@ import torch
 
 from . import __version__, schemas
 from . import distributed as _dist
-from ._files import atomic_write
+from ._files import WriteError, atomic_write, remove_stale_temps
+from ._interrupts import deferred_sigint
 from .baselines import matching_baselines
+from .lock import LOCK_NAME, DirectoryLocked, lock_dir
 from .losses import make_loss
 from .models import Autoencoder, SystemConfig
 from .schemas import HISTORY_COLUMNS, SchemaError
@@ -54,6 +58,7 @@ from .training import (
 
 __all__ = [
     "RunError",
+    "RunInterrupted",
     "RunResult",
     "train_run",
     "load_model",
@@ -71,6 +76,23 @@ RUN_FILES = (CONFIG, MODEL, CHECKPOINT, HISTORY, "constellation.pdf", "constella
 
 class RunError(Exception):
     """A run cannot be created, resumed or loaded; the message is one line for the user."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`train_run`. ``epoch``: the last epoch with a complete checkpoint in ``run_dir`` (None: none);
+    ``restored``: the run stopped before its first checkpoint and ``run_dir`` is as it was before."""
+
+    def __init__(self, run_dir: Path, epoch: int | None, epochs: int, restored: bool, dry_run: bool = False) -> None:
+        if dry_run:
+            message = "training interrupted; a dry run writes nothing"
+        elif restored:
+            message = f"training interrupted before its first epoch ended; {run_dir} is left as it was"
+        elif epoch is not None:
+            message = f"training interrupted after epoch {epoch} of {epochs}; its checkpoint is in {run_dir / CHECKPOINT}"
+        else:
+            message = "training interrupted"
+        super().__init__(message)
+        self.run_dir, self.epoch, self.epochs, self.restored, self.dry_run = run_dir, epoch, epochs, restored, dry_run
 
 
 @dataclass
@@ -109,30 +131,186 @@ def _safe_load(path: Path, device: str | torch.device = "cpu") -> Any:
 
 
 def prepare_run_dir(out: str | os.PathLike, *, force: bool = False, resume: bool = False) -> Path:
-    """Make ``out`` ready for a run: refuse a non-empty one unless ``force`` or ``resume``.
+    """Check that ``out`` can take a run: refuse a non-empty one unless ``force`` or ``resume``; ``resume`` needs a ``checkpoint.pt``.
 
-    ``force`` removes the files a run writes (and nothing else of the
-    user's); ``resume`` needs a ``checkpoint.pt``.
+    On rank 0 it holds the directory's lock (:mod:`commae.lock`) while it
+    looks: a directory another process writes is refused with that process's
+    pid. Under the lock it first tidies what a killed run left: the temp files
+    of half-written run files, and a previous run that an interrupted
+    ``--force`` had moved aside before its first checkpoint, which is put back.
+    It creates ``out`` when it does not exist. It changes no run file:
+    :func:`train_run` moves the old run aside itself.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--out {out} is a file, not a directory")
-    if resume:
-        if not (out / CHECKPOINT).is_file():
+    run = _RunDirectory(out, force=force, resume=resume)
+    with run:
+        return run.open(move_aside=False)
+
+
+class _RunDirectory:
+    """One run's hold on its directory, from the checks to the end of :func:`train_run`.
+
+    ``open`` takes the lock (rank 0), tidies, checks, and for a new run moves
+    the files of the previous one (if any) into ``.previous-PID`` inside the
+    directory. ``saved`` records each complete checkpoint; the first one
+    makes the new run the directory's run and removes the previous one. Leaving
+    the ``with`` block before that (an exception, divergence, Ctrl-C) removes
+    the new run's files and puts the previous ones back; a killed process
+    leaves ``.previous-PID`` for the next ``open`` to put back.
+    """
+
+    def __init__(self, out: str | os.PathLike, *, force: bool = False, resume: bool = False, log: Callable[[str], None] | None = None) -> None:
+        self.out, self.force, self.resume, self.log = Path(out), force, resume, log
+        self.aside: Path | None = None  # the previous run's files until the new run's first checkpoint
+        self.epoch: int | None = None  # the epoch of the last complete checkpoint
+        self.restored = False
+        self._created = False
+        self._lock = contextlib.ExitStack()
+
+    def open(self, move_aside: bool = True) -> Path:
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise RunError(f"--out {out} is a file, not a directory")
+        locked = _dist.rank() == 0
+        if not locked:  # another rank of a torchrun job: rank 0 holds the lock and writes
+            if self.resume and not (out / CHECKPOINT).is_file():
+                raise RunError(f"cannot resume: {out / CHECKPOINT} does not exist")
+            return out
+        if not self.resume and not out.is_dir():
+            try:
+                out.mkdir(parents=True)
+            except OSError as exc:
+                raise RunError(f"--out {out} cannot be created ({exc.strerror})") from None
+            self._created = True
+        if not out.is_dir():
             raise RunError(f"cannot resume: {out / CHECKPOINT} does not exist")
-        return out
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
+        try:
+            self._lock.enter_context(lock_dir(out))
+        except DirectoryLocked as exc:
+            raise RunError(
+                f"--out {out} is in use by another commae process (pid {exc.pid if exc.pid is not None else 'unknown'}); wait for it to end, or write elsewhere with another --out"
+            ) from None
+        except OSError as exc:
+            raise RunError(f"--out {out} cannot be locked ({exc.strerror})") from None
+        with deferred_sigint():
+            _recover(out, self.log)
+            remove_stale_temps(out, RUN_FILES)
+        if self.resume:
+            if not (out / CHECKPOINT).is_file():
+                raise RunError(f"cannot resume: {out / CHECKPOINT} does not exist")
+            return out
+        if not self.force and _has_content(out):
             raise RunError(f"--out {out} exists and is not empty; pass --force to overwrite its run files or --resume to continue it")
+        if move_aside:
+            with deferred_sigint():
+                self.aside = _move_aside(out)
+        return out
+
+    def saved(self, epoch: int) -> None:
+        """A complete checkpoint of ``epoch`` is on disk: from now on the directory holds the new run."""
+        self.epoch = epoch
+        if self.aside is not None:
+            aside, self.aside = self.aside, None
+            shutil.rmtree(aside, ignore_errors=True)
+
+    def kept(self) -> str:
+        """What the directory holds after a failure, as the end of a sentence ('' when nothing is to be said)."""
+        if self.restored:
+            return f"{self.out} is left as it was"
+        if self.epoch is not None:
+            return f"the checkpoint of epoch {self.epoch} is kept in {self.out / CHECKPOINT}; continue with --resume"
+        return ""
+
+    def __enter__(self) -> _RunDirectory:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if self.aside is not None:
+                if kind is None:  # finished without a checkpoint (cannot happen with epochs >= 1): the new run stands
+                    self.saved(self.epoch or 0)
+                else:
+                    with deferred_sigint():
+                        _put_back(self.out, self.aside)
+                        self.aside, self.restored = None, True
+                        if self._created:
+                            with contextlib.suppress(OSError):
+                                self._lock.close()
+                                self.out.rmdir()  # only if empty
+        finally:
+            self._lock.close()
+
+
+_PREVIOUS = ".previous-"
+
+
+def _has_content(out: Path) -> bool:
+    return any(p.name != LOCK_NAME for p in out.iterdir())
+
+
+def _events(directory: Path) -> list[Path]:
+    return sorted((directory / "tensorboard").glob("events.out.tfevents.*"))  # --tensorboard's default place
+
+
+def _move_aside(out: Path) -> Path:
+    """Move the run files of ``out`` into ``out/.previous-PID`` (the checkpoint first); return that directory.
+
+    They go into ``.previous-PID.moving`` first, renamed when all are in, so a
+    run killed half-way is told apart from one whose files all moved.
+    """
+    aside = out / f"{_PREVIOUS}{os.getpid()}"
+    moving = aside.with_name(aside.name + ".moving")
+    try:
+        moving.mkdir()
+        for name in (CHECKPOINT, *(n for n in RUN_FILES if n != CHECKPOINT)):  # without checkpoint.pt out holds no run to resume
+            if (out / name).exists():
+                os.replace(out / name, moving / name)
+        events = _events(out)
+        if events:
+            (moving / "tensorboard").mkdir()
+            for event in events:
+                os.replace(event, moving / "tensorboard" / event.name)
+        os.replace(moving, aside)
+    except OSError as exc:
+        _put_back(out, moving, remove_new=False)
+        raise RunError(f"--out {out}: cannot move the previous run aside ({exc.strerror})") from None
+    return aside
+
+
+def _put_back(out: Path, aside: Path, remove_new: bool = True) -> None:
+    """Remove the new run's files from ``out`` (``remove_new``) and move the previous run's back from ``aside``."""
+    if not aside.is_dir():
+        return
+    if remove_new:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
-        for events in (out / "tensorboard").glob("events.out.tfevents.*"):  # --tensorboard's default place
-            events.unlink()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunError(f"--out {out} cannot be created ({exc.strerror})") from None
-    return out
+        for event in _events(out):
+            event.unlink()
+    for item in aside.iterdir():
+        if item.is_dir():  # tensorboard/
+            (out / item.name).mkdir(exist_ok=True)
+            for event in item.iterdir():
+                os.replace(event, out / item.name / event.name)
+            item.rmdir()
+        else:
+            os.replace(item, out / item.name)
+    with contextlib.suppress(OSError):
+        (out / "tensorboard").rmdir()  # only if empty: the new run made it
+    aside.rmdir()
+
+
+def _recover(out: Path, log: Callable[[str], None] | None) -> None:
+    """Finish what a killed run left in ``out``: a previous run moved aside comes back unless the new one had a complete checkpoint."""
+    for moving in sorted(out.glob(f"{_PREVIOUS}*.moving")):  # killed while moving: the new run wrote nothing yet
+        _put_back(out, moving, remove_new=False)
+    for aside in sorted(out.glob(f"{_PREVIOUS}*")):
+        if not aside.is_dir():
+            continue
+        if (out / CHECKPOINT).is_file():  # the replacing run reached its first checkpoint: it is the run now
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            _put_back(out, aside)
+            if log is not None:
+                log(f"put back the run in {out} that an interrupted --force had moved aside before its first checkpoint")
 
 
 def _save_config(run_dir: Path, system: SystemConfig, train: TrainConfig, world: int = 1) -> None:
@@ -267,7 +445,52 @@ def train_run(
     interruption would (for tests). ``callbacks`` go to :func:`~commae.training.fit`
     (e.g. a :class:`~commae.callbacks.TensorBoardLogger`), after each epoch's checkpoint;
     ``tensorboard`` names a log directory for a TensorBoardLogger of this run's model.
+
+    No run is lost on the way. The directory is locked for the whole call
+    (another process writing it is refused with its pid). With ``force`` the
+    previous run's files are moved into a hidden ``.previous-PID`` inside
+    ``out`` and removed only once the new run has its first complete
+    checkpoint; any failure before that (an exception, divergence, Ctrl-C)
+    puts them back, and a process killed before that has them put back by the
+    next command that opens ``out``. A new run into an empty directory that
+    fails before its first checkpoint leaves it empty. A checkpoint and its
+    ``history.csv`` are written together: Ctrl-C waits until both are on disk.
+
+    Raises
+    ------
+    RunError
+        One line for the user: bad settings, a locked or non-empty ``out``,
+        divergence, a file that cannot be written (``cannot write PATH:
+        REASON``, saying what the directory still holds).
+    RunInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``), saying the last checkpointed epoch.
     """
+    run = _RunDirectory(out, force=force, resume=resume, log=log if _dist.rank() == 0 else None)
+    try:
+        with run:
+            return _train_run(system, train, out, force=force, resume=resume, dry_run=dry_run, progress=progress, log=log, stop_after=stop_after, callbacks=callbacks, tensorboard=tensorboard, run=run)
+    except KeyboardInterrupt:
+        raise RunInterrupted(Path(out), run.epoch, train.epochs, run.restored, dry_run) from None
+    except WriteError as exc:
+        kept = run.kept()
+        raise RunError(f"{exc}; {kept}" if kept else str(exc)) from None
+
+
+def _train_run(
+    system: SystemConfig,
+    train: TrainConfig,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    resume: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    stop_after: int | None = None,
+    callbacks: Sequence[Callable[[int, History], None]] = (),
+    tensorboard: str | os.PathLike | None = None,
+    run: _RunDirectory,
+) -> RunResult:
     device = check_device(train.device)
     if (train.loss == "ce") != (system.output == "symbol"):
         raise RunError(f"loss {train.loss!r} does not fit a {system.output!r}-wise receiver: use ce with symbol, bce with bit")
@@ -289,7 +512,7 @@ def train_run(
     def prepare() -> Path:  # rank 0 writes the directory; every rank of a resumed run reads its checkpoint
         if dry_run or not (main or resume):
             return Path(out)
-        return prepare_run_dir(out, force=force, resume=resume)
+        return run.open()
 
     run_dir = _agree(prepare)
 
@@ -331,10 +554,12 @@ def train_run(
                 raise RunError(f"{run_dir / CHECKPOINT} does not match {CONFIG} ({str(exc).splitlines()[0][:120]})") from None
 
         history, start_epoch, early = _agree(restore)
+        run.epoch = start_epoch
         if log is not None:
             log(f"resuming {run_dir} after epoch {start_epoch} of {train.epochs}")
         if main:
             _save_config(run_dir, system, train, world)  # --epochs may have grown
+            _write_history(run_dir, history)  # a process killed between a checkpoint and its history left the history an epoch short
     elif not dry_run and main:
         _save_config(run_dir, system, train, world)
 
@@ -345,23 +570,23 @@ def train_run(
         generators = _dist.all_gather_tensor(train_batches.generator.get_state())
         rngs = _gather_rng_states(device) if world > 1 else None
         if main:
-            _atomic_torch_save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "scaler": scaler.state_dict() if scaler is not None else None,
-                    "train_generator": generators[0],
-                    "rng": _rng_state(device),
-                    **({"world_size": world, "train_generators": generators, "rngs": rngs} if world > 1 else {}),
-                    "epoch": epoch,
-                    "history": hist.rows,
-                    "early_stopping": dataclasses.asdict(early) if early is not None else None,
-                    "config": {"system": dataclasses.asdict(system), "train": dataclasses.asdict(train)},
-                },
-                run_dir / CHECKPOINT,
-            )
-            _write_history(run_dir, hist)
+            checkpoint = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "train_generator": generators[0],
+                "rng": _rng_state(device),
+                **({"world_size": world, "train_generators": generators, "rngs": rngs} if world > 1 else {}),
+                "epoch": epoch,
+                "history": hist.rows,
+                "early_stopping": dataclasses.asdict(early) if early is not None else None,
+                "config": {"system": dataclasses.asdict(system), "train": dataclasses.asdict(train)},
+            }
+            with deferred_sigint():  # a checkpoint, its history and the end of the previous run go together
+                _atomic_torch_save(checkpoint, run_dir / CHECKPOINT)
+                _write_history(run_dir, hist)
+                run.saved(epoch)
         if stop_after is not None and epoch >= stop_after:
             raise _Interrupted
 
@@ -394,7 +619,10 @@ def train_run(
             step=step,
         )
     except TrainingDiverged as exc:
-        kept = f"the last good checkpoint (epoch {exc.epoch - 1}) is in {run_dir / CHECKPOINT}" if exc.epoch > 1 else "no checkpoint was written"
+        if run.epoch is not None:
+            kept = f"the last good checkpoint (epoch {run.epoch}) is in {run_dir / CHECKPOINT}"
+        else:
+            kept = f"no checkpoint was written and {run_dir} is left as it was" if run.aside is not None else "no checkpoint was written"
         raise RunError(f"training diverged: the loss became {exc.loss} in epoch {exc.epoch}; {kept}. Retry with --force and a lower --lr (e.g. a tenth) or --clip 1.0") from None
     except _Interrupted:
         pass

@@ -56,7 +56,7 @@ from tqdm.auto import tqdm
 
 from . import distributed as _dist
 from . import theory as closed_form
-from ._files import atomic_write
+from ._files import atomic_paths, writing
 from .baselines import Hamming74, Modem, UncodedBPSK
 from .channels import AWGN, Channel, Rayleigh, Rician, seed_from_text
 from .fastpath import Counter, Messages, _Scratch, fast_counter
@@ -424,7 +424,13 @@ def _cell(value: Any) -> str:
 
 
 def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, settings: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write ``rows`` to ``path`` (CSV, :data:`RESULT_COLUMNS`) and ``settings`` to the JSON beside it, atomically."""
+    """Write ``rows`` to ``path`` (CSV, :data:`RESULT_COLUMNS`) and ``settings`` to the JSON beside it, atomically.
+
+    Both go to temp files first; only when both are on disk are they renamed,
+    the JSON first, so a failure (a full disk: :class:`~commae._files.WriteError`)
+    or Ctrl-C leaves the previous pair as it was, and a CSV never stands
+    beside another run's JSON or none.
+    """
     path = Path(path)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -432,8 +438,13 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
     for row in rows:
         writer.writerow([_cell(row[c]) for c in RESULT_COLUMNS])
     json_path = path.with_suffix(".json")
-    atomic_write(path, text.getvalue())
-    atomic_write(json_path, json.dumps(settings, indent=2) + "\n")
+    if json_path == path:
+        raise ValueError(f"{path}: the CSV needs a name other than .json, its settings go to {json_path.name}")
+    with atomic_paths([json_path, path]) as (json_temp, csv_temp):
+        with writing(json_path):
+            json_temp.write_bytes((json.dumps(settings, indent=2) + "\n").encode())
+        with writing(path):
+            csv_temp.write_bytes(text.getvalue().encode())
     return path, json_path
 
 
