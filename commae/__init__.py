@@ -40,7 +40,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("bmi", "capacity_rayleigh", "estimate_mi", "mi", "mi_from_losses", "mi_with_interval", "mi_over_channel"), "information"),
     **dict.fromkeys(("BitwiseBCE", "SymbolCrossEntropy", "make_loss"), "losses"),
     **dict.fromkeys(("Autoencoder", "Receiver", "SystemConfig", "Transmitter", "make_channel"), "models"),
-    **dict.fromkeys(("RunError", "load_config", "load_history", "load_model", "train_run"), "runs"),
+    **dict.fromkeys(("RunError", "RunInterrupted", "load_config", "load_history", "load_model", "train_run"), "runs"),
     **dict.fromkeys(("clopper_pearson", "read_results", "simulate", "theory_rates", "write_results"), "simulation"),
     **dict.fromkeys(("Errors", "System", "errors", "system_no", "transmit_receive"), "system"),
     **dict.fromkeys(
@@ -177,4 +177,5 @@ __all__ = [
     "load_config",
     "load_history",
     "RunError",
+    "RunInterrupted",
 ]
