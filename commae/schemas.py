@@ -16,7 +16,7 @@ file                reader                              what is refused
 results CSV         :func:`read_results`                missing columns; counts that are not integers >= 0, errors
                                                         above trials; rates outside [0, 1] or other than
                                                         errors / trials; bounds not ``low <= rate <= high``; a
-                                                        non-finite Eb/N0; two rows for one point (an empty
+                                                        non-finite Eb/N0; two rows for one (system, channel, Eb/N0) point (an empty
                                                         theory cell is NaN)
 =================== =================================== =========================================================
 
@@ -646,9 +646,9 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     parsed, seen = [], {}
     for line, row in rows:
         parsed.append(_result_row(row, f"{path}, line {line}"))
-        point = (parsed[-1]["system"], parsed[-1]["ebno_db"])
+        point = (parsed[-1]["system"], parsed[-1]["ebno_db"], parsed[-1]["channel"])  # one system name may run on several channels
         if point in seen:
-            raise SchemaError(f"{path}, line {line}: a second row for {point[0]!r} at Eb/N0 {point[1]:g} dB (the first is on line {seen[point]}); ber-curve writes one per point")
+            raise SchemaError(f"{path}, line {line}: a second row for {point[0]!r} on {point[2]!r} at Eb/N0 {point[1]:g} dB (the first is on line {seen[point]}); ber-curve writes one per point")
         seen[point] = line
     return parsed
 

@@ -246,7 +246,7 @@ def result_rows(draw):
             row[f"{count}s"], row[f"{count}_errors"] = t, e
             row[unit], row[f"{unit}_low"], row[f"{unit}_high"] = e / t, low, high
             row[f"{unit}_theory"] = draw(st.one_of(st.just(float("nan")), st.floats(min_value=0.0, max_value=1.0)))
-        if all((r["system"], r["ebno_db"]) != (row["system"], row["ebno_db"]) for r in rows):  # ber-curve writes one row per point
+        if all((r["system"], r["ebno_db"], r["channel"]) != (row["system"], row["ebno_db"], row["channel"]) for r in rows):  # ber-curve writes one row per point
             rows.append({key: row[key] for key in RESULT_COLUMNS})
     return rows
 
