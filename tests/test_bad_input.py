@@ -543,3 +543,41 @@ def test_an_untrained_receiver_is_never_a_failed_training(loss):
                     val_loss = evaluate(model, loss_fn, _validation_set(system, TrainConfig(val_size=2048, loss=loss), torch.device("cpu")))["val_loss"]
                 bounds.append(loss_fn.mi_bits(val_loss))
     assert max(abs(b) for b in bounds) < 0.2 and FAILED_MI_BITS == -0.5, bounds
+
+
+HOSTILE_COMMANDS = {
+    "train --resume": ["train", "--out", "run", "--resume", "--quiet"],
+    "ber-curve": ["ber-curve", "run", "--ebno", "0", "--max-bits", "1e4", "--quiet"],
+    "info": ["info", "run", "--esno", "0"],
+    "plot constellation": ["plot", "constellation", "run", "--format", "png"],
+}
+
+
+def test_the_payload_runs_when_unpickled_unsafely(tmp_path, monkeypatch):
+    """The hostile file is real: loaded without weights_only it creates PWNED (so the test below can fail)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evil.pt").write_bytes(_evil_torch_file())
+    torch.load(tmp_path / "evil.pt", weights_only=False)
+    assert (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("target", ["model.pt", "checkpoint.pt"])
+@pytest.mark.parametrize("command", sorted(HOSTILE_COMMANDS))
+def test_a_pickle_payload_is_refused_by_every_command_that_loads_a_run(command, target, golden, tmp_path, monkeypatch):
+    """model.pt or checkpoint.pt carrying code: each command that reads that file refuses it in one line, and the code never runs."""
+    tree = tmp_path / "tree"
+    shutil.copytree(golden, tree)
+    (tree / "run" / target).write_bytes(_evil_torch_file())
+    monkeypatch.chdir(tree)
+    before = _hashes(tmp_path)
+    result = CliRunner().invoke(cli, HOSTILE_COMMANDS[command])
+    assert not (tree / "PWNED").exists() and not (tmp_path / "PWNED").exists()
+    reads = target == "checkpoint.pt" if command == "train --resume" else target == "model.pt"
+    if reads:
+        assert result.exit_code == 1, result.output
+        _check_one_line(result.exit_code, result.stdout, result.stderr, Case(command, [], F, target))
+        assert "never executes" in result.stderr
+    else:  # the command does not read that file at all
+        assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    if reads:
+        assert set(_hashes(tmp_path)) == set(before) and _hashes(tmp_path) == before
