@@ -80,10 +80,11 @@ class _OneLineErrors(click.Group):
                 click.echo(_interrupted_text(exc), err=True)
             sys.exit(130)
         except OSError as exc:
-            if not _write_failure(exc):
+            line = _write_failure(exc)
+            if line is None:
                 raise
             if speak:  # a full disk, a read-only or vanished file system: the file and the reason, in one line
-                click.echo(f"Error: {_write_failure(exc)}", err=True)
+                click.echo(f"Error: {line}", err=True)
             sys.exit(1)
         except RuntimeError as exc:
             if not _collective_failure(exc):

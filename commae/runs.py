@@ -481,16 +481,17 @@ def _train_run(
     train: TrainConfig,
     out: str | os.PathLike,
     *,
-    force: bool = False,
-    resume: bool = False,
-    dry_run: bool = False,
-    progress: bool = True,
-    log: Callable[[str], None] | None = print,
-    stop_after: int | None = None,
-    callbacks: Sequence[Callable[[int, History], None]] = (),
-    tensorboard: str | os.PathLike | None = None,
+    force: bool,
+    resume: bool,
+    dry_run: bool,
+    progress: bool,
+    log: Callable[[str], None] | None,
+    stop_after: int | None,
+    callbacks: Sequence[Callable[[int, History], None]],
+    tensorboard: str | os.PathLike | None,
     run: _RunDirectory,
 ) -> RunResult:
+    """:func:`train_run`'s work inside its locked ``run`` directory (the defaults are train_run's alone)."""
     device = check_device(train.device)
     if (train.loss == "ce") != (system.output == "symbol"):
         raise RunError(f"loss {train.loss!r} does not fit a {system.output!r}-wise receiver: use ce with symbol, bce with bit")

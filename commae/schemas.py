@@ -400,20 +400,25 @@ def _history_value(key: str, value: Any, where: str) -> float | int:
     return float(value)
 
 
-def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
-    """``history.csv`` as rows (epoch an int, the rest floats; an empty cell is left out of its row)."""
-    path = Path(path)
+def _read_csv(path: Path, what: str) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """The header (None for an empty file) and the ``(line number, cells)`` of every later row of the CSV ``path`` (``what`` it should be, for the messages)."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
-            lines = [(reader.line_num, row) for row in reader]
+            return header, [(reader.line_num, row) for row in reader]
     except UnicodeDecodeError:
-        raise SchemaError(f"{path} is not a history: it is not UTF-8 text") from None
+        raise SchemaError(f"{path} is not {what}: it is not UTF-8 text") from None
     except csv.Error as exc:
         raise SchemaError(f"{path} is not a readable CSV ({exc})") from None
     except OSError as exc:
         raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
+
+
+def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
+    """``history.csv`` as rows (epoch an int, the rest floats; an empty cell is left out of its row)."""
+    path = Path(path)
+    header, lines = _read_csv(path, "a history")
     if header is None:
         raise SchemaError(f"{path} is empty; a history starts with the header {','.join(HISTORY_COLUMNS)}")
     if tuple(header) != HISTORY_COLUMNS:
@@ -625,22 +630,21 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     empty (NaN) or in [0, 1]; one row per system and Eb/N0.
     """
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fieldnames = reader.fieldnames
-            if fieldnames is None:
-                raise SchemaError(f"{path} is empty; a ber-curve CSV starts with the header {','.join(RESULT_COLUMNS)}")
-            missing = [c for c in RESULT_COLUMNS if c not in fieldnames]
-            if missing:
-                raise SchemaError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
-            rows = [(reader.line_num, row) for row in reader]
-    except UnicodeDecodeError:
-        raise SchemaError(f"{path} is not a ber-curve CSV: it is not UTF-8 text") from None
-    except csv.Error as exc:
-        raise SchemaError(f"{path} is not a readable CSV ({exc})") from None
-    except OSError as exc:
-        raise SchemaError(f"{path} cannot be read ({exc.strerror})") from None
+    header, lines = _read_csv(path, "a ber-curve CSV")
+    if header is None:
+        raise SchemaError(f"{path} is empty; a ber-curve CSV starts with the header {','.join(RESULT_COLUMNS)}")
+    missing = [c for c in RESULT_COLUMNS if c not in header]
+    if missing:
+        raise SchemaError(f"{path} is not a ber-curve CSV: missing columns {', '.join(missing)}")
+    rows = []
+    for line, cells in lines:
+        if not cells:  # a blank line, as csv.DictReader skips it
+            continue
+        row: dict[Any, Any] = dict(zip(header, cells))
+        if len(cells) > len(header):
+            row[None] = cells[len(header) :]  # csv.DictReader's restkey
+        row.update((name, None) for name in header[len(cells) :])  # and its restval
+        rows.append((line, row))
     if not rows:
         raise SchemaError(f"{path} has no rows")
     parsed, seen = [], {}
