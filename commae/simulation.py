@@ -17,6 +17,10 @@ BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
   systems at a point is not noise. Systems of other shapes use the same seed
   stream. (Since issue 15 the messages are packed draws, not one draw per
   bit: a seed gives other counts than before, with the same statistics.)
+* **Threads.** On a CPU, ``threads`` batches (default torch's thread count)
+  run at once, one intra-op thread each, and are taken in batch order: the
+  noise draw runs on one core whatever the intra-op count, so this keeps
+  every core drawing. The rows are the same for any ``threads``.
 * **Intervals.** Exact two-sided Clopper–Pearson intervals from
   ``scipy.stats.beta`` at level ``confidence``, for each rate.
 * **Several processes.** Under ``torchrun`` (an initialised process group,
@@ -44,8 +48,11 @@ import io
 import json
 import math
 import os
+import queue
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +209,7 @@ def simulate(
     rank_counts: list[dict[str, Any]] | None = None,
     target_metric: str = "bit",
     fast: bool = True,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Monte-Carlo error rates of ``systems`` at each Eb/N0 in ``ebno_dbs`` (dB).
 
@@ -244,6 +252,13 @@ def simulate(
         Count the classical baselines on the fast path of :mod:`commae.fastpath`
         (default); False runs every system through :func:`~commae.system.errors`.
         The counts are the same either way.
+    threads : int, optional
+        CPU threads: this many batches run at once, each on one intra-op
+        thread (torch's thread count is 1 during the call, restored after).
+        Default ``torch.get_num_threads()``; one batch at a time on an
+        accelerator. The rows do not depend on it: batches run ahead are
+        taken in order and the stopping rule drops what it would not have
+        run (see :class:`_BatchRunner`).
 
     Returns
     -------
@@ -300,15 +315,14 @@ def simulate(
     for system in named.values():
         if isinstance(system, torch.nn.Module):
             system.to(device).eval()
-    counters = {name: (fast_counter(system) if fast else None) for name, system in named.items()}
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)
-    scratch = {shape: _Scratch() for shape in groups}  # each shape's message tensors, reused batch after batch
+    workers = _workers(threads, device)
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
-    with torch.inference_mode():
+    with _BatchRunner(named, groups, workers, fast, seed, device, rank, world) as runner, torch.inference_mode():
         for point, ebno_db in enumerate(ebno_dbs):
             active = [name for name in named if name not in finished]
             if not active:
@@ -317,35 +331,13 @@ def simulate(
             counts = {name: np.zeros(6, dtype=np.int64) for name in active}
             own = {name: np.zeros(6, dtype=np.int64) for name in active}
             with tqdm(total=max_bits, desc=f"Eb/N0 {ebno_db:g} dB", unit="bit", unit_scale=True, leave=False, disable=not show) as bar:
-                batch = 0
-                while True:
-                    running = [n for n in active if counts[n][target] < target_errors and counts[n][0] < max_bits]
-                    if not running:
-                        break
-                    gen = torch.Generator(device=device)
-                    found: dict[str, np.ndarray] = {}
-                    for (k, n), members in groups.items():
-                        members = [m for m in members if m in running]
-                        if not members:
-                            continue
-                        left = min(max_bits - counts[m][0] for m in members)
-                        size = min(batch_size, max(1, math.ceil(left / (k * world))))
-                        gen.manual_seed(_batch_seed(seed, point, batch * world + rank))
-                        messages = Messages.draw(size, k, gen, device, scratch[(k, n)])
-                        after_messages = gen.get_state()
-                        no = ebno_db_to_no(ebno_db, k, n)
-                        for m in members:
-                            gen.set_state(after_messages)
-                            found[m] = _count(named[m], counters[m], messages, no, gen)
-                    names_now = list(found)
-                    local = _host_counts([found[m] for m in names_now])
-                    merged = _dist.all_reduce_sum(torch.from_numpy(local)).numpy() if world > 1 else local
-                    for m, row_local, row_global in zip(names_now, local, merged):
+                for running in runner.point(point, ebno_db, counts, target, target_errors, max_bits, batch_size):
+                    for m, row_local, row_global in running:
                         own[m] += row_local
                         counts[m] += row_global
-                    batch += 1
-                    lead = min(running, key=lambda m: counts[m][target])
-                    bar.n = int(min(max_bits, min(counts[m][0] for m in running)))
+                    names_now = [m for m, _, _ in running]
+                    lead = min(names_now, key=lambda m: counts[m][target])
+                    bar.n = int(min(max_bits, min(counts[m][0] for m in names_now)))
                     bar.set_postfix_str(f"{lead}: {counts[lead][1]} errors, BER {counts[lead][1] / max(counts[lead][0], 1):.2e}", refresh=False)
                     bar.refresh()
             if rank_counts is not None:
@@ -357,6 +349,118 @@ def simulate(
                     finished.add(name)
                 rows.append(_row(name, system, ebno_db, c, confidence, theory))
     return rows
+
+
+def _workers(threads: int | None, device: torch.device) -> int:
+    """Batches in flight at once: ``threads`` (default torch's intra-op count) on a CPU, one on an accelerator."""
+    if threads is None:
+        threads = torch.get_num_threads()
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads) if device.type == "cpu" else 1
+
+
+class _BatchRunner:
+    """Runs the batches of a point ``workers`` at a time, and hands their counts back in batch order.
+
+    Batch ``j`` of a point is a pure function of ``(seed, point, j)``, the
+    systems and the batch's size, and its size depends only on the bits spent
+    before it (every running system of a ``(k, n)`` group has run every batch
+    of the point so far, so they have all spent the same bits). The runner
+    therefore starts batches ahead of the stopping rule — each on its own
+    thread, with its own generator, counters and message tensors, and one
+    intra-op thread — and the point's loop takes them in order and applies the
+    rule exactly as one batch at a time would: a system that has reached its
+    target by batch ``j`` drops the counts of the later batches it was run in
+    ahead of time. The rows are therefore the same for every ``workers``
+    (``tests/test_simulation.py`` checks it); the price is at most
+    ``workers - 1`` batches a point computed and thrown away.
+
+    Why: the noise draw (``torch.randn`` with a generator) runs on one core
+    whatever the intra-op thread count, and on 2 cores it is about half of a
+    baseline's batch; two batches at once keep both cores drawing noise,
+    where two intra-op threads on one batch left one idle for that half
+    (``benchmarks/ber_throughput.py``).
+    """
+
+    def __init__(self, named: dict[str, System], groups: dict[tuple[int, int], list[str]], workers: int, fast: bool, seed: int, device: torch.device, rank: int, world: int) -> None:
+        self.named, self.groups, self.workers, self.seed, self.device, self.rank, self.world = named, groups, workers, seed, device, rank, world
+        # each worker's own counters (they keep per-batch tensors) and message tensors, lent to one batch at a time
+        self.states: queue.SimpleQueue[tuple[dict[str, Counter | None], dict[tuple[int, int], _Scratch]]] = queue.SimpleQueue()
+        for _ in range(workers):
+            self.states.put(({name: (fast_counter(system) if fast else None) for name, system in named.items()}, {shape: _Scratch() for shape in groups}))
+        self.pool: ThreadPoolExecutor | None = None
+        self.threads_before = torch.get_num_threads()
+
+    def __enter__(self) -> _BatchRunner:
+        if self.workers > 1:
+            torch.set_num_threads(1)  # before the pool's threads start: they take the count of their first operation
+            self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="commae-batch")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            torch.set_num_threads(self.threads_before)
+
+    def point(self, point: int, ebno_db: float, counts: dict[str, np.ndarray], target: int, target_errors: int, max_bits: int, batch_size: int) -> Iterator[list[tuple[str, np.ndarray, np.ndarray]]]:
+        """Yield, batch by batch, ``(name, this rank's counts, global counts)`` of the systems still running at that batch.
+
+        ``counts`` (global, updated by the caller between batches) decide who
+        runs, as the stopping rule says: a system runs until it has
+        ``target_errors`` errors in column ``target`` or ``max_bits`` bits.
+        """
+        planned = {shape: 0 for shape in self.groups}  # global bits each running member of a group will have spent before the next batch started
+        inflight: deque[Future | tuple] = deque()
+        batch = 0
+        try:
+            while True:
+                running = [n for n in counts if counts[n][target] < target_errors and counts[n][0] < max_bits]
+                if not running:
+                    return
+                while len(inflight) < self.workers:
+                    plan = []
+                    for (k, n), members in self.groups.items():
+                        members = [m for m in members if m in running]
+                        if not members or planned[(k, n)] >= max_bits:
+                            continue
+                        size = min(batch_size, max(1, math.ceil((max_bits - planned[(k, n)]) / (k * self.world))))
+                        planned[(k, n)] += size * k * self.world
+                        plan.append((k, n, members, size))
+                    if not plan:
+                        break
+                    args = (point, ebno_db, batch, plan)
+                    inflight.append(self.pool.submit(self._batch, *args) if self.pool is not None else args)
+                    batch += 1
+                done = inflight.popleft()
+                names, local = done.result() if isinstance(done, Future) else self._batch(*done)
+                keep = [i for i, m in enumerate(names) if m in running]  # the rest stopped before this batch
+                names, local = [names[i] for i in keep], local[keep]
+                merged = _dist.all_reduce_sum(torch.from_numpy(local)).numpy() if self.world > 1 else local
+                yield list(zip(names, local, merged))
+        finally:
+            for done in inflight:  # batches run ahead of a point that has ended: wait for them, keep nothing
+                if isinstance(done, Future) and not done.cancel():
+                    done.exception()
+
+    def _batch(self, point: int, ebno_db: float, batch: int, plan: list[tuple[int, int, list[str], int]]) -> tuple[list[str], np.ndarray]:
+        """Batch ``batch`` of a point: each group's messages, then each member's noise and errors; rows as :func:`_host_counts`."""
+        counters, scratch = self.states.get()
+        try:
+            with torch.inference_mode():
+                gen = torch.Generator(device=self.device)
+                found: dict[str, tuple[list[int], torch.Tensor]] = {}
+                for k, n, members, size in plan:
+                    gen.manual_seed(_batch_seed(self.seed, point, batch * self.world + self.rank))
+                    messages = Messages.draw(size, k, gen, self.device, scratch[(k, n)])
+                    after_messages = gen.get_state()
+                    no = ebno_db_to_no(ebno_db, k, n)
+                    for m in members:
+                        gen.set_state(after_messages)
+                        found[m] = _count(self.named[m], counters[m], messages, no, gen)
+                return list(found), _host_counts(list(found.values()))
+        finally:
+            self.states.put((counters, scratch))
 
 
 def _count(system: System, counter: Counter | None, messages: Messages, no: float, gen: torch.Generator) -> tuple[list[int], torch.Tensor]:

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.stats import beta, binom
 
-from commae import AWGN, Modem, Rayleigh, psk, qam
+from commae import AWGN, Autoencoder, Modem, Rayleigh, psk, qam
 from commae.baselines import make_baseline
 from commae.simulation import RESULT_COLUMNS, clopper_pearson, read_results, simulate, theory_rates, write_results
 
@@ -100,7 +100,7 @@ def test_systems_sharing_k_and_n_see_the_same_bits_and_noise():
 
     a, b = Spy(qam(16), "a"), Spy(psk(16), "b")
     c = Spy(qam(4), "c")  # another shape: its own draws
-    simulate([a, b, c], [3.0, 6.0], target_errors=1000, batch_size=4096, seed=9, progress=False)
+    simulate([a, b, c], [3.0, 6.0], target_errors=1000, batch_size=4096, seed=9, progress=False, threads=1)  # one batch at a time: the spies record in batch order
     assert len(a.seen) == len(b.seen) >= 2
     for (bits_a, noise_a, h_a), (bits_b, noise_b, h_b) in zip(a.seen, b.seen):
         assert torch.equal(bits_a, bits_b) and torch.equal(h_a, h_b)
@@ -117,6 +117,37 @@ def test_same_seed_same_rows_new_seed_new_rows(tmp_path):
     back = read_results(paths[0])
     assert list(back[0]) == list(RESULT_COLUMNS) and back[0]["bits"] == runs[0][0]["bits"]
     assert math.isnan(back[0]["ber_theory"])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_rows_do_not_depend_on_how_many_batches_run_at_once(fast):
+    # batches run ahead on other threads are taken in order and cut where one batch at a time stops:
+    # target errors reached mid-point by some systems and not others, two shapes, a budget that is not
+    # a whole number of batches, an error-free point that ends one curve, and the per-rank counts
+    torch.manual_seed(0)
+    learned = Autoencoder(2, 1, hidden=16).eval()  # untrained: a generic-path system of its own shape
+    systems = lambda: {
+        "qam16": make_baseline("qam16"),
+        "psk16": make_baseline("psk16"),
+        "ham": make_baseline("hamming74-hard"),
+        "soft": make_baseline("hamming74-soft"),
+        "bpsk4": make_baseline("uncoded-bpsk-4"),
+        "ae": learned,
+        "ray": make_baseline("qpsk", Rayleigh("fast", csi=True)),
+    }  # noqa: E731
+    runs = []
+    before = torch.get_num_threads()
+    for threads in (1, 2, 3, 5):
+        per_rank: list = []
+        rows = simulate(systems(), [0.0, 6.0, 12.0, 14.0], target_errors=700, max_bits=150_001, batch_size=3000, seed=21, progress=False, fast=fast, threads=threads, rank_counts=per_rank)
+        runs.append((rows, per_rank))
+    first_rows, first_ranks = runs[0]
+    assert {r["system"] for r in first_rows if r["ebno_db"] == 14.0} < {"qam16", "psk16", "ham", "soft", "bpsk4", "ae", "ray"}  # some curve ended
+    assert any(r["bit_errors"] >= 700 and r["bits"] < 150_001 for r in first_rows) and any(r["bits"] >= 150_001 for r in first_rows)
+    for rows, per_rank in runs[1:]:
+        assert repr(rows) == repr(first_rows)  # every float by repr: NaN theory columns compare equal
+        assert per_rank == first_ranks
+    assert torch.get_num_threads() == before  # the call set one intra-op thread while its batches ran, and put the count back
 
 
 def test_theory_rates_cover_the_baselines():
