@@ -375,7 +375,10 @@ def _threads_option(command):
             torch.set_num_threads(before)
 
     return click.option(
-        "--threads", type=click.IntRange(min=1), default=None, help="CPU threads (ber-curve simulates this many batches at once, one thread each; the results do not depend on it)  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]"
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
+        help="CPU threads (ber-curve simulates this many batches at once, one thread each; the results do not depend on it)  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]",
     )(run)
 
 
