@@ -378,7 +378,7 @@ def _threads_option(command):
         "--threads",
         type=click.IntRange(min=1),
         default=None,
-        help="CPU threads (ber-curve simulates this many batches at once, one thread each; the results do not depend on it)  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]",
+        help="CPU threads (ber-curve of baselines alone simulates this many batches at once, one thread each, and a learned run one batch on this many; the results do not depend on it)  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]",
     )(run)
 
 

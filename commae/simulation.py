@@ -17,10 +17,11 @@ BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
   systems at a point is not noise. Systems of other shapes use the same seed
   stream. (Since issue 15 the messages are packed draws, not one draw per
   bit: a seed gives other counts than before, with the same statistics.)
-* **Threads.** On a CPU, ``threads`` batches (default torch's thread count)
-  run at once, one intra-op thread each, and are taken in batch order: the
-  noise draw runs on one core whatever the intra-op count, so this keeps
-  every core drawing. The rows are the same for any ``threads``.
+* **Threads.** On a CPU, ``threads`` batches (default torch's thread count
+  when every system is on the fast path) run at once, one intra-op thread
+  each, and are taken in batch order: the noise draw runs on one core
+  whatever the intra-op count, so this keeps every core drawing. The rows
+  are the same for any ``threads``.
 * **Intervals.** Exact two-sided Clopper–Pearson intervals from
   ``scipy.stats.beta`` at level ``confidence``, for each rate.
 * **Several processes.** Under ``torchrun`` (an initialised process group,
@@ -255,10 +256,16 @@ def simulate(
     threads : int, optional
         CPU threads: this many batches run at once, each on one intra-op
         thread (torch's thread count is 1 during the call, restored after).
-        Default ``torch.get_num_threads()``; one batch at a time on an
+        Default: ``torch.get_num_threads()`` when every system runs on the
+        fast path, else one batch at a time on torch's intra-op threads
+        (learned receivers use them well on one batch, and each batch in
+        flight holds its activations); one batch at a time on an
         accelerator. The rows do not depend on it: batches run ahead are
         taken in order and the stopping rule drops what it would not have
-        run (see :class:`_BatchRunner`).
+        run (see :class:`_BatchRunner`). With more than one, a system is
+        called from several threads at once, out of batch order and for
+        batches whose counts are dropped: a system of your own that keeps
+        state between calls, or reduces over the batch, needs ``threads=1``.
 
     Returns
     -------
@@ -312,13 +319,15 @@ def simulate(
     elif distributed and not _dist.is_distributed():
         raise ValueError("distributed=True needs an initialised torch.distributed process group of more than one rank (launch with torchrun)")
     rank, world = (_dist.rank(), _dist.world_size()) if distributed else (0, 1)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
     for system in named.values():
         if isinstance(system, torch.nn.Module):
             system.to(device).eval()
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)
-    workers = _workers(threads, device)
+    workers = _workers(threads, device, all(fast_counter(system) is not None for system in named.values()) if fast else False)
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
@@ -351,13 +360,20 @@ def simulate(
     return rows
 
 
-def _workers(threads: int | None, device: torch.device) -> int:
-    """Batches in flight at once: ``threads`` (default torch's intra-op count) on a CPU, one on an accelerator."""
+def _workers(threads: int | None, device: torch.device, all_fast: bool) -> int:
+    """Batches in flight at once: ``threads`` on a CPU (by default torch's thread count when every system is on the fast path, else 1); 1 on an accelerator.
+
+    A learned receiver is mostly matrix products, which use torch's intra-op
+    threads well on one batch; split into one thread a batch, a point that
+    ends after one batch took 1.7× longer (an (8, 4) autoencoder, 2 cores),
+    and every batch in flight holds its activations. So systems off the fast
+    path run one batch at a time unless ``threads`` is given.
+    """
+    if device.type != "cpu":
+        return 1
     if threads is None:
-        threads = torch.get_num_threads()
-    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
-    return int(threads) if device.type == "cpu" else 1
+        return torch.get_num_threads() if all_fast else 1
+    return int(threads)
 
 
 class _BatchRunner:

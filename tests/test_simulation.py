@@ -150,6 +150,16 @@ def test_rows_do_not_depend_on_how_many_batches_run_at_once(fast):
     assert torch.get_num_threads() == before  # the call set one intra-op thread while its batches ran, and put the count back
 
 
+def test_batches_at_once_by_default_only_when_every_system_is_on_the_fast_path():
+    from commae.simulation import _workers
+
+    cpu = torch.device("cpu")
+    assert _workers(None, cpu, all_fast=True) == torch.get_num_threads()
+    assert _workers(None, cpu, all_fast=False) == 1  # a learned receiver: one batch on torch's intra-op threads
+    assert _workers(3, cpu, all_fast=False) == 3  # asked for: as asked
+    assert _workers(3, torch.device("meta"), all_fast=True) == 1  # an accelerator: one batch at a time
+
+
 def test_theory_rates_cover_the_baselines():
     assert theory_rates(make_baseline("qam16"), 8.0)["ber"] == pytest.approx(9.2472e-3, rel=1e-3)
     assert theory_rates(make_baseline("hamming74-soft"), 4.0) is None
@@ -162,6 +172,9 @@ def test_theory_rates_cover_the_baselines():
         (dict(target_errors=0), "target_errors must be a positive integer"),
         (dict(max_bits=0), "max_bits and batch_size must be positive"),
         (dict(confidence=1.0), r"confidence must be in \(0, 1\)"),
+        (dict(threads=0), "threads must be a positive integer"),
+        (dict(threads=float("inf")), "threads must be a positive integer"),
+        (dict(threads=True), "threads must be a positive integer"),
     ],
 )
 def test_bad_arguments(kwargs, match):
