@@ -327,11 +327,10 @@ def simulate(
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)
-    workers = _workers(threads, device, all(fast_counter(system) is not None for system in named.values()) if fast else False)
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
-    with _BatchRunner(named, groups, workers, fast, seed, device, rank, world) as runner, torch.inference_mode():
+    with _BatchRunner(named, groups, threads, fast, seed, device, rank, world) as runner, torch.inference_mode():
         for point, ebno_db in enumerate(ebno_dbs):
             active = [name for name in named if name not in finished]
             if not active:
@@ -399,12 +398,19 @@ class _BatchRunner:
     (``benchmarks/ber_throughput.py``).
     """
 
-    def __init__(self, named: dict[str, System], groups: dict[tuple[int, int], list[str]], workers: int, fast: bool, seed: int, device: torch.device, rank: int, world: int) -> None:
-        self.named, self.groups, self.workers, self.seed, self.device, self.rank, self.world = named, groups, workers, seed, device, rank, world
+    def __init__(self, named: dict[str, System], groups: dict[tuple[int, int], list[str]], threads: int | None, fast: bool, seed: int, device: torch.device, rank: int, world: int) -> None:
+        self.named, self.groups, self.seed, self.device, self.rank, self.world = named, groups, seed, device, rank, world
+
+        def state() -> tuple[dict[str, Counter | None], dict[tuple[int, int], _Scratch]]:
+            return {name: (fast_counter(system) if fast else None) for name, system in named.items()}, {shape: _Scratch() for shape in groups}
+
         # each worker's own counters (they keep per-batch tensors) and message tensors, lent to one batch at a time
+        first = state()
+        self.workers = _workers(threads, device, all(counter is not None for counter in first[0].values()))
         self.states: queue.SimpleQueue[tuple[dict[str, Counter | None], dict[tuple[int, int], _Scratch]]] = queue.SimpleQueue()
-        for _ in range(workers):
-            self.states.put(({name: (fast_counter(system) if fast else None) for name, system in named.items()}, {shape: _Scratch() for shape in groups}))
+        self.states.put(first)
+        for _ in range(self.workers - 1):
+            self.states.put(state())
         self.pool: ThreadPoolExecutor | None = None
         self.threads_before = torch.get_num_threads()
 
@@ -427,7 +433,7 @@ class _BatchRunner:
         ``target_errors`` errors in column ``target`` or ``max_bits`` bits.
         """
         planned = {shape: 0 for shape in self.groups}  # global bits each running member of a group will have spent before the next batch started
-        inflight: deque[Future | tuple] = deque()
+        inflight: deque[Future] = deque()
         batch = 0
         try:
             while True:
@@ -445,19 +451,25 @@ class _BatchRunner:
                         plan.append((k, n, members, size))
                     if not plan:
                         break
-                    args = (point, ebno_db, batch, plan)
-                    inflight.append(self.pool.submit(self._batch, *args) if self.pool is not None else args)
+                    inflight.append(self._start(point, ebno_db, batch, plan))
                     batch += 1
-                done = inflight.popleft()
-                names, local = done.result() if isinstance(done, Future) else self._batch(*done)
+                names, local = inflight.popleft().result()
                 keep = [i for i, m in enumerate(names) if m in running]  # the rest stopped before this batch
                 names, local = [names[i] for i in keep], local[keep]
                 merged = _dist.all_reduce_sum(torch.from_numpy(local)).numpy() if self.world > 1 else local
                 yield list(zip(names, local, merged))
         finally:
             for done in inflight:  # batches run ahead of a point that has ended: wait for them, keep nothing
-                if isinstance(done, Future) and not done.cancel():
+                if not done.cancel():
                     done.exception()
+
+    def _start(self, *args: Any) -> Future:
+        """Batch ``args`` on the pool, or (one worker) run here and now: a future either way."""
+        if self.pool is not None:
+            return self.pool.submit(self._batch, *args)
+        done: Future = Future()
+        done.set_result(self._batch(*args))
+        return done
 
     def _batch(self, point: int, ebno_db: float, batch: int, plan: list[tuple[int, int, list[str], int]]) -> tuple[list[str], np.ndarray]:
         """Batch ``batch`` of a point: each group's messages, then each member's noise and errors; rows as :func:`_host_counts`."""
