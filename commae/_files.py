@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ._interrupts import deferred_sigint
@@ -69,21 +69,15 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
         _remove_dead_writers_temps(path)
     current = None
     try:
-        yield temps
-        for path, temp in zip(paths, temps):
-            current = path
-            _fsync(temp)
-        with deferred_sigint():
+        with _naming(lambda cause: current if current is not None else _failed_target(paths, temps, cause)):
+            yield temps
             for path, temp in zip(paths, temps):
                 current = path
-                os.replace(temp, path)
-    except WriteError:
-        raise
-    except Exception as exc:
-        cause = _os_error(exc)
-        if cause is None:
-            raise
-        raise WriteError(current if current is not None else _failed_target(paths, temps, cause), cause) from None
+                _fsync(temp)
+            with deferred_sigint():
+                for path, temp in zip(paths, temps):
+                    current = path
+                    os.replace(temp, path)
     finally:
         for temp in temps:
             with contextlib.suppress(OSError):
@@ -93,6 +87,13 @@ def atomic_paths(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
 @contextlib.contextmanager
 def writing(path: str | os.PathLike) -> Iterator[None]:
     """Inside :func:`atomic_paths`, mark the block that writes ``path``'s temp file, so that its failure names ``path``."""
+    with _naming(lambda cause: path):
+        yield
+
+
+@contextlib.contextmanager
+def _naming(target: Callable[[OSError], str | os.PathLike]) -> Iterator[None]:
+    """An ``OSError`` in the block (or one an error was raised while handling) becomes a :class:`WriteError` naming ``target(cause)``."""
     try:
         yield
     except WriteError:
@@ -101,7 +102,7 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
         cause = _os_error(exc)
         if cause is None:
             raise
-        raise WriteError(path, cause) from None
+        raise WriteError(target(cause), cause) from None
 
 
 @contextlib.contextmanager
