@@ -13,9 +13,10 @@ CPU, NCCL on CUDA, chosen from the device), and
   the gradients are averaged over all ranks;
 * rank 0 alone prints and writes files.
 
-This module is the one place that reads the launcher's environment
-(``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, and the
-rendezvous variables ``torch.distributed`` reads itself). Every function
+The launcher's environment (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``,
+``LOCAL_WORLD_SIZE``) is read in :mod:`commae.launcher`, torch-free, which
+the command line shares; the rendezvous variables are read by
+``torch.distributed`` itself. Every function
 works unchanged in a single process, where :func:`world_size` is 1 and the
 collectives are skipped, so a run that is not launched by ``torchrun`` is
 bit for bit what it was.
@@ -33,12 +34,13 @@ In one process nothing is distributed and :func:`agree` just calls its function:
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+
+from .launcher import env_int, env_rank, launched, ranks_per_node
 
 __all__ = [
     "setup",
@@ -75,23 +77,6 @@ class RankFailed(RuntimeError):
         self.usage = usage
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-def launched() -> bool:
-    """True when ``torchrun`` (or another launcher) started this process as one of several ranks."""
-    return _env_int("WORLD_SIZE", 1) > 1
-
-
-def ranks_per_node() -> int:
-    """Processes the launcher started on this node (``LOCAL_WORLD_SIZE``; 1 without a launcher)."""
-    return max(1, _env_int("LOCAL_WORLD_SIZE", _env_int("WORLD_SIZE", 1)))
-
-
 def is_distributed() -> bool:
     """True inside an initialised process group of more than one rank."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
@@ -101,7 +86,7 @@ def rank() -> int:
     """This process's rank: from the process group, else from the launcher's ``RANK``, else 0."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank()
-    return _env_int("RANK", 0)
+    return env_rank()
 
 
 def world_size() -> int:
@@ -142,8 +127,8 @@ def setup(device: str | torch.device = "cpu") -> torch.device:
     if not dist.is_available():
         raise DistributedError("this torch build has no torch.distributed; launch commae without torchrun")
     if device.type == "cuda":
-        _check_gpus(device, _env_int("LOCAL_WORLD_SIZE", _env_int("WORLD_SIZE", 1)), torch.cuda.is_available(), torch.cuda.device_count() if torch.cuda.is_available() else 0)
-        device = torch.device("cuda", _env_int("LOCAL_RANK", 0))
+        _check_gpus(device, ranks_per_node(), torch.cuda.is_available(), torch.cuda.device_count() if torch.cuda.is_available() else 0)
+        device = torch.device("cuda", env_int("LOCAL_RANK", 0))
         torch.cuda.set_device(device)
         backend = "nccl"
     else:
@@ -161,7 +146,7 @@ def setup(device: str | torch.device = "cpu") -> torch.device:
 
 def _rank_device(device: torch.device) -> torch.device:
     if device.type == "cuda":
-        return torch.device("cuda", _env_int("LOCAL_RANK", 0))
+        return torch.device("cuda", env_int("LOCAL_RANK", 0))
     return device
 
 
