@@ -4,7 +4,7 @@ One run prints, for each phase — *quiet*, then *busy* (the script starts one
 process burning a core, and stops it) — interleaved medians of:
 
 1. uncoded Gray 16-QAM over AWGN at Eb/N0 4 dB: :func:`commae.simulation.simulate`
-   on ``Modem(qam(16))`` (the fast path of :mod:`commae.fastpath`) with the
+   on ``Modem(qam(16))`` (the fast path of :mod:`commae.simulation.fastpath`) with the
    threads given, and with the threads :func:`commae.threads.choose_threads`
    picks for the load it sees (the CLI's default); the generic engine path
    (``fast=False``); a minimal hand-written torch loop (bits → Gray map → AWGN
@@ -43,8 +43,7 @@ import torch
 
 from commae import AWGN, Autoencoder, Hamming74, Modem, qam
 from commae.losses import SymbolCrossEntropy
-from commae.precision import Bf16Receiver
-from commae.simulation import simulate
+from commae.simulation import Bf16Receiver, simulate
 from commae.snr import ebno_db_to_no
 from commae.threads import choose_threads
 from commae.training import MessageBatches, fit, make_optimizer

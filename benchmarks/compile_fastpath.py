@@ -21,7 +21,8 @@ import torch
 
 from commae import Modem, qam
 from commae.channels import broadcast_no
-from commae.fastpath import _SQRT_HALF, Messages, fast_counter
+from commae.simulation import Messages, fast_counter
+from commae.simulation.fastpath import _SQRT_HALF
 
 BATCH = 1 << 17
 

@@ -1,7 +1,7 @@
 """Where the engine's time goes: torch.profiler shares by operator, fast path against the generic path.
 
 Simulates ``--batches`` batches of 131072 messages of one baseline at Eb/N0 6 dB
-with the fast path (:mod:`commae.fastpath`) and with ``fast=False``, and
+with the fast path (:mod:`commae.simulation.fastpath`) and with ``fast=False``, and
 prints wall and CPU seconds and the operators' shares of the profiled time.
 CPU seconds of one thread are the least disturbed by other processes on a
 shared machine; the load average is printed beside them.

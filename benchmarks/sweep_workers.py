@@ -1,7 +1,7 @@
 """A whole BER sweep, one batch at a time on all intra-op threads against one batch per thread.
 
 :func:`commae.simulation.simulate` runs ``threads`` batches at once, each on
-one intra-op thread (:class:`commae.simulation._BatchRunner`); with
+one intra-op thread (:class:`commae.simulation.runner.BatchRunner`); with
 ``threads=1`` it runs one batch at a time on torch's intra-op threads, as it
 did before. The rows are the same either way (the script checks it); this
 measures the wall time of a sweep where the low-SNR points end after one or

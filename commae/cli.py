@@ -961,7 +961,7 @@ def ber_curve(
 
 def _reduced_precision(learned: dict, precision: str, ebno: list[float], messages: int, seed: int, device, confidence: float, quiet: bool) -> dict:
     """Swap the learned systems for bf16 receivers after checking them against fp32; refuse the option when a BER moves out of fp32's interval."""
-    from .precision import Bf16Receiver, check_bf16
+    from .simulation import Bf16Receiver, check_bf16
 
     if not learned:
         raise click.UsageError("--precision bf16 applies to learned receivers: give a RUN_DIR (baselines always run exactly)")
@@ -1309,8 +1309,7 @@ def gap(csv_file, reference, systems, metric, rates, out, force, quiet) -> None:
     positive gap means the system needs more energy.
     """
     _import_torch()
-    from .gaps import ebno_gaps, write_gaps
-    from .simulation import read_results
+    from .simulation import ebno_gaps, read_results, write_gaps
 
     out_path = _out_parent(out)
     _refuse_existing([out_path], force)

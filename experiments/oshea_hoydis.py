@@ -30,10 +30,9 @@ from _common import experiment_args, report_checks, train_or_load, write_csv
 
 from commae import AWGN, Hamming74, UncodedBPSK
 from commae.constellations import int_to_bits
-from commae.gaps import ebno_at_rate, ebno_gaps, write_gaps
 from commae.models import SystemConfig
 from commae.plotting import new_figure, plot_constellation, plot_error_rates, save_figure, style
-from commae.simulation import read_results, simulate, write_results
+from commae.simulation import ebno_at_rate, ebno_gaps, read_results, simulate, write_gaps, write_results
 from commae.training import TrainConfig
 
 NAMES = {

@@ -6,8 +6,9 @@ import torch
 from commae import AWGN, Autoencoder, Hamming74, Modem, Rayleigh, UncodedBPSK, pam, psk, qam
 from commae.channels import broadcast_no
 from commae.constellations import Constellation
-from commae.fastpath import Messages, _HardThresholds, _Scratch, fast_counter
-from commae.simulation import simulate, write_results
+from commae.simulation import Messages, fast_counter, simulate, write_results
+from commae.simulation.fastpath import _HardThresholds
+from commae.simulation.scratch import Scratch
 from commae.snr import noise_std_per_real_dim
 from commae.system import errors
 
@@ -183,7 +184,7 @@ def test_hard_thresholds_give_the_channels_decision_at_the_boundary(real):
 
 
 def test_scratch_lends_the_same_tensor_until_the_shape_changes():
-    scratch = _Scratch()
+    scratch = Scratch()
     a = scratch("x", (4, 2), torch.float32, torch.device("cpu"))
     assert scratch("x", (4, 2), torch.float32, torch.device("cpu")).data_ptr() == a.data_ptr()
     assert scratch("x", (5, 2), torch.float32, torch.device("cpu")).shape == (5, 2)

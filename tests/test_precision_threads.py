@@ -1,4 +1,4 @@
-"""bf16 receivers checked against fp32 (commae.precision, ber-curve --precision) and the thread choice (commae.threads, --threads)."""
+"""bf16 receivers checked against fp32 (commae.simulation.precision, ber-curve --precision) and the thread choice (commae.threads, --threads)."""
 
 import json
 
@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from commae import AWGN, Modem, qam
 from commae.cli import cli
-from commae.precision import Bf16Receiver, check_bf16
+from commae.simulation import Bf16Receiver, check_bf16
 from commae.threads import choose_threads
 
 
@@ -56,14 +56,14 @@ def test_ber_curve_bf16_writes_its_check_and_refuses_a_failing_one(trained_run, 
     assert check["learned"] == "bf16" and [c["ebno_db"] for c in check["check"]["ae"]] == [2.0, 6.0]
     assert all(c["ok"] and 0.0 <= c["changed"] < 0.05 for c in check["check"]["ae"])
 
-    import commae.precision
+    import commae.simulation
 
-    real = commae.precision.check_bf16
+    real = commae.simulation.check_bf16
 
     def failing(*a, **kw):
         return [c.__class__(**{**c.as_dict(), "ok": False, "bf16_bit_errors": c.bits}) for c in real(*a, **kw)]
 
-    monkeypatch.setattr(commae.precision, "check_bf16", failing)
+    monkeypatch.setattr(commae.simulation, "check_bf16", failing)
     refused = CliRunner().invoke(cli, [*args, "--precision", "bf16", "--out", str(tmp_path / "no.csv")])
     assert refused.exit_code == 1 and "--precision bf16 refused" in refused.output and "Traceback" not in refused.output
     assert not (tmp_path / "no.csv").exists()

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from commae import AWGN, Autoencoder, Hamming74, UncodedBPSK, simulate, theory
 from commae.cli import cli
-from commae.gaps import ebno_at_rate, ebno_gaps
 from commae.models import Transmitter
+from commae.simulation import ebno_at_rate, ebno_gaps
 
 
 def test_block_target_stops_on_block_errors_and_bit_is_the_default():

@@ -151,7 +151,7 @@ def test_rows_do_not_depend_on_how_many_batches_run_at_once(fast):
 
 
 def test_batches_at_once_by_default_only_when_every_system_is_on_the_fast_path():
-    from commae.simulation import _workers
+    from commae.simulation.runner import _workers
 
     cpu = torch.device("cpu")
     assert _workers(None, cpu, all_fast=True) == torch.get_num_threads()

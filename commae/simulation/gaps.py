@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._files import atomic_write
+from .._files import atomic_write
 
 __all__ = ["ebno_at_rate", "ebno_gaps", "write_gaps", "GAP_COLUMNS", "METRICS"]
 

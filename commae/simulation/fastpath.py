@@ -9,7 +9,7 @@ counts the bit, symbol and block errors of one batch — the numbers
 tensors:
 
 * messages are integer labels (the bits, MSB first, as an integer), drawn
-  packed by :meth:`Messages.draw` (below);
+  packed by :meth:`Messages.draw <commae.simulation.draws.Messages.draw>`;
 * symbols come from a table of the points by label (complex, so one lookup
   per symbol); the AWGN noise is added in place on the real ``[B, n, 2]``
   draw, with no complex multiply;
@@ -22,20 +22,9 @@ tensors:
 * errors are one lookup per symbol, in a table indexed by (decision, sent
   label), of ``popcount(sent XOR decided) + 2**32 [sent != decided]``, and
   one sum: bit errors in the low 32 bits, symbol errors in the high ones;
-* a counter reuses its tensors from batch to batch (:class:`_Scratch`), and
+* a counter reuses its tensors from batch to batch
+  (:class:`~commae.simulation.scratch.Scratch`), and
   the engine gets each batch's counts of all its systems in one transfer.
-
-**Messages.** :meth:`Messages.draw` draws a batch of ``k``-bit messages as
-random 64-bit words — ``torch.Tensor.random_`` over the full int64 range, 64
-random bits a draw — and cuts each word into ``64 // k`` labels of ``k`` bits
-(a message of more than 63 bits takes whole words). The engine
-(:func:`commae.simulation.simulate`) draws its messages this way for every
-system, on the fast path and the generic one alike (the generic path gets the
-same messages as float bits, :meth:`Messages.float_bits`), so the two paths
-still see the same messages and the same noise. This replaced one
-``torch.randint(0, 2)`` draw per bit (the engine's stream before issue 15):
-the same seed gives other counts than it did then, with the same statistics
-(``tests/test_fastpath.py`` tests the draw's uniformity and independence).
 
 The noise is the generic path's: the channel draws the same ``torch.randn``
 tensor from the same generator state, and every float the decisions depend
@@ -72,146 +61,18 @@ from collections.abc import Callable
 
 import torch
 
-from .baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
-from .channels import AWGN, Rayleigh, broadcast_no, split_channel_output
-from .snr import noise_std_per_real_dim
+from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
+from ..channels import AWGN, Rayleigh, broadcast_no, split_channel_output
+from ..snr import noise_std_per_real_dim
+from .draws import Messages, as_messages, bits_to_labels
+from .scratch import Scratch, fresh
 
-__all__ = ["Counter", "Messages", "fast_counter"]
+__all__ = ["Counter", "fast_counter"]
 
 # messages (or bits [B, k] uint8 {0, 1}), linear N0, generator -> int64 [3]: bit, symbol and block errors
 Counter = Callable[["Messages | torch.Tensor", float, torch.Generator], torch.Tensor]
 
 _SQRT_HALF = noise_std_per_real_dim(1.0)  # the channels' CN(0, 1) scale per real dimension
-_MAX_LABEL_BITS = 63  # labels up to this many bits are non-negative int64
-
-
-class _Scratch:
-    """Tensors reused from batch to batch, by name: ``scratch(name, shape, dtype, device)``.
-
-    A batch of the fast path allocates a few megabytes; freed at the end of
-    each batch, glibc hands them back to the system and the next batch pays a
-    page fault per 4 KiB again — on the 2-core development VM that cost more
-    than the arithmetic (measured with ``resource.getrusage``: about 500
-    faults, 1.7 ms a batch of 131072 16-QAM symbols, against 1.1 ms for its
-    noise). A tensor from here is valid until the next request of its name.
-    """
-
-    def __init__(self) -> None:
-        self._tensors: dict[str, torch.Tensor] = {}
-
-    def __call__(self, name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        t = self._tensors.get(name)
-        same_device = t is not None and t.device.type == device.type and device.index in (None, t.device.index)  # "cuda" is the current "cuda:i"
-        if not same_device or tuple(t.shape) != tuple(shape) or t.dtype != dtype:
-            t = self._tensors[name] = torch.empty(shape, dtype=dtype, device=device)
-        return t
-
-
-def _fresh(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    return torch.empty(shape, dtype=dtype, device=device)
-
-
-class Messages:
-    """One batch of ``size`` random ``k``-bit messages: integer labels, and the bits they stand for.
-
-    ``labels`` is int64 ``[size]``, the message's bits MSB first as an
-    integer, for ``k <= 63``, and None for a longer message, which has only
-    bits. Bits are made from the labels on demand, once: :meth:`bits`
-    (uint8) and :meth:`float_bits` (float32), ``[size, k]``.
-
-    Examples
-    --------
-    >>> gen = torch.Generator().manual_seed(0)
-    >>> m = Messages.draw(5, 4, gen)
-    >>> bits = m.bits()
-    >>> bits.shape, bool(((bits[:, 0] * 8 + bits[:, 1] * 4 + bits[:, 2] * 2 + bits[:, 3]) == m.labels).all())
-    (torch.Size([5, 4]), True)
-    """
-
-    def __init__(self, k: int, labels: torch.Tensor | None = None, bits: torch.Tensor | None = None) -> None:
-        if labels is None and bits is None:
-            raise ValueError("Messages needs labels or bits")
-        self.k = int(k)
-        self.labels = labels
-        self._bits = bits
-        self._float: torch.Tensor | None = None
-        self.size = int(labels.shape[0] if labels is not None else bits.shape[0])
-
-    @classmethod
-    def draw(cls, size: int, k: int, generator: torch.Generator, device: str | torch.device = "cpu", scratch: _Scratch | None = None) -> Messages:
-        """``size`` uniform, independent ``k``-bit messages from ``generator``, 64 random bits a draw.
-
-        One int64 ``random_`` over the full range gives 64 independent fair
-        bits; each word holds ``64 // k`` labels (``k`` consecutive bits each,
-        the first label in the lowest bits). A message of ``k > 63`` bits takes
-        ``ceil(k / 64)`` whole words and has no label. Message ``i`` depends on
-        ``size`` only through which words are drawn: the first ``size``
-        messages of a larger batch are the same. ``scratch`` (the engine's)
-        lends the tensors, so the labels live until its next draw.
-        """
-        if k < 1 or size < 0:
-            raise ValueError(f"need k >= 1 and size >= 0, got k={k}, size={size}")
-        device = torch.device(device)
-        if k > _MAX_LABEL_BITS:
-            per = -(-k // 64)
-            words = _words(size * per, generator, device).view(size, per, 1)
-            bits = ((words >> torch.arange(64, device=device)) & 1).view(size, 64 * per)[:, :k].to(torch.uint8)
-            return cls(k, bits=bits)
-        take = scratch or _fresh
-        per = 64 // k
-        count = -(-size // per)
-        words = take("words", (count,), torch.int64, device).random_(-(1 << 63), None, generator=generator)
-        mask = (1 << k) - 1
-        if per == 1:
-            labels = words.bitwise_and_(mask)
-        else:
-            shifts = torch.arange(0, per * k, k, device=device)
-            labels = torch.bitwise_right_shift(words[:, None], shifts, out=take("fields", (count, per), torch.int64, device)).bitwise_and_(mask).view(-1)[:size]
-        return cls(k, labels=labels)
-
-    @classmethod
-    def from_bits(cls, bits: torch.Tensor) -> Messages:
-        """Messages of given bits ``[B, k]`` (uint8, bool or float in {0, 1})."""
-        k = bits.shape[-1]
-        as_bytes = bits.to(torch.uint8)
-        labels = _labels(as_bytes, k).to(torch.int64) if k <= 8 else None
-        if labels is None and k <= _MAX_LABEL_BITS:
-            labels = as_bytes[:, 0].to(torch.int64)
-            for j in range(1, k):
-                labels = labels.mul_(2).add_(as_bytes[:, j])
-        return cls(k, labels=labels, bits=as_bytes)
-
-    def bits(self) -> torch.Tensor:
-        """The bits, MSB of the label first: uint8 ``[size, k]``."""
-        if self._bits is None:
-            shifts = torch.arange(self.k - 1, -1, -1, device=self.labels.device, dtype=self.labels.dtype)
-            self._bits = ((self.labels[:, None] >> shifts) & 1).to(torch.uint8)
-        return self._bits
-
-    def float_bits(self) -> torch.Tensor:
-        """The bits as float32 ``[size, k]``, the input of :func:`commae.system.errors`."""
-        if self._float is None:
-            self._float = self.bits().to(torch.float32)
-        return self._float
-
-    def symbol_labels(self, width: int) -> torch.Tensor:
-        """Labels of the ``k / width`` symbols of ``width`` bits each, in order: int64 ``[size, k / width]``."""
-        m = self.k // width
-        if self.labels is None:
-            return _labels(self.bits().view(self.size, m, width), width).to(torch.int64)
-        if m == 1:
-            return self.labels.view(self.size, 1)
-        shifts = torch.arange(width * (m - 1), -1, -width, device=self.labels.device, dtype=self.labels.dtype)
-        return (self.labels[:, None] >> shifts).bitwise_and_((1 << width) - 1)
-
-
-def _words(count: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    """``count`` random int64 words, every one of the 64 bits a fair coin."""
-    return torch.empty(count, dtype=torch.int64, device=device).random_(-(1 << 63), None, generator=generator)
-
-
-def _as_messages(messages: Messages | torch.Tensor) -> Messages:
-    return messages if isinstance(messages, Messages) else Messages.from_bits(messages)
 
 
 def fast_counter(system: object) -> Counter | None:
@@ -240,42 +101,9 @@ def _popcounts(num: int, device: torch.device) -> torch.Tensor:
     return sum((values >> j) & 1 for j in range(max(1, (num - 1).bit_length())))
 
 
-def _labels(bits: torch.Tensor, width: int) -> torch.Tensor:
-    """uint8 bits ``[..., width]`` (MSB first) to int32 labels ``[...]``.
-
-    Up to 8 bits a label: the row's bytes, zero-padded to 2, 4 or 8, read as
-    one little-endian integer and gathered by one multiply: byte ``j`` times
-    ``2**(8(width-1) + width-1-9j)`` puts bit ``j`` at position
-    ``8(width-1) + width-1-j``; every other product lands outside those
-    ``width`` positions and no two share one, so nothing carries into them
-    (products that overflow wrap, which leaves the low bits exact). Up to 4
-    bits this runs in int32, whose multiply vectorises.
-    """
-    if width == 1:
-        return bits[..., 0].to(torch.int32)
-    if width > 8 or sys.byteorder != "little":
-        label = bits[..., 0].to(torch.int32)
-        for j in range(1, width):
-            label = label.mul_(2).add_(bits[..., j])
-        return label
-    padded = 1 << (width - 1).bit_length()
-    rows = bits.reshape(-1, width)
-    if padded != width:
-        rows = torch.nn.functional.pad(rows, (0, padded - width))
-    word = torch.int64 if padded == 8 else torch.int32
-    as_int = rows.contiguous().view({2: torch.int16, 4: torch.int32, 8: torch.int64}[padded]).view(-1).to(word)
-    low = 8 * (width - 1)
-    multiplier = sum(1 << (low + width - 1 - 9 * j) for j in range(width))
-    size = 64 if padded == 8 else 32
-    multiplier %= 1 << size
-    if multiplier >= 1 << (size - 1):  # as the signed integer it wraps to: the low bits of the product are the same
-        multiplier -= 1 << size
-    return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).to(torch.int32).view(bits.shape[:-1])
-
-
 def _pack_bits(bits: torch.Tensor, width: int) -> torch.Tensor:
     """uint8 bits ``[..., width]`` (MSB first) to int64 words ``[...]``."""
-    return _labels(bits, width).to(torch.int64)
+    return bits_to_labels(bits, width).to(torch.int64)
 
 
 def _tally(num: int, device: torch.device) -> torch.Tensor:
@@ -323,7 +151,7 @@ class _NoiseScale:
         return noise_std_per_real_dim(no) if self.real else torch.sqrt(no)
 
 
-def _awgn_real_part(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...], take=_fresh) -> torch.Tensor:
+def _awgn_real_part(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...], take=fresh) -> torch.Tensor:
     """What ``channel(x, no, gen)`` gives, as float: ``[B, n, 2]`` (complex channel) or ``[B, n]`` (real).
 
     ``x`` holds the real parts ``[B, n]`` (BPSK) or the ``[B, n, 2]`` points;
@@ -429,11 +257,11 @@ class _ModemCounter:
         self.tally = _tally(c.num_points, points.device)
         self.scale = _NoiseScale(self.real)
         self.slice = type(modem.channel) is AWGN and c.kind in ("qam", "pam")
-        self.scratch = _Scratch()
+        self.scratch = Scratch()
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         modem, m = self.modem, self.m
-        messages = _as_messages(messages)
+        messages = as_messages(messages)
         batch = messages.size
         sent = messages.symbol_labels(self.width)  # [B, m] int64
         take, device = self.scratch, sent.device
@@ -486,7 +314,7 @@ class _HammingCounter:
         self.symbols = code.codeword_symbols  # [16, 7], row = message label
         words = torch.arange(128, device=self.symbols.device)
         hard = ((words[:, None] >> torch.arange(6, -1, -1, device=words.device)) & 1).to(code.check_matrix.dtype)  # [128, 7]
-        decode = _labels(code.syndrome_decode(hard).to(torch.uint8), 4).to(torch.int64)  # [128]: received word -> message label
+        decode = bits_to_labels(code.syndrome_decode(hard).to(torch.uint8), 4).to(torch.int64)  # [128]: received word -> message label
         tally = _tally(16, words.device)
         # (sent label, received hard word) -> tally of the decoding's errors: key sent * 128 + word
         self.decode_tally = tally[(torch.arange(16, device=words.device)[:, None] ^ decode[None, :]).view(-1)]
@@ -494,15 +322,15 @@ class _HammingCounter:
         self.scale = _NoiseScale(code.channel.real)
         self.thresholds = _HardThresholds(code.channel.real)
         self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
-        self.scratch = _Scratch()
-        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see _labels)
+        self.scratch = Scratch()
+        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels)
         self.pack = sum(1 << (56 + 6 - 9 * j) for j in range(7)) % (1 << 64)
         if self.pack >= 1 << 63:
             self.pack -= 1 << 64
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         code = self.code
-        sent = _as_messages(messages).labels
+        sent = as_messages(messages).labels
         if code.decoder == "hard" and type(code.channel) is AWGN:
             word = self._hard_word_awgn(sent, no, gen)
             per_message = torch.index_select(self.decode_tally, 0, word.add_(sent, alpha=128), out=self.scratch("per_message", word.shape, torch.int64, word.device))
@@ -557,7 +385,7 @@ class _UncodedCounter:
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         system = self.system
-        bits = _as_messages(messages).bits()
+        bits = as_messages(messages).bits()
         if type(system.channel) is AWGN:  # a 0 is wrong below T(-1), a 1 at or above T(+1) (see _HardThresholds)
             shape = tuple(bits.shape) if system.channel.real else (*bits.shape, 2)
             w = torch.randn(shape, dtype=torch.float32, device=bits.device, generator=gen)

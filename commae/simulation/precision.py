@@ -32,9 +32,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .channels import seed_from_text, split_channel_output
-from .simulation import clopper_pearson
-from .system import System, system_no
+from ..channels import seed_from_text, split_channel_output
+from ..system import System, system_no
+from .statistics import clopper_pearson
 
 __all__ = ["Bf16Receiver", "PrecisionCheck", "check_bf16"]
 
