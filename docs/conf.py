@@ -1,6 +1,7 @@
-"""Sphinx configuration of commae's API reference.
+"""Sphinx configuration of commae's documentation: the narrative pages (MyST Markdown) and the API reference.
 
-The reference is generated from ``commae.__all__`` at build time (the
+The pages are Markdown files read by ``myst_parser``; their Python examples
+are doctests that ``python -m pytest`` runs. The reference is generated from ``commae.__all__`` at build time (the
 ``commae-api`` directive below), so a name added to the package's public API
 appears in the docs without editing them. Build with warnings as errors::
 
@@ -29,8 +30,10 @@ author = "commae developers"
 copyright = "commae developers"
 release = version = commae.__version__
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx.ext.viewcode", "numpydoc"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx.ext.viewcode", "numpydoc", "myst_parser"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+myst_heading_anchors = 3  # [text](page.md#a-section-title) links, as GitHub makes them
 html_theme = "alabaster"
 html_static_path: list[str] = []
 
