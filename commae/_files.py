@@ -2,8 +2,9 @@
 
 A temp file is ``.NAME.tmp-PID`` beside ``NAME``; a failed write removes it.
 A process killed outright leaves it behind: the next write of ``NAME`` removes
-it once no process of that pid runs here, and :func:`remove_stale_temps`
-removes them all where a lock says no writer can be running.
+it once no process of that pid runs here (POSIX only: Windows has no harmless
+way to ask), and :func:`remove_stale_temps` removes them all where a lock says
+no writer can be running.
 A write that fails (a full disk, a read-only file system) raises
 :class:`WriteError`, whose message is one line naming the file.
 """
@@ -128,6 +129,15 @@ def _remove_dead_writers_temps(path: Path) -> None:
 
 
 def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine; on Windows always True (a stranger's temp file is kept).
+
+    POSIX asks with signal 0, which delivers nothing. Windows has no such
+    probe: ``os.kill`` there terminates the process, so it is never called,
+    and a killed writer's temp files stay until :func:`remove_stale_temps`
+    (under the run directory's lock) or the user removes them.
+    """
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -8,9 +8,9 @@ file                reader                              what is refused
                                                         the command refuses (``--momentum`` without sgd, ...)
 ``model.pt``        :func:`read_model_state`            not a weights-only torch file; keys, shapes or dtypes
                                                         other than the config's architecture; NaN or inf weights
-``checkpoint.pt``   :func:`check_checkpoint`            missing or mistyped keys; an epoch outside
-                                                        0..``train.epochs`` or other than its history's length;
-                                                        non-finite history values or tensors; a model state as above
+``checkpoint.pt``   :func:`commae.runs.checkpoint.      missing or mistyped keys; an epoch outside
+                    check_checkpoint` (its keys are     0..``train.epochs`` or other than its history's length;
+                    the fields of ``Checkpoint``)       non-finite history values or tensors; a model state as above
 ``history.csv``     :func:`read_history`                a header other than :data:`HISTORY_COLUMNS`; non-numbers,
                                                         NaN or inf; epochs other than 1, 2, ..., N; rates outside [0, 1]
 results CSV         :func:`read_results`                missing columns; counts that are not integers >= 0, errors
@@ -74,7 +74,8 @@ __all__ = [
     "load_torch_file",
     "check_model_state",
     "read_model_state",
-    "check_checkpoint",
+    "tensor_problem",
+    "check_history_value",
     "read_results",
 ]
 
@@ -386,7 +387,8 @@ _RATES = {"val_ser", "val_ber", "val_bler"}
 _NON_NEGATIVE = {"train_loss", "val_loss", "lr", "seconds"}
 
 
-def _history_value(key: str, value: Any, where: str) -> float | int:
+def check_history_value(key: str, value: Any, where: str) -> float | int:
+    """One value of a history row (``history.csv`` or a checkpoint's ``history``): an int epoch, else a finite number in its column's range."""
     if key == "epoch":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -436,7 +438,7 @@ def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
                 value = int(cell) if key == "epoch" else float(cell)
             except ValueError:
                 raise SchemaError(f"{where}: {key!r} is {cell!r}; it must be {'an integer' if key == 'epoch' else 'a finite number'}") from None
-            row[key] = _history_value(key, value, where)
+            row[key] = check_history_value(key, value, where)
         if row["epoch"] != len(rows) + 1:
             raise SchemaError(f"{where}: epoch {row['epoch']}; the epochs must run 1, 2, 3, ... (this row should be epoch {len(rows) + 1})")
         rows.append(row)
@@ -475,7 +477,8 @@ def load_torch_file(path: str | os.PathLike, device: Any = "cpu") -> Any:
         raise SchemaError(not_torch) from None
 
 
-def _tensor_problem(tensor: Any) -> str | None:
+def tensor_problem(tensor: Any) -> str | None:
+    """``"NaN"`` or ``"inf"`` when a float or complex ``tensor`` holds one, else None."""
     import torch
 
     if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
@@ -506,7 +509,7 @@ def check_model_state(state: Any, model: Any, path: str | os.PathLike, what: str
             raise SchemaError(f"{path} holds {str(got.dtype).removeprefix('torch.')} tensors ({key!r}); commae models are {str(want.dtype).removeprefix('torch.')}")
         if tuple(got.shape) != tuple(want.shape):
             raise SchemaError(f"{path}: {key!r} has shape {tuple(got.shape)}, the config.json architecture needs {tuple(want.shape)}")
-        problem = _tensor_problem(got)
+        problem = tensor_problem(got)
         if problem:
             raise SchemaError(f"{path} holds non-finite weights ({problem}) in {key!r}")
 
@@ -516,104 +519,6 @@ def read_model_state(path: str | os.PathLike, model: Any, device: Any = "cpu") -
     state = load_torch_file(path, device)
     check_model_state(state, model, path)
     return state
-
-
-def _walk_tensors(obj: Any, where: str):
-    """Every tensor inside nested dicts, lists and tuples, with a readable place."""
-    import torch
-
-    if isinstance(obj, torch.Tensor):
-        yield where, obj
-    elif isinstance(obj, Mapping):
-        for key, value in obj.items():
-            yield from _walk_tensors(value, f"{where}[{key!r}]")
-    elif isinstance(obj, (list, tuple)):
-        for i, value in enumerate(obj):
-            yield from _walk_tensors(value, f"{where}[{i}]")
-
-
-_CHECKPOINT_KEYS: dict[str, tuple[type | tuple[type, ...], bool, str]] = {  # key -> (types, required, what it must be)
-    "model": (Mapping, True, "a state dict"),
-    "optimizer": (Mapping, True, "an optimizer state dict"),
-    "scheduler": ((Mapping, type(None)), False, "a scheduler state dict or None"),
-    "scaler": ((Mapping, type(None)), False, "a grad-scaler state dict or None"),
-    "train_generator": (object, False, "a generator state"),
-    "rng": (Mapping, False, "a dict of RNG states"),
-    "world_size": (int, False, "an integer >= 1"),
-    "train_generators": (list, False, "a list of generator states"),
-    "rngs": (list, False, "a list of RNG states"),
-    "epoch": (int, True, "an integer"),
-    "history": (list, True, "a list of history rows"),
-    "early_stopping": ((Mapping, type(None)), False, "an early-stopping state or None"),
-    "config": (Mapping, False, "the run's system and train tables"),
-}
-
-
-def check_checkpoint(state: Any, path: str | os.PathLike, model: Any, system: Any, train: Any) -> None:
-    """A ``checkpoint.pt`` (loaded by :func:`load_torch_file`) that the run of ``system`` and ``train`` can resume.
-
-    Required: ``model``, ``optimizer``, ``epoch``, ``history`` and the
-    generator and RNG states; the epoch an int in ``0..train.epochs``, equal
-    to the number of history rows, whose epochs run 1..epoch with finite
-    values; the model state as :func:`check_model_state`; every tensor finite;
-    a stored ``config`` naming the same system as config.json.
-    """
-    import dataclasses
-
-    import torch
-
-    if not isinstance(state, Mapping):
-        raise SchemaError(f"{path} is not a commae checkpoint: it holds a {type(state).__name__}, not a dict")
-    for key, (kind, required, accepts) in _CHECKPOINT_KEYS.items():
-        if key not in state:
-            if required:
-                raise SchemaError(f"{path} is not a commae checkpoint: it lacks {key!r}")
-            continue
-        value = state[key]
-        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < (1 if key == "world_size" else -(2**63)))):
-            shown = _short(value) if isinstance(value, (int, float, str, bool, type(None))) else f"a {type(value).__name__}"
-            raise SchemaError(f"{path}: {key!r} is {shown}; it must be {accepts}")
-    unknown = [k for k in state if k not in _CHECKPOINT_KEYS]
-    if unknown:
-        raise SchemaError(f"{path}: unknown key {unknown[0]!r}; a commae checkpoint has {', '.join(_CHECKPOINT_KEYS)}")
-    if not ("train_generator" in state or "train_generators" in state) or not ("rng" in state or "rngs" in state):
-        raise SchemaError(f"{path} is not a commae checkpoint: it lacks the generator and RNG states")
-    for key in ("train_generator",):
-        if key in state and not (isinstance(state[key], torch.Tensor) and state[key].dtype == torch.uint8):
-            raise SchemaError(f"{path}: {key!r} must be a uint8 generator state")
-    epoch = state["epoch"]
-    if not 0 <= epoch <= train.epochs:
-        raise SchemaError(f"{path}: 'epoch' is {epoch}; it must be from 0 to the run's {train.epochs} epochs (train.epochs in config.json)")
-    history = state["history"]
-    if len(history) != epoch:
-        raise SchemaError(f"{path}: 'epoch' is {epoch} but 'history' has {len(history)} rows; they must agree")
-    for i, row in enumerate(history):
-        where = f"{path}, 'history' row {i + 1}"
-        if not isinstance(row, Mapping) or "epoch" not in row:
-            raise SchemaError(f"{where} is not a history row (a dict with 'epoch')")
-        for key, value in row.items():
-            _history_value(key if key in HISTORY_COLUMNS else str(key), value, where)
-        if row["epoch"] != i + 1:
-            raise SchemaError(f"{where}: epoch {row['epoch']!r}; the epochs must run 1, 2, 3, ...")
-    stored = state.get("config")
-    if stored is not None:
-        saved_system = stored.get("system")
-        now = dataclasses.asdict(system)
-        if not isinstance(saved_system, Mapping):
-            raise SchemaError(f"{path}: 'config' lacks its 'system' table")
-        differ = sorted(k for k in now if k in saved_system and saved_system[k] != now[k] and not (isinstance(now[k], tuple) and list(now[k]) == saved_system[k]))
-        if differ:
-            key = differ[0]
-            raise SchemaError(f"{path} was written for another system than config.json: 'system.{key}' is {saved_system[key]!r} there and {now[key]!r} in config.json")
-    check_model_state(state["model"], model, path, what=" ('model')")
-    try:
-        tensors = list(_walk_tensors({k: v for k, v in state.items() if k != "model"}, ""))
-    except RecursionError:
-        raise SchemaError(f"{path} is not a commae checkpoint: it nests deeper than commae writes") from None
-    for where, tensor in tensors:
-        problem = _tensor_problem(tensor)
-        if problem:
-            raise SchemaError(f"{path} holds a non-finite tensor ({problem}) in {where}")
 
 
 # --- the ber-curve results CSV -----------------------------------------------------------------

@@ -443,12 +443,13 @@ def test_the_matrix_is_large_and_its_fixtures_valid(golden):
     """At least 80 cases, each spoiling a fixture that is valid as built (so the refusal is the spoiled thing's)."""
     assert len(CASES) >= 80 and len({c.id for c in CASES}) == len(CASES)
     from commae.runs import load_config, load_history, load_model
+    from commae.runs.checkpoint import check_checkpoint
 
     system, train = load_config(golden / "run")
     assert len(load_history(golden / "run")) == 2 == train.epochs
     model = load_model(golden / "run")
     state = schemas.load_torch_file(golden / CKPT)
-    schemas.check_checkpoint(state, golden / CKPT, model, system, train)
+    check_checkpoint(state, golden / CKPT, model, system, train)
     rows = schemas.read_results(golden / "res.csv")
     assert [r["system"] for r in rows] == ["bpsk", "qpsk", "bpsk", "qpsk"]
 
@@ -528,7 +529,8 @@ def test_a_read_only_out_directory_is_one_line(golden, tmp_path, monkeypatch):
 def test_an_untrained_receiver_is_never_a_failed_training(loss):
     """runs.FAILED_MI_BITS: an untrained receiver's MI (BMI) bound lies within 0.2 bit of 0, far above the -0.5 bit that fails a run."""
     from commae.losses import make_loss
-    from commae.runs import FAILED_MI_BITS, _validation_set
+    from commae.runs import FAILED_MI_BITS
+    from commae.runs.comparison import validation_set
     from commae.training import TrainConfig, evaluate
 
     bounds = []
@@ -540,7 +542,7 @@ def test_an_untrained_receiver_is_never_a_failed_training(loss):
                 model = system.build().eval()
                 loss_fn = make_loss(loss, k)
                 with torch.no_grad():
-                    val_loss = evaluate(model, loss_fn, _validation_set(system, TrainConfig(val_size=2048, loss=loss), torch.device("cpu")))["val_loss"]
+                    val_loss = evaluate(model, loss_fn, validation_set(system, TrainConfig(val_size=2048, loss=loss), torch.device("cpu")))["val_loss"]
                 bounds.append(loss_fn.mi_bits(val_loss))
     assert max(abs(b) for b in bounds) < 0.2 and FAILED_MI_BITS == -0.5, bounds
 

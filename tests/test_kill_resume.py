@@ -26,8 +26,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from commae.cli import cli
-from commae.lock import LOCK_NAME
 from commae.runs import RUN_FILES, load_history, prepare_run_dir
+from commae.runs.lock import LOCK_NAME
 from commae.simulation import read_results
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from commae._interrupts import deferred_sigint, sigint_blocked
 from commae.cli import cli
-from commae.lock import LOCK_NAME, DirectoryLocked, lock_dir
 from commae.losses import SymbolCrossEntropy
 from commae.models import SystemConfig
 from commae.runs import RUN_FILES, RunError, prepare_run_dir, train_run
+from commae.runs.lock import LOCK_NAME, DirectoryLocked, lock_dir
 from commae.simulation import write_results
 from commae.training import TrainConfig
 
@@ -72,14 +72,14 @@ def test_the_lock_refuses_a_second_holder_by_pid_and_a_leftover_lock_file_is_fre
 
 def test_force_keeps_the_previous_run_when_the_new_one_diverges_in_its_first_epoch(old_run, monkeypatch):
     before = _hashes(old_run)
-    monkeypatch.setattr("commae.runs.make_loss", _nan_from_call(1))
+    monkeypatch.setattr("commae.runs.pipeline.make_loss", _nan_from_call(1))
     with pytest.raises(RunError, match=rf"in epoch 1; no checkpoint was written and {old_run} is left as it was"):
         train_run(SYSTEM, TRAIN, old_run, force=True, progress=False, log=None)
     assert _hashes(old_run) == before  # no file of the old run changed, nothing was added (no .previous-*, no lock)
 
 
 def test_force_replaces_the_previous_run_at_the_new_runs_first_checkpoint(old_run, monkeypatch):
-    monkeypatch.setattr("commae.runs.make_loss", _nan_from_call(6))  # epoch 1 is good, epoch 2 diverges
+    monkeypatch.setattr("commae.runs.pipeline.make_loss", _nan_from_call(6))  # epoch 1 is good, epoch 2 diverges
     with pytest.raises(RunError, match=r"in epoch 2; the last good checkpoint \(epoch 1\)"):
         train_run(SYSTEM, TRAIN, old_run, force=True, progress=False, log=None)
     assert sorted(p.name for p in old_run.iterdir()) == ["checkpoint.pt", "config.json", "history.csv", "notes.txt"]
@@ -88,7 +88,7 @@ def test_force_replaces_the_previous_run_at_the_new_runs_first_checkpoint(old_ru
 
 
 def test_a_new_run_that_fails_before_its_first_checkpoint_leaves_the_directory_as_it_was(tmp_path, monkeypatch):
-    monkeypatch.setattr("commae.runs.make_loss", _nan_from_call(1))
+    monkeypatch.setattr("commae.runs.pipeline.make_loss", _nan_from_call(1))
     for out in (tmp_path / "new" / "run", tmp_path / "empty"):
         existed = out.name == "empty"
         if existed:

@@ -97,7 +97,7 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
             loss = super().forward(logits, labels)
             return loss * float("nan") if NaNLater.calls > 12 else loss  # epoch 1: 5 train + 1 val calls
 
-    monkeypatch.setattr("commae.runs.make_loss", lambda name, k: NaNLater(k))
+    monkeypatch.setattr("commae.runs.pipeline.make_loss", lambda name, k: NaNLater(k))
     train = TrainConfig(epochs=4, batches_per_epoch=5, batch_size=256, val_size=2000)
     with pytest.raises(RunError, match=r"diverged: the loss became nan in epoch 3; the last good checkpoint \(epoch 2\)") as info:
         train_run(SystemConfig(k=2, hidden=16), train, tmp_path / "run", progress=False, log=None)
