@@ -1,4 +1,4 @@
-"""What a timing was measured on: CPU model, cores, load, Python and torch versions — printed beside every README time."""
+"""What a timing was measured on: CPU model, cores, load, Python and torch versions — printed beside every time in docs/performance.md."""
 
 from __future__ import annotations
 

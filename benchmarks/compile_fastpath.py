@@ -4,7 +4,7 @@ Compiles the float and integer work of one 16-QAM batch over AWGN — point
 lookup, noise scaling, slicing, error tally; the message and noise draws stay
 outside — and times it, with the noise draw, against the fast path's counter
 (which draws the noise itself), checking that both give the same counts. The
-engine does not compile (see the README): the compiled work is no faster
+engine does not compile (see docs/performance.md): the compiled work is no faster
 than the fast path's, and it recompiles for each new batch shape.
 
 Run: ``python benchmarks/compile_fastpath.py [--threads 1] [--batches 3]``

@@ -41,7 +41,7 @@ def choose_threads(requested: int | None, *, torch_default: int, cores: int, loa
         busy core, and at least one thread is kept. A load that includes
         this process's own recent work counts against it too: the choice
         errs towards fewer threads, which costs little on a quiet machine
-        and saves much on a busy one (README, benchmarks/ber_throughput.py).
+        and saves much on a busy one (docs/performance.md, benchmarks/ber_throughput.py).
     ranks_per_node : int
         Processes of this job on the node (torchrun's ``LOCAL_WORLD_SIZE``):
         more than one gives one thread per rank.

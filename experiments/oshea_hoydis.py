@@ -12,7 +12,7 @@ Writes OUT/oshea_hoydis.{csv,json,pdf,png} (ber-curve results format; systems
 ae-2-2, uncoded-bpsk-2, ae-7-4, hamming74-hard, hamming74-soft, uncoded-bpsk-4,
 ae-8-8, uncoded-bpsk-8), OUT/oshea_hoydis_gaps.csv (Eb/N0 gap of AE (7,4) to
 Hamming soft-ML at each of its points), OUT/oshea_hoydis_constellations.{csv,pdf,png},
-and prints every number the README quotes, with a verdict per claim.
+and prints every number docs/reproductions.md quotes, with a verdict per claim.
 
 Run: python experiments/oshea_hoydis.py             (full; OUT = figures/)
      python experiments/oshea_hoydis.py --quick     (CI: small budgets, asserts directions)
