@@ -263,10 +263,10 @@ def _click_type(check):
 
 def _click_option(option: config.Option, command: str = "train", **extra):
     """``option`` as a ``click.option`` decorator of ``command``: its flags, type, default and help from the table."""
-    kwargs = {"default": option.cli_default, "help": option.help_for(command)}
-    if isinstance(option.check, config.Flag):
-        kwargs["is_flag"] = "/" not in option.flags[0] or None
-    elif option.flag_value is not None:  # may be given without a value
+    kwargs = {"default": option.cli_default, "help": option.help_for(command), **extra}
+    if isinstance(option.check, config.Flag) and "/" not in option.flags[0]:
+        kwargs["is_flag"] = True  # --csi/--no-csi is a boolean flag by its spelling
+    if option.flag_value is not None:  # may be given without a value (--tensorboard alone)
         kwargs.update(is_flag=False, flag_value=option.flag_value)
     if _click_type(option.check) is not None:
         kwargs["type"] = _click_type(option.check)
@@ -274,17 +274,16 @@ def _click_option(option: config.Option, command: str = "train", **extra):
         kwargs["callback"] = _parsed(option.check)
     if option.metavar is not None:
         kwargs["metavar"] = option.metavar
-    kwargs = {key: value for key, value in {**kwargs, **extra}.items() if value is not None or key == "default"}
     return click.option(*option.flags, option.param, **kwargs)
 
 
-def _options(*names: str, command: str):
-    """The table's options ``names`` (config.json keys or parameter names) as decorators of ``command``, in that order."""
+def _options(*params: str, command: str):
+    """The table's options with these parameter names as decorators of ``command``, in that order."""
 
     def decorate(f):
-        for name in reversed(names):
-            option = config.by_param(name) or config.option(name)
-            f = _click_option(option, command, **_EXTRA.get(option.param, {}))(f)
+        for param in reversed(params):
+            option = config.by_param(param)
+            f = _click_option(option, command, **_EXTRA.get(param, {}))(f)
         return f
 
     return decorate

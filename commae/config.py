@@ -377,7 +377,7 @@ class Option:
 
     name: str
     section: Section
-    check: Any
+    check: Check
     default: Any = None
     help: str = ""
     unit: str = ""
