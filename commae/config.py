@@ -12,28 +12,41 @@ make no sense, and :func:`check_combinations` is the one validator of them.
 
 Everything else is derived from this module:
 
-================================ ===========================================================
-what                             derived by
-================================ ===========================================================
-the click options                ``commae.cli`` turns each :class:`Option` into ``click.option``
-``config.json`` validation       :func:`commae.schemas.check_config` (value checks, then
-                                 :func:`check_combinations`)
-``--config`` files               :mod:`commae.config_files` (keys, key types, renames)
-the ``--resume`` check           options with ``resumable`` may differ; others are refused
-``SystemConfig``, ``TrainConfig`` :func:`dataclass_of`: every field's default, and any field of
-                                 the table the class does not declare
-================================ ===========================================================
+=================================== =======================================================
+what                                derived by
+=================================== =======================================================
+the click options                   ``commae.cli`` turns each :class:`Option` into a
+                                    ``click.option`` (flags, type, default, help)
+``config.json`` validation          :func:`commae.schemas.check_config`: each value by its
+                                    check, then :func:`check_combinations`
+``--config`` files                  :mod:`commae.config_files`: keys, key types, renames
+the ``--resume`` check              options marked ``resumable`` may differ; others are
+                                    refused when they change
+``SystemConfig``, ``TrainConfig``   :func:`dataclass_of`: every field's default, and any
+                                    field of the table the class does not declare
+=================================== =======================================================
 
 So a new option is one :class:`Option` entry here (and a line in its
 dataclass, so the class reads whole; the dataclass gets it either way).
 
 This module imports neither torch nor click: ``commae --help`` reads it.
 
-Options that do not apply to what was chosen are refused in one line naming
-the option when given (``--k-factor`` without ``--channel rician``,
-``--fading``/``--csi`` on AWGN, ``--adc-clip`` without ``--adc-bits``,
-``--exploration`` without ``--training model-free``, ...); a value left at
-its default is never refused, so a run's own config.json always reads back.
+An option that does not apply to what was chosen is refused in one line
+naming it (exit status 2) when the user gives it: ``--k-factor`` without
+``--channel rician``, ``--fading`` and ``--csi/--no-csi`` on AWGN,
+``--phase-noise-model`` without ``--phase-noise``, ``--adc-clip`` without
+``--adc-bits``, ``--pa-*`` without ``--pa``, ``--exploration`` without
+``--training model-free``, ``--momentum`` without sgd, ``--nesterov``
+without sgd and momentum, ``--points`` with ``--n`` > 1 or ``--real``,
+``--real`` off AWGN, ``--phase-noise`` with ``--real`` (and in ``ber-curve``
+the channel options without ``--baseline``: a run uses its own channel).
+"Given" means on the command line, or in a ``--config`` file with another
+value than the default; a value left at its default is never refused, so a
+run's own config.json always reads back and re-runs. Accepted because that is
+useful: ``info``'s ``--samples`` and ``--seed`` over AWGN without impairments
+(quadrature; they change nothing and are recorded nowhere), ``--force`` with
+``--dry-run`` (nothing is written), and on ``--resume`` any option repeated
+with its stored value.
 
 Examples
 --------
