@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .schemas import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS, MAX_COUNT
+from . import __version__, config
+from .config import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS
 
 __all__ = ["cli"]
 
@@ -25,7 +25,6 @@ __all__ = ["cli"]
 # dB values beyond this are typos, and overflow the linear scale
 _DB_LIMIT = DB_LIMIT
 _MAX_POINTS = 1000
-SEED = click.IntRange(0, 2**63 - 1)
 
 
 def _rank() -> int:
@@ -210,18 +209,11 @@ class _Path(click.Path):
         return path
 
 
-def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """``cpu``, ``cuda`` or ``cuda:N``, checked by spelling alone so that a usage error never waits for torch."""
-    if re.fullmatch(r"(cpu|cuda)(:\d+)?", value):
-        return value
-    if re.fullmatch(r"\w+(:\d+)?", value):
-        raise click.BadParameter(f"{value!r}: only cpu and cuda devices are supported")
-    raise click.BadParameter(f"{value!r} is not a torch device: cpu, cuda, cuda:1, ...")
-
-
 def _check_db(values: list[float], value: str) -> None:
-    if not all(math.isfinite(v) and abs(v) <= _DB_LIMIT for v in values):
-        raise click.BadParameter(f"{value!r}: SNRs must be finite and within ±{_DB_LIMIT:g} dB")
+    try:
+        config.check_db(values, value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _out_parent(out: str, option: str = "--out") -> Path:
@@ -239,18 +231,62 @@ def _refuse_existing(paths: list[Path], force: bool) -> None:
         raise click.ClickException(f"{names} {'exists' if len(taken) == 1 else 'exist'}; pass --force to overwrite, or write elsewhere with --out")
 
 
-def _snr_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
-    """``"7"`` -> (7, 7); ``"5:10"`` -> (5, 10)."""
-    try:
-        parts = [float(p) for p in value.split(":")]
-    except ValueError:
-        parts = []
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or parts[0] > parts[1] or any(p != p for p in parts):
-        raise click.BadParameter(f"{value!r} is not an Eb/N0 in dB (e.g. 7) or a range LOW:HIGH with LOW <= HIGH (e.g. 5:10)")
-    _check_db(parts, value)
-    return parts[0], parts[1]
+# --- options from commae.config's table: the same flag, type, default and help wherever a command takes them ---
+
+
+def _parsed(check):
+    """A click callback reading an option's text with its check's ``parse`` (``--snr 5:10``, ``--device cuda:1``)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        if value is None:
+            return None
+        try:
+            return check.parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+def _click_type(check):
+    """The click type of a check of commae.config (None: text, read by the check's ``parse`` or taken as it is)."""
+    if isinstance(check, config.Int):
+        return click.IntRange(check.lo, check.hi)
+    if isinstance(check, config.Real):
+        return Finite(check.lo, check.hi, min_open=check.lo_open, max_open=check.hi_open)
+    if isinstance(check, config.OneOf):
+        return click.Choice(list(check.choices))
+    if isinstance(check, config.PathName):
+        return _Path(file_okay=check.file_okay, dir_okay=check.dir_okay)
+    return None
+
+
+def _click_option(option: config.Option, command: str = "train", **extra):
+    """``option`` as a ``click.option`` decorator of ``command``: its flags, type, default and help from the table."""
+    kwargs = {"default": option.cli_default, "help": option.help_for(command), **extra}
+    if isinstance(option.check, config.Flag) and "/" not in option.flags[0]:
+        kwargs["is_flag"] = True  # --csi/--no-csi is a boolean flag by its spelling
+    if option.flag_value is not None:  # may be given without a value (--tensorboard alone)
+        kwargs.update(is_flag=False, flag_value=option.flag_value)
+    if _click_type(option.check) is not None:
+        kwargs["type"] = _click_type(option.check)
+    if hasattr(option.check, "parse"):
+        kwargs["callback"] = _parsed(option.check)
+    if option.metavar is not None:
+        kwargs["metavar"] = option.metavar
+    return click.option(*option.flags, option.param, **kwargs)
+
+
+def _options(*params: str, command: str):
+    """The table's options with these parameter names as decorators of ``command``, in that order."""
+
+    def decorate(f):
+        for param in reversed(params):
+            option = config.by_param(param)
+            f = _click_option(option, command, **_EXTRA.get(param, {}))(f)
+        return f
+
+    return decorate
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -262,61 +298,58 @@ def cli() -> None:
     """
 
 
-# --- channel impairments: the same options on train, ber-curve and info -----------------------
-
-_IMPAIRMENT_NAMES = ("k_factor", "phase_noise", "phase_noise_model", "adc_bits", "adc_clip", "pa", "pa_smoothness", "pa_saturation", "pa_backoff")
-
-
-def _impairment_options(f):
-    """--k-factor, --phase-noise(-model), --adc-bits/--adc-clip, --pa and its parameters."""
-    options = [
-        click.option("--k-factor", type=Finite(min=0), default=None, help="Rician K-factor, linear (>= 0; 0 is Rayleigh); needs --channel rician."),
-        click.option("--phase-noise", type=Finite(min=0, max=3.2), default=0.0, help="Phase-noise standard deviation in radians (0 to 3.2; 0: none); complex uses only."),
-        click.option(
-            "--phase-noise-model", type=click.Choice(["iid", "wiener"]), default="iid", help="iid: independent per channel use; wiener: a random walk over the n uses of a message (sigma per step)."
-        ),
-        click.option("--adc-bits", type=click.IntRange(1, 16), default=None, help="Quantise each real dimension with a uniform ADC of this many bits (1 to 16)  [default: no ADC]"),
-        click.option("--adc-clip", type=Finite(min=0, min_open=True), default=1.5, help="ADC clipping level relative to the RMS of its input per real dimension (> 0); needs --adc-bits."),
-        click.option("--pa", type=click.Choice(["rapp"]), default=None, help="Power amplifier before the channel: the Rapp model  [default: none]"),
-        click.option("--pa-smoothness", type=Finite(min=0, min_open=True, max=100), default=3.0, help="Rapp smoothness p (> 0, up to 100); needs --pa rapp."),
-        click.option(
-            "--pa-saturation", type=Finite(min=0, min_open=True, max=100), default=1.0, help="Rapp output saturation amplitude A, in units of the transmitter's RMS amplitude (> 0); needs --pa rapp."
-        ),
-        click.option("--pa-backoff", type=Finite(-30, 30), default=0.0, help="PA input back-off in dB (-30 to 30): average drive power below A^2; needs --pa rapp."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+# --- which options apply: commae.config's rules, for what the user gave ---------------------------
 
 
 def _impairments_default() -> dict:
     """The impairment keywords when no option is given (no impairment)."""
-    return {"k_factor": None, "phase_noise": 0.0, "phase_noise_model": "iid", "adc_bits": None, "adc_clip": 1.5, "pa": None, "pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0}
+    return {name: config.default(name) for name in config.IMPAIRMENTS}
 
 
-def _impairments(ctx: click.Context, opts: dict, channel: str, real: bool = False) -> dict:
-    """The impairment options as make_channel/SystemConfig keywords; one line for a combination that makes no sense."""
-    given = {name for name in _IMPAIRMENT_NAMES if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-    if channel == "rician" and opts["k_factor"] is None:
-        raise click.UsageError("--channel rician needs --k-factor K (linear, e.g. 3); without fading of that kind use one of 'awgn', 'rayleigh'")
-    if opts["k_factor"] is not None and channel != "rician":
-        raise click.UsageError(f"--k-factor applies to --channel rician only (got --channel {channel})")
-    if real and channel != "awgn":
-        raise click.UsageError(f"--real needs --channel awgn ({channel} fading acts on complex channel uses)")
-    if opts["phase_noise"] > 0 and real:
-        raise click.UsageError("--phase-noise needs complex channel uses (drop --real)")
-    if "phase_noise_model" in given and not opts["phase_noise"] > 0:
-        raise click.UsageError("--phase-noise-model needs --phase-noise SIGMA > 0")
-    if "adc_clip" in given and opts["adc_bits"] is None:
-        raise click.UsageError("--adc-clip needs --adc-bits B")
-    for name in ("pa_smoothness", "pa_saturation", "pa_backoff"):
-        if name in given and opts["pa"] is None:
-            raise click.UsageError(f"--{name.replace('_', '-')} needs --pa rapp")
-    return {name: opts[name] for name in _IMPAIRMENT_NAMES}
+def _impairments(ctx: click.Context, opts: dict) -> dict:
+    """The impairment options as make_channel/SystemConfig keywords, once the command's options pass commae.config's rules."""
+    _check_combinations(ctx, {option.name: ctx.params[option.param] for option in _table_options(ctx)})
+    return {name: opts[name] for name in config.IMPAIRMENTS}
+
+
+def _given(ctx: click.Context) -> dict[str, str]:
+    """The table's options the user gave, by name: on the command line, or with another value than the default in a --config file.
+
+    Each maps to where it was given (``""``: the command line; else the --config file).
+    """
+    given = {}
+    for option in _table_options(ctx):
+        source = ctx.get_parameter_source(option.param)
+        if source == click.core.ParameterSource.COMMANDLINE:
+            given[option.name] = ""
+        elif source == click.core.ParameterSource.DEFAULT_MAP and ctx.params[option.param] != _default_value(option):
+            given[option.name] = ctx.meta.get("commae.config_file", "--config")
+    return given
+
+
+def _table_options(ctx: click.Context) -> list[config.Option]:
+    """The options of the table this command took (those whose values are in ``ctx.params``)."""
+    return [option for option in config.options(ctx.command.name or "") if option.param in ctx.params]
+
+
+def _default_value(option: config.Option):
+    """The value an option takes when not given, as its click callback leaves it."""
+    text = option.cli_default
+    return option.check.parse(text) if hasattr(option.check, "parse") and isinstance(text, str) else text
+
+
+def _check_combinations(ctx: click.Context, values: dict) -> None:
+    """commae.config's combination rules over the command's ``values`` (config.json keys); a refusal is one usage line naming the option."""
+    given = _given(ctx)
+    try:
+        config.check_combinations(values, given)
+    except config.ConfigError as exc:
+        where = given.get(exc.option)
+        raise click.UsageError(exc.message("option") + (f" (set in {where})" if where else "")) from None
 
 
 # Options of `train` that a resumed run takes from its config.json (others may be given freely).
-_RESUMABLE = {"epochs", "device", "quiet", "out", "resume", "force", "dry_run", "tensorboard", "threads"}
+_RESUMABLE = frozenset(option.param for option in config.OPTIONS if option.resumable)
 
 
 def _to_ebno(low: float, high: float, esno: bool, k: int, n: int) -> tuple[float, float]:
@@ -374,98 +407,17 @@ def _threads_option(command):
         finally:  # a command invoked in-process leaves the caller's setting alone
             torch.set_num_threads(before)
 
-    return click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        default=None,
-        help="CPU threads (ber-curve of baselines alone simulates this many batches at once, one thread each, and a learned run one batch on this many; the results do not depend on it)  [default: torch's, but no more than the cores the load average leaves free; 1 per torchrun rank]",
-    )(run)
+    return _click_option(config.option("threads"))(run)
+
+
+# click settings of options the table cannot hold: --config fills this command's defaults from a file, first
+_EXTRA = {"config": {"is_eager": True, "expose_value": False, "callback": lambda ctx, param, value: _config_file(ctx, value)}}
+# train's options: every option of commae.config's table that train takes, in its order (--threads comes with _threads_option)
+_TRAIN = [option.param for option in config.options("train") if option.name != "threads"]
 
 
 @cli.command(short_help="Train an autoencoder and compare it with its baseline.")
-@click.option("--snr", "snr", default="7", callback=_snr_range, help="Training Eb/N0 in dB (Es/N0 with --esno): one value (7) or a range LOW:HIGH drawn uniformly per message (5:10).")
-@click.option("--esno", is_flag=True, help="Read --snr as Es/N0 in dB per channel use instead of Eb/N0.")
-@click.option("--k", "k", type=click.IntRange(1, 12), default=4, help="Bits per message (M = 2**k messages).")
-@click.option("--n", "n", type=click.IntRange(1, 256), default=1, help="Channel uses per message (complex, or real with --real).")
-@click.option("--real", is_flag=True, help="Real channel uses (O'Shea & Hoydis), E x^2 = 1 per use; AWGN only.")
-@click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="Channel model (rician needs --k-factor).")
-@click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Rayleigh: h per channel use (fast) or per message (block).")
-@click.option("--csi/--no-csi", default=True, help="Rayleigh: the receiver is given h (perfect CSI).")
-@click.option("--loss", type=click.Choice(["ce", "bce"]), default="ce", help="ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.")
-@click.option(
-    "--normalization",
-    type=click.Choice(["batch", "message", "amplitude"]),
-    default=None,
-    help="Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  [default: message over Rayleigh without CSI, where an average constraint lets messages collapse to x = 0; batch otherwise]",
-)
-@click.option("--hidden", type=click.IntRange(1, 4096), default=128, help="Hidden-layer width of transmitter and receiver (units).")
-@click.option("--rx-layers", type=click.IntRange(1, 16), default=2, help="Hidden layers of the receiver (the transmitter has one); O'Shea & Hoydis: --hidden M --rx-layers 1.")
-@click.option("--points", is_flag=True, help="Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="adam", help="Optimiser.")
-@click.option(
-    "--lr",
-    type=Finite(min=0, min_open=True),
-    default=3e-3,
-    help="Initial learning rate. It applies to the gradient averaged over the effective batch and is not rescaled with the number of torchrun processes (scale it yourself, e.g. linearly).",
-)
-@click.option("--momentum", type=Finite(0, 1, max_open=True), default=0.0, help="SGD momentum (sgd only).")
-@click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd with --momentum > 0).")
-@click.option("--weight-decay", type=Finite(min=0), default=0.0, help="Weight decay (decoupled for adamw).")
-@click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "plateau"]), default="cosine", help="Learning-rate schedule over the epochs.")
-@click.option("--epochs", type=click.IntRange(1, MAX_COUNT), default=30, help="Epochs (at most 2**31 - 1, as --batches-per-epoch, --accumulate and --patience).")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, MAX_BATCH_SIZE),
-    default=1024,
-    help=f"Messages per micro-batch (at most 2**24 = {MAX_BATCH_SIZE}), per process: under torchrun with N processes an optimiser step averages the gradient over the effective batch N x --accumulate x --batch-size (stored in config.json).",
-)
-@click.option("--batches-per-epoch", type=click.IntRange(1, MAX_COUNT), default=100, help="Optimiser steps per epoch.")
-@click.option("--accumulate", type=click.IntRange(1, MAX_COUNT), default=1, help="Micro-batches per optimiser step (gradient accumulation).")
-@click.option("--amp/--no-amp", default=False, help="Mixed precision: bf16 autocast on CPU, fp16 + grad scaler on CUDA.")
-@click.option("--clip", type=Finite(min=0, min_open=True), default=None, help="Clip the gradient norm to this value  [default: no clipping]")
-@click.option("--patience", type=click.IntRange(1, MAX_COUNT), default=None, help="Stop early after this many epochs without a better validation loss  [default: off]")
-@click.option(
-    "--val-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=100_000, help="Validation messages, at most 2**24 (drawn once, from their own seed; rounded down to equal chunks of at most 32768)."
-)
-@click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, cuda:1, ...")
-@click.option("--seed", type=SEED, default=0, help="Seed of the run (initial weights, training and validation draws).")
-@click.option(
-    "--out",
-    type=_Path(file_okay=False),
-    default=None,
-    help="Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]",
-)
-@click.option("--force", is_flag=True, help="Overwrite the run files of an existing --out.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).")
-@click.option("--dry-run", is_flag=True, help="Train one batch of one epoch and write nothing.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
-@click.option(
-    "--tensorboard",
-    "tensorboard",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[DIR]",
-    help="Log every epoch's scalars (losses, SER/BER/BLER, MI, lr) and the constellation image for TensorBoard into DIR  [default DIR: OUT/tensorboard; needs pip install 'commae[tensorboard]']",
-)
-@click.option(
-    "--config",
-    "config",
-    type=_Path(dir_okay=False),
-    default=None,
-    is_eager=True,
-    expose_value=False,
-    callback=lambda ctx, param, value: _config_file(ctx, value),
-    help="Read options from a TOML file (keys are these options' names: lr = 1e-3, batch-size = 2048) or a run's config.json (re-runs that experiment); the command line wins.",
-)
-@_impairment_options
-@click.option(
-    "--training",
-    type=click.Choice(["backprop", "model-free"]),
-    default="backprop",
-    help="backprop: gradients through the channel; model-free: receiver supervised, transmitter by policy gradient (Aoudia & Hoydis 2019), for channels without a gradient.",
-)
-@click.option("--exploration", type=Finite(0, 1, min_open=True, max_open=True), default=0.02, help="Model-free: variance of the Gaussian exploration noise per channel use, in (0, 1).")
+@_options(*_TRAIN, command="train")
 @click.pass_context
 @_threads_option
 def train(ctx: click.Context, **opts) -> None:
@@ -474,14 +426,10 @@ def train(ctx: click.Context, **opts) -> None:
     Writes config.json, model.pt, checkpoint.pt, history.csv and
     constellation.{pdf,png} into --out.
     """
-    from .models import SystemConfig
     from .runs import RunError, load_config, load_history, prepare_run_dir, train_run
-    from .training import TrainConfig
 
     _launch(opts["device"])  # under torchrun: join the process group; the run keeps the device as given
     low, high = opts["snr"]
-    if opts["momentum"] > 0 and opts["optimizer"] != "sgd":
-        raise click.UsageError("--momentum applies to --optimizer sgd only (Adam and AdamW keep their own moments)")
     out = opts["out"] or _default_run_dir(ctx, opts)
     if Path(out).exists() and not Path(out).is_dir():
         raise click.BadParameter(f"{out} is a file, not a run directory", param_hint="'--out'")
@@ -503,51 +451,7 @@ def train(ctx: click.Context, **opts) -> None:
                     raise click.UsageError(f"--epochs {opts['epochs']} is fewer than the {done} epochs this run has done")
             train_cfg = dataclasses.replace(train_cfg, epochs=opts["epochs"] if "epochs" in given else train_cfg.epochs, device=opts["device"] if "device" in given else train_cfg.device)
         else:
-            if ctx.get_parameter_source("exploration") == click.core.ParameterSource.COMMANDLINE and opts["training"] != "model-free":
-                raise click.UsageError("--exploration needs --training model-free")
-            system = SystemConfig(
-                k=opts["k"],
-                n=opts["n"],
-                real=opts["real"],
-                channel=opts["channel"],
-                fading=opts["fading"],
-                csi=opts["csi"],
-                output="symbol" if opts["loss"] == "ce" else "bit",
-                hidden=opts["hidden"],
-                normalization=opts["normalization"] or _default_normalization(opts),
-                constellation=opts["points"],
-                rx_layers=opts["rx_layers"],
-                **_impairments(ctx, opts, opts["channel"], opts["real"]),
-            )
-            if opts["points"] and (opts["n"] != 1 or opts["real"]):
-                raise click.UsageError("--points needs --n 1 and complex channel uses (no --real)")
-            if opts["nesterov"] and not (opts["optimizer"] == "sgd" and opts["momentum"] > 0):
-                raise click.UsageError("--nesterov needs --optimizer sgd and --momentum > 0")
-            if opts["real"] and opts["channel"] != "awgn":
-                raise click.UsageError("--real needs --channel awgn (Rayleigh fading acts on complex channel uses)")
-            train_cfg = TrainConfig(
-                ebno_db=(low, high),
-                loss=opts["loss"],
-                optimizer=opts["optimizer"],
-                lr=opts["lr"],
-                momentum=opts["momentum"],
-                nesterov=opts["nesterov"],
-                weight_decay=opts["weight_decay"],
-                schedule=opts["schedule"],
-                epochs=opts["epochs"],
-                batch_size=opts["batch_size"],
-                batches_per_epoch=opts["batches_per_epoch"],
-                accumulate=opts["accumulate"],
-                amp=opts["amp"],
-                clip=opts["clip"],
-                patience=opts["patience"],
-                val_size=opts["val_size"],
-                seed=opts["seed"],
-                device=opts["device"],
-                training=opts["training"],
-                exploration=opts["exploration"],
-                esno_db=opts["snr"] if opts["esno"] else None,
-            )
+            system, train_cfg = _configs(ctx, opts, (low, high))
             if not opts["force"] and not opts["dry_run"]:
                 _refuse_rerun(out, system, train_cfg)
         quiet = opts["quiet"]
@@ -568,6 +472,22 @@ def train(ctx: click.Context, **opts) -> None:
         _report(result, system, train_cfg, opts["dry_run"])
 
 
+def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
+    """``(SystemConfig, TrainConfig)`` of train's options: each field from its option in commae.config, checked by its rules."""
+    from .models import SystemConfig
+    from .training import TrainConfig
+
+    values = {option.name: opts[option.param] for option in config.OPTIONS if option.section != "run" and option.flags}
+    values.update(
+        output=config.OUTPUT_OF_LOSS[opts["loss"]],
+        normalization=opts["normalization"] or _default_normalization(opts),
+        ebno_db=ebno_db,
+        esno_db=opts["snr"] if opts["esno"] else None,
+    )
+    _check_combinations(ctx, values)
+    return SystemConfig(**{o.name: values[o.name] for o in config.fields("system")}), TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
+
+
 def _config_file(ctx: click.Context, value: str | None) -> None:
     """``--config``: the file's options become this command's defaults, so the command line wins."""
     if value is None:
@@ -580,17 +500,12 @@ def _config_file(ctx: click.Context, value: str | None) -> None:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--config'") from None
     params = {p.name: p for p in ctx.command.params}
     for name, raw in options.items():  # each value as strictly as the option on the command line
-        key = name.replace("_", "-")
-        param = params[name]
-        if isinstance(param.type, click.types.IntParamType) and not (isinstance(raw, int) and not isinstance(raw, bool)):
-            raise click.BadParameter(f"{value}: key {key!r} must be an integer, got {raw!r}", ctx=ctx, param_hint="'--config'")
-        if isinstance(param.type, click.types.BoolParamType) and not isinstance(raw, bool):
-            raise click.BadParameter(f"{value}: key {key!r} must be true or false, got {raw!r}", ctx=ctx, param_hint="'--config'")
         try:
-            param.type_cast_value(ctx, raw)
+            params[name].type_cast_value(ctx, raw)
         except click.BadParameter as exc:
-            raise click.BadParameter(f"{value}: key {key!r}: {exc.message}", ctx=ctx, param_hint="'--config'") from None
+            raise click.BadParameter(f"{value}: key {name.replace('_', '-')!r}: {exc.message}", ctx=ctx, param_hint="'--config'") from None
     ctx.default_map = {**(ctx.default_map or {}), **options}
+    ctx.meta["commae.config_file"] = value  # named when the file sets an option that does not apply
 
 
 def _tensorboard_dir(value: str | None, out: str) -> str | None:
@@ -666,10 +581,10 @@ def _report(result, system, train_cfg, dry_run: bool) -> None:
 # --- run names and resuming ----------------------------------------------------------------
 
 # Options that say how a run is carried out, not what it computes: they never name a run.
-_OPERATIONAL = {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard", "threads"}
+_OPERATIONAL = frozenset(option.param for option in config.OPTIONS if option.operational)
 # Options spelled out in a run's name; every other option that differs from its default
 # enters the name through a short hash of its value, so different experiments never share a name.
-_NAMED = {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}
+_NAMED = frozenset(option.param for option in config.OPTIONS if option.names_run)
 
 
 def _default_run_dir(ctx: click.Context, opts: dict) -> str:
@@ -720,13 +635,11 @@ def _default_run_dir(ctx: click.Context, opts: dict) -> str:
 
 
 def _stored_value(name: str, system, train_cfg):
-    """The value the option ``--name`` had when the run was made, or a sentinel where the config does not say."""
-    if name == "points":
-        return system.constellation
-    for cfg in (train_cfg, system):
-        if name in {f.name for f in dataclasses.fields(cfg)}:
-            return getattr(cfg, name)
-    return _UNKNOWN
+    """The value the option ``--name`` (a parameter name) had when the run was made, or a sentinel where the config does not say."""
+    option = config.by_param(name)
+    if option is None or option.section == "run":
+        return _UNKNOWN
+    return getattr(system if option.section == "system" else train_cfg, option.name)
 
 
 _UNKNOWN = object()
@@ -834,9 +747,7 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
     callback=_baselines,
     help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines]",
 )
-@click.option("--channel", type=click.Choice(["awgn", "rayleigh", "rician"]), default="awgn", help="Baselines' channel (a run uses its own); rician needs --k-factor.")
-@click.option("--fading", type=click.Choice(["fast", "block"]), default="fast", help="Baselines' Rayleigh fading: h per channel use or per message.")
-@click.option("--csi/--no-csi", default=True, help="Baselines' receivers know h (coherent detection).")
+@_options("channel", "fading", "csi", command="ber-curve")
 @click.option("--ebno", "ebno", default="0:12:1", callback=_ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
 @click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Errors (of --target-metric) per system before a point stops.")
 @click.option("--target-metric", type=click.Choice(["bit", "symbol", "block"]), default="bit", help="Which errors --target-errors counts: block for BLER curves.")
@@ -844,12 +755,9 @@ def _count(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option("--batch-size", default="131072", callback=_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun; at most 2**24).")
 @click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
 @click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
-@click.option("--seed", type=SEED, default=0, help="Seed of the noise: the same seed gives the same CSV.")
-@click.option("--device", default="cpu", callback=_device, help="Torch device: cpu, cuda, ...")
+@_options("seed", "device", command="ber-curve")
 @click.option("--out", type=_Path(dir_okay=False), default="results.csv", help="CSV to write; the settings go to the same name with .json.")
-@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
-@_impairment_options
+@_options("force", "quiet", *config.IMPAIRMENTS, command="ber-curve")
 @click.option(
     "--precision",
     type=click.Choice(["fp32", "bf16"]),
@@ -873,9 +781,8 @@ def ber_curve(
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
-    impairments = _impairments(ctx, impairment_opts, channel)
-    if not baselines and impairments != _impairments_default():
-        raise click.UsageError("the impairment options set the baselines' channel and a run uses its own: add --baseline NAME")
+    impairments = _impairments(ctx, impairment_opts)
+    _refuse_unused_channel(ctx, baselines, impairments)
     out_path = Path(out)
     if out_path.suffix.lower() == ".json":  # the settings go beside the CSV under the same name with .json
         raise click.BadParameter(f"{out} would be both the CSV and its settings file {out_path.with_suffix('.json').name}; give the CSV a .csv name", param_hint="'--out'")
@@ -957,6 +864,18 @@ def ber_curve(
             th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
             click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
     click.echo(f"wrote {csv_path} and {json_path}")
+
+
+def _refuse_unused_channel(ctx: click.Context, baselines: tuple[str, ...], impairments: dict) -> None:
+    """ber-curve's channel options set the baselines' channel; a run uses its own, so without --baseline they apply to nothing."""
+    if baselines:
+        return
+    if impairments != _impairments_default():
+        raise click.UsageError("the impairment options set the baselines' channel and a run uses its own: add --baseline NAME")
+    for name in ("channel", "fading", "csi"):
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            flag = config.option(name).flag_for(ctx.params[name])
+            raise click.UsageError(f"{flag} sets the baselines' channel and a run uses its own: add --baseline NAME")
 
 
 def _reduced_precision(learned: dict, precision: str, ebno: list[float], messages: int, seed: int, device, confidence: float, quiet: bool) -> dict:
@@ -1182,18 +1101,11 @@ def _run_label(train_cfg) -> str:
 @click.argument("run_dirs", nargs=-1, type=_Path(file_okay=False), metavar="[RUN_DIR]...")
 @click.option("--baseline", "baselines", multiple=True, callback=_baselines, help="A modem whose constellation to evaluate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32.")
 @click.option("--esno", "esno", default="0:25:1", callback=_ebno_points, help="Es/N0 points in dB per channel use: START:STOP:STEP or a comma list.")
-@click.option(
-    "--channel",
-    type=click.Choice(["awgn", "rayleigh", "rician"]),
-    default="awgn",
-    help="awgn: Gauss-Hermite quadrature; rayleigh, rician (CSI) and any impairment: Monte Carlo with the exact channel law.",
-)
+@_options("channel", command="info")
 @click.option("--samples", type=click.IntRange(min=1000), default=200_000, help="Monte-Carlo samples per point (rayleigh).")
-@click.option("--seed", type=SEED, default=0, help="Seed of the Monte-Carlo draws.")
+@_options("seed", command="info")
 @click.option("--out", type=_Path(dir_okay=False), default="info.csv", help="CSV to write.")
-@click.option("--force", is_flag=True, help="Overwrite an existing --out.")
-@click.option("--quiet", "-q", is_flag=True, help="No table.")
-@_impairment_options
+@_options("force", "quiet", *config.IMPAIRMENTS, command="info")
 @_threads_option
 @click.pass_context
 def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, quiet, **impairment_opts) -> None:
@@ -1215,7 +1127,7 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
-    impairments = _impairments(ctx, impairment_opts, channel)
+    impairments = _impairments(ctx, impairment_opts)
     _launch("cpu")  # under torchrun the Monte-Carlo draws (rayleigh) are split over the ranks
     main = _rank() == 0
     out_path = Path(out)

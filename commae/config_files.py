@@ -13,8 +13,10 @@ A run's ``config.json`` (``{"system": {...}, "train": {...}, ...}``) is
 translated back to the options that made it, so
 ``commae train --config runs/x/config.json --out runs/x2`` trains the same
 experiment again (same seed: the same history). The command line wins over
-the file. Values are then checked by the command's own option types, exactly
-as if typed; keys that no option has are refused here, naming the key.
+the file. The keys, their types and the renames (``constellation`` is
+``--points``) come from the table in :mod:`commae.config`: keys that no
+option has, command-only options and values of the wrong type are refused
+here, naming the key; the command then checks each value as if typed.
 
 Examples
 --------
@@ -39,34 +41,36 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["read_train_options", "ConfigFileError"]
+from . import config
 
-# config.json field -> train option; None: derived from another option, or informational
-_SYSTEM_RENAMES: dict[str, str | None] = {"constellation": "points", "output": None}
-_TRAIN_RENAMES: dict[str, str | None] = {"ebno_db": "snr", "esno_db": "snr"}
-_NOT_FROM_FILES = {"config", "resume", "force", "dry_run"}
+__all__ = ["read_train_options", "ConfigFileError"]
 
 
 class ConfigFileError(ValueError):
     """A config file that cannot be read or has a key no option takes; the message names the file and the key."""
 
 
-def read_train_options(path: str | os.PathLike, options: Collection[str]) -> dict[str, Any]:
+def read_train_options(path: str | os.PathLike, options: Collection[str] | None = None) -> dict[str, Any]:
     """The ``commae train`` options a TOML file or a run's ``config.json`` sets, keyed by parameter name.
 
     Parameters
     ----------
     path : str or path
         ``*.json``: a run's config.json; anything else: TOML.
-    options : collection of str
-        The parameter names the command has (``batch_size``, ...).
+    options : collection of str, optional
+        The parameter names the command has (``batch_size``, ...)
+        [default: train's options in :mod:`commae.config`].
 
     Raises
     ------
     ConfigFileError
-        Unreadable file, bad syntax, a key that is not an option, or a
-        command-only option (config, resume, force, dry-run).
+        Unreadable file, bad syntax, a key that is not an option, a
+        command-only option (config, resume, force, dry-run), or a value that
+        is not of the option's type (an integer, true or false).
     """
+    if options is None:
+        options = {option.param for option in config.options("train")}
+    not_from_files = {option.param for option in config.OPTIONS if option.flags and not option.from_files}
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -94,15 +98,21 @@ def read_train_options(path: str | os.PathLike, options: Collection[str]) -> dic
             flat[key.replace("-", "_")] = value
     chosen: dict[str, Any] = {}
     for name, value in flat.items():
-        if name in _NOT_FROM_FILES:
-            raise ConfigFileError(f"{path}: key {name.replace('_', '-')!r} is not taken from a config file; give --{name.replace('_', '-')} on the command line")
+        key = name.replace("_", "-")
+        if name in not_from_files:
+            raise ConfigFileError(f"{path}: key {key!r} is not taken from a config file; give --{key} on the command line")
         if name not in options:
-            valid = ", ".join(sorted(o.replace("_", "-") for o in options if o not in _NOT_FROM_FILES))
-            raise ConfigFileError(f"{path}: unknown key {name.replace('_', '-')!r}; the keys are the options of commae train: {valid}")
+            valid = ", ".join(sorted(o.replace("_", "-") for o in options if o not in not_from_files))
+            raise ConfigFileError(f"{path}: unknown key {key!r}; the keys are the options of commae train: {valid}")
         if value is None:  # an option left at its default (clip, patience)
             continue
         if isinstance(value, list):
-            raise ConfigFileError(f"{path}: key {name.replace('_', '-')!r} has a list; give one value as on the command line")
+            raise ConfigFileError(f"{path}: key {key!r} has a list; give one value as on the command line")
+        kind = getattr(config.by_param(name), "type", None)
+        if kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise ConfigFileError(f"{path}: key {key!r} must be an integer, got {value!r}")
+        if kind is bool and not isinstance(value, bool):
+            raise ConfigFileError(f"{path}: key {key!r} must be true or false, got {value!r}")
         chosen[name] = value
     return chosen
 
@@ -116,10 +126,11 @@ def _from_run_config(raw: Any, path: Path) -> dict[str, Any]:
     except SchemaError as exc:
         raise ConfigFileError(str(exc)) from None
     flat: dict[str, Any] = {}
-    for table, renames in (("system", _SYSTEM_RENAMES), ("train", _TRAIN_RENAMES)):
+    for table in ("system", "train"):
         for key, value in raw[table].items():
-            name = renames.get(key, key)
-            if name is None:
+            option = config.option(key)  # a key of the table: check_config refused others
+            name = "snr" if key in ("ebno_db", "esno_db") else option.param if option.flags else None
+            if name is None:  # set by another option (the receiver's output by --loss)
                 continue
             if name == "snr":
                 if key == "esno_db" and value is None:  # the SNR was given as Eb/N0

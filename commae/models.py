@@ -19,13 +19,13 @@ torch.Size([16, 16])
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
 from .channels import ADC, AWGN, Cascade, Channel, PhaseNoise, RappPA, Rayleigh, Rician, split_channel_output
+from .config import dataclass_of, default
 from .constellations import Constellation, bits_to_int, check_bits, int_to_bits, psk, qam
 
 __all__ = ["Transmitter", "Receiver", "Autoencoder", "SystemConfig", "make_channel", "complex_to_features"]
@@ -391,35 +391,37 @@ def make_channel(
     return base if len(stages) == 1 else Cascade(*stages)
 
 
-@dataclass
+@dataclass_of("system")
 class SystemConfig:
     """What an autoencoder is: sizes, channel, receiver output, widths, power constraint.
 
     ``build()`` makes the :class:`Autoencoder`; a run stores ``dataclasses.asdict``
-    of it in ``config.json`` and rebuilds the model from it.
+    of it in ``config.json`` and rebuilds the model from it. Each field is an
+    option of :mod:`commae.config` (``"system"``), which holds its default,
+    limits, unit and meaning; the fields keep config.json's order.
     """
 
-    k: int = 4
-    n: int = 1
-    real: bool = False
-    channel: str = "awgn"
-    fading: str = "fast"
-    csi: bool = True
-    output: str = "symbol"
-    hidden: int = 128
-    normalization: str = "batch"
-    constellation: bool = False
+    k: int = default("k")
+    n: int = default("n")
+    real: bool = default("real")
+    channel: str = default("channel")
+    fading: str = default("fading")
+    csi: bool = default("csi")
+    output: str = default("output")
+    hidden: int = default("hidden")
+    normalization: str = default("normalization")
+    constellation: bool = default("constellation")
     # impairments (see make_channel); the defaults add none
-    k_factor: float | None = None
-    phase_noise: float = 0.0
-    phase_noise_model: str = "iid"
-    adc_bits: int | None = None
-    adc_clip: float = 1.5
-    pa: str | None = None
-    pa_smoothness: float = 3.0
-    pa_saturation: float = 1.0
-    pa_backoff: float = 0.0
-    rx_layers: int = 2
+    k_factor: float | None = default("k_factor")
+    phase_noise: float = default("phase_noise")
+    phase_noise_model: str = default("phase_noise_model")
+    adc_bits: int | None = default("adc_bits")
+    adc_clip: float = default("adc_clip")
+    pa: str | None = default("pa")
+    pa_smoothness: float = default("pa_smoothness")
+    pa_saturation: float = default("pa_saturation")
+    pa_backoff: float = default("pa_backoff")
+    rx_layers: int = default("rx_layers")
 
     def make_channel(self) -> Channel:
         return make_channel(

@@ -22,11 +22,12 @@ results CSV         :func:`read_results`                missing columns; counts 
 
 Every refusal is a :class:`SchemaError` (a ``ValueError``) whose message is
 one line: the file, the line or key, what it holds and what is accepted.
-The option limits (:data:`SYSTEM_FIELDS`, :data:`TRAIN_FIELDS`) are those of
-``commae train``'s options, and a test checks each against its click type.
-This module imports torch only inside the functions that need it, so the
-command line may use its constants (:data:`DB_LIMIT`, :data:`MAX_BATCH_SIZE`,
-:data:`MAX_BITS`, :data:`MAX_COUNT`) without slowing its start-up.
+config.json's keys, their limits (:data:`SYSTEM_FIELDS`, :data:`TRAIN_FIELDS`)
+and the combinations refused are those of ``commae train``'s options, all
+read from the one table in :mod:`commae.config` (which also holds the checks
+:class:`Int`, :class:`Real`, ... and the limits :data:`DB_LIMIT`,
+:data:`MAX_BATCH_SIZE`, :data:`MAX_BITS`, :data:`MAX_COUNT`, re-exported
+here). This module imports torch only inside the functions that need it.
 
 Examples
 --------
@@ -48,9 +49,11 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from . import config
+from .config import DB_LIMIT, MAX_BATCH_SIZE, MAX_BITS, MAX_COUNT, DbRange, Device, Flag, Int, OneOf, Real
 
 __all__ = [
     "SchemaError",
@@ -79,11 +82,6 @@ __all__ = [
     "read_results",
 ]
 
-DB_LIMIT = 100.0  # SNRs in dB beyond this are typos, and overflow the linear scale
-MAX_BATCH_SIZE = 2**24  # messages in one vectorised batch (train --batch-size, --val-size; ber-curve --batch-size)
-MAX_BITS = 2**62  # ber-curve --max-bits: the bit counts stay exact 64-bit integers
-MAX_COUNT = 2**31 - 1  # train --epochs, --batches-per-epoch, --accumulate, --patience: their product stays an index
-
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_ser", "val_ber", "val_bler", "mi_bits", "lr", "seconds")
 RESULT_COLUMNS = (
     "system", "channel", "ebno_db", "esno_db",
@@ -98,182 +96,13 @@ class SchemaError(ValueError):
     """A file that does not hold what commae wrote; the message is one line naming the file, the key or line, and what is accepted."""
 
 
-# --- value specs: the limits of the command-line options --------------------------------------
-
-
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _bound(op: str, value: float) -> str:
-    return f"{op} {value:g}"
-
-
-@dataclass(frozen=True)
-class Int:
-    """An integer (not a bool) in ``lo..hi`` (either end may be open-ended); ``optional`` also takes None."""
-
-    lo: int | None = None
-    hi: int | None = None
-    optional: bool = False
-
-    def accepts(self) -> str:
-        if self.lo is not None and self.hi is not None:
-            text = f"an integer from {self.lo} to {self.hi}"
-        elif self.lo is not None:
-            text = f"an integer >= {self.lo}"
-        elif self.hi is not None:
-            text = f"an integer <= {self.hi}"
-        else:
-            text = "an integer"
-        return text + (" or null" if self.optional else "")
-
-    def check(self, value: Any) -> Any:
-        if value is None and self.optional:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ValueError(self.accepts())
-        return value
-
-
-@dataclass(frozen=True)
-class Real:
-    """A finite number (an int is taken as a float) within the bounds; ``*_open`` excludes that bound."""
-
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    optional: bool = False
-
-    def accepts(self) -> str:
-        parts = []
-        if self.lo is not None:
-            parts.append(_bound(">" if self.lo_open else ">=", self.lo))
-        if self.hi is not None:
-            parts.append(_bound("<" if self.hi_open else "<=", self.hi))
-        text = "a finite number" + (" " + " and ".join(parts) if parts else "")
-        return text + (" or null" if self.optional else "")
-
-    def check(self, value: Any) -> Any:
-        if value is None and self.optional:
-            return None
-        ok = _number(value) and math.isfinite(value)
-        if ok and self.lo is not None:
-            ok = value > self.lo if self.lo_open else value >= self.lo
-        if ok and self.hi is not None:
-            ok = value < self.hi if self.hi_open else value <= self.hi
-        if not ok:
-            raise ValueError(self.accepts())
-        return float(value)
-
-
-@dataclass(frozen=True)
-class OneOf:
-    """One of ``choices`` (strings); ``optional`` also takes None."""
-
-    choices: tuple[str, ...]
-    optional: bool = False
-
-    def accepts(self) -> str:
-        return "one of " + ", ".join(repr(c) for c in self.choices) + (" or null" if self.optional else "")
-
-    def check(self, value: Any) -> Any:
-        if (value is None and self.optional) or (isinstance(value, str) and value in self.choices):
-            return value
-        raise ValueError(self.accepts())
-
-
-@dataclass(frozen=True)
-class Flag:
-    """true or false."""
-
-    def accepts(self) -> str:
-        return "true or false"
-
-    def check(self, value: Any) -> Any:
-        if not isinstance(value, bool):
-            raise ValueError(self.accepts())
-        return value
-
-
-@dataclass(frozen=True)
-class DbRange:
-    """``[low, high]`` in dB, finite, within ±:data:`DB_LIMIT`, ``low <= high``; ``optional`` also takes None."""
-
-    optional: bool = False
-    limit: float = DB_LIMIT
-
-    def accepts(self) -> str:
-        return f"[low, high] in dB with low <= high, both finite and within ±{self.limit:g}" + (" or null" if self.optional else "")
-
-    def check(self, value: Any) -> Any:
-        if value is None and self.optional:
-            return None
-        if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_number(v) and math.isfinite(v) and abs(v) <= self.limit for v in value) and value[0] <= value[1]):
-            raise ValueError(self.accepts())
-        return (float(value[0]), float(value[1]))
-
-
-@dataclass(frozen=True)
-class Device:
-    """A device name as ``--device`` takes it: cpu, cuda or cuda:N."""
-
-    def accepts(self) -> str:
-        return "a device name: cpu, cuda or cuda:N"
-
-    def check(self, value: Any) -> Any:
-        if not (isinstance(value, str) and re.fullmatch(r"(cpu|cuda)(:\d+)?", value)):
-            raise ValueError(self.accepts())
-        return value
-
-
-# config.json's "system" and "train" tables: field -> (spec, the option that sets it)
-SYSTEM_FIELDS: dict[str, tuple[Any, str]] = {
-    "k": (Int(1, 12), "--k"),
-    "n": (Int(1, 256), "--n"),
-    "real": (Flag(), "--real"),
-    "channel": (OneOf(("awgn", "rayleigh", "rician")), "--channel"),
-    "fading": (OneOf(("fast", "block")), "--fading"),
-    "csi": (Flag(), "--csi"),
-    "output": (OneOf(("symbol", "bit")), "--loss"),
-    "hidden": (Int(1, 4096), "--hidden"),
-    "normalization": (OneOf(("batch", "message", "amplitude")), "--normalization"),
-    "constellation": (Flag(), "--points"),
-    "k_factor": (Real(0, None, optional=True), "--k-factor"),
-    "phase_noise": (Real(0, 3.2), "--phase-noise"),
-    "phase_noise_model": (OneOf(("iid", "wiener")), "--phase-noise-model"),
-    "adc_bits": (Int(1, 16, optional=True), "--adc-bits"),
-    "adc_clip": (Real(0, None, lo_open=True), "--adc-clip"),
-    "pa": (OneOf(("rapp",), optional=True), "--pa"),
-    "pa_smoothness": (Real(0, 100, lo_open=True), "--pa-smoothness"),
-    "pa_saturation": (Real(0, 100, lo_open=True), "--pa-saturation"),
-    "pa_backoff": (Real(-30, 30), "--pa-backoff"),
-    "rx_layers": (Int(1, 16), "--rx-layers"),
-}
-TRAIN_FIELDS: dict[str, tuple[Any, str]] = {
-    "ebno_db": (DbRange(limit=DB_LIMIT + 40), "--snr"),  # Eb/N0 of an --esno run lies up to 10 log10(n/k) <= 24 dB beyond
-    "loss": (OneOf(("ce", "bce")), "--loss"),
-    "optimizer": (OneOf(("sgd", "adam", "adamw")), "--optimizer"),
-    "lr": (Real(0, None, lo_open=True), "--lr"),
-    "momentum": (Real(0, 1, hi_open=True), "--momentum"),
-    "nesterov": (Flag(), "--nesterov"),
-    "weight_decay": (Real(0), "--weight-decay"),
-    "schedule": (OneOf(("constant", "cosine", "step", "plateau")), "--schedule"),
-    "epochs": (Int(1, MAX_COUNT), "--epochs"),
-    "batch_size": (Int(1, MAX_BATCH_SIZE), "--batch-size"),
-    "batches_per_epoch": (Int(1, MAX_COUNT), "--batches-per-epoch"),
-    "accumulate": (Int(1, MAX_COUNT), "--accumulate"),
-    "amp": (Flag(), "--amp"),
-    "clip": (Real(0, None, lo_open=True, optional=True), "--clip"),
-    "patience": (Int(1, MAX_COUNT, optional=True), "--patience"),
-    "val_size": (Int(1, MAX_BATCH_SIZE), "--val-size"),
-    "seed": (Int(0, 2**63 - 1), "--seed"),
-    "device": (Device(), "--device"),
-    "training": (OneOf(("backprop", "model-free")), "--training"),
-    "exploration": (Real(0, 1, lo_open=True, hi_open=True), "--exploration"),
-    "esno_db": (DbRange(optional=True), "--snr with --esno"),
-}
+# config.json's "system" and "train" tables: key -> (check, the option that sets it), from commae.config's table
+SYSTEM_FIELDS: dict[str, tuple[Any, str]] = {option.name: (option.check, option.hint) for option in config.fields("system")}
+TRAIN_FIELDS: dict[str, tuple[Any, str]] = {option.name: (option.check, option.hint) for option in config.fields("train")}
 _TOP_LEVEL = {"version": str, "seed": int, "system": dict, "train": dict, "world_size": int, "effective_batch_size": int, "lr_scaling": str}
 
 
@@ -314,43 +143,11 @@ def check_config(raw: Any, path: str | os.PathLike = "config.json") -> tuple[dic
 
 
 def _check_combinations(system: dict[str, Any], train: dict[str, Any], path: str | os.PathLike) -> None:
-    """The combinations of options ``commae train`` refuses, refused in the file too."""
-
-    def get(table: dict[str, Any], fields: dict[str, Any], key: str) -> Any:
-        return table[key] if key in table else _DEFAULTS[fields is SYSTEM_FIELDS][key]
-
-    s = lambda key: get(system, SYSTEM_FIELDS, key)  # noqa: E731
-    t = lambda key: get(train, TRAIN_FIELDS, key)  # noqa: E731
-    problems = [
-        ((t("loss") == "ce") != (s("output") == "symbol"), f"'train.loss' {t('loss')!r} does not fit 'system.output' {s('output')!r}: ce goes with symbol, bce with bit"),
-        (t("momentum") > 0 and t("optimizer") != "sgd", "'train.momentum' > 0 needs 'train.optimizer' 'sgd' (as --momentum)"),
-        (t("nesterov") and not (t("optimizer") == "sgd" and t("momentum") > 0), "'train.nesterov' needs 'train.optimizer' 'sgd' and 'train.momentum' > 0 (as --nesterov)"),
-        (s("channel") == "rician" and s("k_factor") is None, "'system.channel' 'rician' needs 'system.k_factor' (as --k-factor)"),
-        (s("k_factor") is not None and s("channel") != "rician", "'system.k_factor' applies to 'system.channel' 'rician' only (as --k-factor)"),
-        (s("real") and s("channel") != "awgn", "'system.real' needs 'system.channel' 'awgn' (as --real)"),
-        (s("real") and s("phase_noise") > 0, "'system.phase_noise' needs complex channel uses ('system.real' false)"),
-        (s("constellation") and (s("n") != 1 or s("real")), "'system.constellation' needs 'system.n' 1 and complex channel uses (as --points)"),
-    ]
-    for wrong, message in problems:
-        if wrong:
-            raise SchemaError(f"{path}: {message}")
-    esno = t("esno_db")
-    if esno is not None:
-        from .snr import esno_db_to_ebno_db
-
-        expected = [esno_db_to_ebno_db(v, s("k"), s("n")) for v in esno]
-        if not all(math.isclose(float(a), float(b), abs_tol=1e-6) for a, b in zip(expected, t("ebno_db"))):
-            raise SchemaError(f"{path}: 'train.ebno_db' {list(t('ebno_db'))} is not the Eb/N0 of 'train.esno_db' {list(esno)} for k={s('k')}, n={s('n')}")
-    elif any(abs(v) > DB_LIMIT for v in t("ebno_db")):
-        raise SchemaError(f"{path}: 'train.ebno_db' is {list(t('ebno_db'))}; it must be {DbRange().accepts()} (as --snr)")
-
-
-# The dataclass defaults the combination checks need (SystemConfig: True, TrainConfig: False), as literals so that
-# no torch is imported; a test compares them with the dataclasses.
-_DEFAULTS: dict[bool, dict[str, Any]] = {
-    True: {"k": 4, "n": 1, "real": False, "channel": "awgn", "fading": "fast", "csi": True, "output": "symbol", "constellation": False, "k_factor": None, "phase_noise": 0.0},
-    False: {"ebno_db": (7.0, 7.0), "loss": "ce", "optimizer": "adam", "momentum": 0.0, "nesterov": False, "esno_db": None},
-}
+    """The combinations ``commae train`` refuses (:func:`commae.config.check_combinations`), refused in the file too."""
+    try:
+        config.check_combinations({**system, **train})
+    except config.ConfigError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
 
 
 def read_config(path: str | os.PathLike) -> tuple[Any, Any]:

@@ -59,6 +59,7 @@ from tqdm.auto import tqdm
 from . import distributed as _dist
 from .baselines import has_exact_posterior
 from .channels import non_differentiable_stage, seed_from_text, split_channel_output
+from .config import dataclass_of, default
 from .constellations import bits_to_int, int_to_bits
 from .snr import ebno_db_to_no
 from .system import System, errors
@@ -90,7 +91,7 @@ TRAININGS = ("backprop", "model-free")
 SCHEDULES = ("constant", "cosine", "step", "plateau")
 
 
-@dataclass
+@dataclass_of("train")
 class TrainConfig:
     """How a system is trained. ``dataclasses.asdict`` of it goes into every run's ``config.json``.
 
@@ -103,29 +104,31 @@ class TrainConfig:
     ``ebno_db`` is then its Eb/N0 equivalent, which training uses.
     ``training`` is the step strategy (``"backprop"`` or ``"model-free"``, see
     :func:`make_step`) and ``exploration`` the model-free exploration variance.
+    Each field is an option of :mod:`commae.config` (``"train"``), which holds
+    its default, limits, unit and meaning; the fields keep config.json's order.
     """
 
-    ebno_db: tuple[float, float] = (7.0, 7.0)
-    loss: str = "ce"
-    optimizer: str = "adam"
-    lr: float = 3e-3
-    momentum: float = 0.0
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    epochs: int = 30
-    batch_size: int = 1024
-    batches_per_epoch: int = 100
-    accumulate: int = 1
-    amp: bool = False
-    clip: float | None = None
-    patience: int | None = None
-    val_size: int = 100_000
-    seed: int = 0
-    device: str = "cpu"
-    training: str = "backprop"
-    exploration: float = 0.02
-    esno_db: tuple[float, float] | None = None
+    ebno_db: tuple[float, float] = default("ebno_db")
+    loss: str = default("loss")
+    optimizer: str = default("optimizer")
+    lr: float = default("lr")
+    momentum: float = default("momentum")
+    nesterov: bool = default("nesterov")
+    weight_decay: float = default("weight_decay")
+    schedule: str = default("schedule")
+    epochs: int = default("epochs")
+    batch_size: int = default("batch_size")
+    batches_per_epoch: int = default("batches_per_epoch")
+    accumulate: int = default("accumulate")
+    amp: bool = default("amp")
+    clip: float | None = default("clip")
+    patience: int | None = default("patience")
+    val_size: int = default("val_size")
+    seed: int = default("seed")
+    device: str = default("device")
+    training: str = default("training")
+    exploration: float = default("exploration")
+    esno_db: tuple[float, float] | None = default("esno_db")
 
 
 class TrainingDiverged(RuntimeError):

@@ -482,16 +482,21 @@ def test_empty_theory_cells_read_as_nan(golden, tmp_path):
 
 
 def test_config_limits_are_the_train_options_limits():
-    """Each config.json field is checked exactly as its `commae train` option: the same bounds, openness and choices."""
+    """Each config.json field is checked exactly as its `commae train` option: the same bounds, openness, choices and defaults."""
+    import dataclasses
+
     import click
 
+    from commae import config
+    from commae.training import TrainConfig
+
     params = {p.name: p for p in cli.commands["train"].params}
-    renamed = {"constellation": "points", "output": None, "ebno_db": None, "esno_db": None}
     for fields in (schemas.SYSTEM_FIELDS, schemas.TRAIN_FIELDS):
         for name, (spec, option) in fields.items():
-            param = renamed.get(name, name)
-            if param is None:
+            if not config.option(name).flags:  # set through another option (output by --loss, ebno_db and esno_db by --snr)
+                assert option == config.option(name).via, name
                 continue
+            param = config.option(name).param
             ptype = params[param].type
             assert option == "--" + param.replace("_", "-"), name
             if isinstance(spec, schemas.Int):
@@ -503,10 +508,9 @@ def test_config_limits_are_the_train_options_limits():
                 assert tuple(ptype.choices) == spec.choices, name
             elif isinstance(spec, schemas.Flag):
                 assert params[param].is_flag or params[param].is_bool_flag, name
-    assert schemas._DEFAULTS[True] == {k: getattr(SystemConfig(), k) for k in schemas._DEFAULTS[True]}
-    from commae.training import TrainConfig
-
-    assert schemas._DEFAULTS[False] == {k: getattr(TrainConfig(), k) for k in schemas._DEFAULTS[False]}
+    for cls, fields in ((SystemConfig, schemas.SYSTEM_FIELDS), (TrainConfig, schemas.TRAIN_FIELDS)):
+        assert {f.name for f in dataclasses.fields(cls)} == set(fields)
+        assert all(f.default == config.default(f.name) for f in dataclasses.fields(cls))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory; the missing, non-directory and over-long --out cases stand for it")
