@@ -21,9 +21,10 @@ import torch
 
 from .. import __version__, schemas
 from .._files import atomic_write
+from ..losses import make_loss
 from ..models import Autoencoder, SystemConfig
 from ..schemas import HISTORY_COLUMNS, SchemaError
-from ..training import History, TrainConfig
+from ..training import History, TrainConfig, make_step
 from .failures import RunError
 from .layout import CONFIG, CONSTELLATION, HISTORY, MODEL
 
@@ -75,9 +76,17 @@ def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
     if not path.is_file():
         raise RunError(f"{run_dir} is not a commae run directory: {CONFIG} is missing")
     try:
-        return schemas.read_config(path)
+        system, train = schemas.read_config(path)
+        system_cfg, train_cfg = SystemConfig(**system), TrainConfig(**train)
+        try:  # what only the built objects know
+            model = system_cfg.build()
+            make_loss(train_cfg.loss, system_cfg.k)
+            make_step(train_cfg.training, train_cfg.exploration).check(model)
+        except ValueError as exc:
+            raise SchemaError(f"{path}: {str(exc).splitlines()[0]}") from None
     except SchemaError as exc:
         raise RunError(str(exc)) from None
+    return system_cfg, train_cfg
 
 
 def write_history(run_dir: Path, history: History) -> None:
