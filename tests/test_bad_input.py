@@ -405,6 +405,37 @@ _EVIL = {"resume-checkpoint-code": CKPT, "ber-model-code": MODEL}
 for _case in CASES:
     if _case.id in _EVIL:
         _case.spoil = (lambda rel: lambda tree: (tree / rel).write_bytes(_evil_torch_file()))(_EVIL[_case.id])
+# The default run checks a representative few: each command, and each kind of spoiling (a value's type, range and
+# combination, a path, a damaged or edited file, a pickle that runs code, a training that fails); the whole matrix is
+# in CI's longer set (-m long).
+REPRESENTATIVE = {
+    "train-lr-negative",
+    "train-epochs-word",
+    "train-real-rayleigh",
+    "train-out-is-a-file",
+    "train-config-negative-lr",
+    "train-lr-1e3-ends-worse-than-guessing",
+    "resume-config-negative-lr",
+    "resume-config-truncated",
+    "resume-checkpoint-epoch-99",
+    "resume-checkpoint-code",
+    "resume-checkpoint-other-architecture",
+    "ber-max-bits-1e30",
+    "ber-out-missing-parent",
+    "ber-model-nan",
+    "ber-model-truncated",
+    "info-model-nan",
+    "info-samples-too-few",
+    "plot-constellation-model-nan",
+    "plot-ber-rate-nan",
+    "plot-ber-duplicate-point",
+    "plot-curves-history-nan",
+    "gap-reference-unknown",
+}
+assert REPRESENTATIVE <= {c.id for c in CASES}, REPRESENTATIVE - {c.id for c in CASES}
+for _case in CASES:
+    if _case.id not in REPRESENTATIVE:
+        _case.marks = (pytest.mark.long,)
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -420,7 +451,7 @@ def _check_one_line(code: int, stdout: str, stderr: str, case: Case) -> None:
     assert code == case.code, f"exit {code}, expected {case.code}: {lines[0]}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.id) for c in CASES])
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(case, golden, tmp_path, monkeypatch):
     tree = tmp_path / "tree"
     shutil.copytree(golden, tree)
@@ -456,7 +487,7 @@ def test_the_matrix_is_large_and_its_fixtures_valid(golden):
 
 @pytest.mark.parametrize(
     "case_id",
-    ["resume-checkpoint-epoch-99", "ber-max-bits-1e30", "resume-checkpoint-code"],
+    [pytest.param("resume-checkpoint-epoch-99", marks=pytest.mark.long), "ber-max-bits-1e30", pytest.param("resume-checkpoint-code", marks=pytest.mark.long)],
 )
 def test_a_real_process_prints_one_line_and_no_traceback(case_id, golden, tmp_path):
     """The same refusals from ``python -m commae``: one line on stderr, no traceback, nothing changed."""

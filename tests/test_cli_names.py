@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from commae.cli import cli
@@ -117,6 +118,7 @@ def _env():
     return env
 
 
+@pytest.mark.long
 def test_ctrl_c_during_training_hints_at_resume(tmp_path):
     out = tmp_path / "run"
     args = [
@@ -155,6 +157,7 @@ def test_ctrl_c_during_training_hints_at_resume(tmp_path):
     assert "Traceback" not in resumed.output
 
 
+@pytest.mark.long
 def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path):
     args = [sys.executable, "-m", "commae", "train", "--out", str(tmp_path / "r"), *TINY]
     for delay in (0.15, 0.4, 0.8, 1.5):

@@ -80,6 +80,7 @@ def _no_commae_traceback(text: str) -> bool:
 SIM = ["ber-curve", "--baseline", "qam16", "--ebno", "4", "--target-errors", "20000", "--batch-size", "16384", "--quiet"]
 
 
+@pytest.mark.long
 def test_ber_curve_on_two_ranks(tmp_path):
     node0, node1, again = tmp_path / "node0", tmp_path / "node1", tmp_path / "again"
     for d in (node0, node1, again):
@@ -116,6 +117,7 @@ def _cp(errors: int, trials: int, level: float) -> tuple[float, float]:
     return clopper_pearson(errors, trials, level)
 
 
+@pytest.mark.long
 def test_fit_keeps_parameters_identical_on_every_rank(tmp_path):
     report = tmp_path / "report.json"
     r = _torchrun([str(ROOT / "tests" / "_dist_fit.py"), str(report)], tmp_path)
@@ -128,6 +130,7 @@ def test_fit_keeps_parameters_identical_on_every_rank(tmp_path):
 TRAIN = ["-m", "commae", "train", "--k", "2", "--batches-per-epoch", "10", "--val-size", "4096", "--schedule", "constant", "--quiet"]
 
 
+@pytest.mark.long
 def test_train_and_resume_on_two_ranks(tmp_path):
     whole = _torchrun([*TRAIN, "--epochs", "3", "--out", "whole"], tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
@@ -152,6 +155,7 @@ def test_train_and_resume_on_two_ranks(tmp_path):
     assert single.returncode == 1 and single.stderr.strip().splitlines() == ["Error: part was trained by 2 process(es); resume it with the same number (torchrun --nproc-per-node 2), not 1"]
 
 
+@pytest.mark.long
 def test_out_that_only_rank_1_could_write_stops_every_rank(tmp_path):
     node0, node1 = tmp_path / "node0", tmp_path / "node1"
     node0.mkdir(), node1.mkdir()
@@ -164,6 +168,7 @@ def test_out_that_only_rank_1_could_write_stops_every_rank(tmp_path):
     assert list(node1.iterdir()) == [] and (node0 / "blocked").read_text().startswith("a file")
 
 
+@pytest.mark.long
 def test_out_that_only_rank_0_can_write_is_enough(tmp_path):
     node0, node1 = tmp_path / "node0", tmp_path / "node1"
     node0.mkdir(), node1.mkdir()
@@ -178,6 +183,7 @@ def test_out_that_only_rank_0_can_write_is_enough(tmp_path):
     assert (node0 / "blocked" / "res.csv").is_file() and (node1 / "blocked").read_text() == "rank 1 does not write\n"
 
 
+@pytest.mark.long
 def test_cuda_without_gpus_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -196,6 +202,7 @@ def test_more_ranks_than_gpus_is_refused():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.long
 def test_more_ranks_than_gpus_under_torchrun(tmp_path):
     count = torch.cuda.device_count()
     r = _torchrun(["-m", "commae", *SIM, "--device", "cuda"], tmp_path, nproc=count + 1)
@@ -204,6 +211,7 @@ def test_more_ranks_than_gpus_under_torchrun(tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.long
 def test_ber_curve_on_gpus(tmp_path):
     r = _torchrun(["-m", "commae", *SIM, "--device", "cuda", "--out", "res.csv"], tmp_path, nproc=torch.cuda.device_count())
     assert r.returncode == 0, r.stderr[-2000:]
@@ -228,6 +236,7 @@ def _worker(parent: int, rank: int) -> int | None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc to find the worker")
+@pytest.mark.long
 def test_a_rank_dying_stops_the_others(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
            "-m", "commae", "ber-curve", "--baseline", "qam16", "--ebno", "4", "--target-errors", "1000000000", "--max-bits", "1e15", "--batch-size", "4096",

@@ -9,6 +9,7 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
 from sphinx.util.inventory import InventoryFile
 
 import commae
@@ -23,6 +24,7 @@ def _documented_as(name: str) -> str:
     return obj.__name__ if isinstance(obj, types.ModuleType) else f"commae.{name}"
 
 
+@pytest.mark.long  # the Sphinx build: CI's longer set
 def test_docs_build_with_warnings_as_errors_and_list_every_public_name(tmp_path):
     out = tmp_path / "html"
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)]

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.long  # an experiment's quick run: CI's longer set
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.long  # the experiments' quick runs: CI's longer set
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics")
 OUTPUTS = {

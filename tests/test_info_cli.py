@@ -85,6 +85,7 @@ def test_train_esno_and_points_options(tmp_path):
     assert result.exit_code == 2 and "needs a run with n=1" in result.output
 
 
+@pytest.mark.long
 def test_geometric_shaping_beats_16qam_and_the_training_bound_is_a_lower_bound(tmp_path):
     """Trainable 16 points at Es/N0 = 10 dB: quadrature MI of the learned points >= 3.20 bit (16-QAM 3.164);
     the cross-entropy bound is below that MI (up to its sampling interval) and within 0.05 bit of it."""

@@ -207,7 +207,8 @@ def _kill_and_resume(seed: int, mode: str, reference, old_run, tmp_path) -> str:
     return f"seed {seed} ({mode}): killed {phase}; temps left {seen['temps']}, lock file left {seen['lock']}, old run aside {seen['previous']}"
 
 
-@pytest.mark.parametrize("seed, mode", list(enumerate(FAST_KILLS)))
+# one kill-and-resume (mid-epoch) in the default run, the other phases in the longer set
+@pytest.mark.parametrize("seed, mode", [pytest.param(seed, mode, marks=() if seed == 2 else pytest.mark.long) for seed, mode in enumerate(FAST_KILLS)])
 def test_sigkill_at_random_moments_loses_nothing_and_resume_is_bit_identical(seed, mode, reference, old_run, tmp_path):
     print(_kill_and_resume(seed, mode, reference, old_run, tmp_path))
 
@@ -218,6 +219,7 @@ def test_sigkill_at_more_random_moments(seed, reference, old_run, tmp_path):
     print(_kill_and_resume(seed, random.Random(seed).choice(["start", "epoch", "epoch", "finish", "write"]), reference, old_run, tmp_path))
 
 
+@pytest.mark.long
 def test_sigint_mid_training_keeps_the_last_checkpoint_and_says_how_to_resume(reference, tmp_path):
     ref, _ = reference
     out = tmp_path / "run"
@@ -234,6 +236,7 @@ def test_sigint_mid_training_keeps_the_last_checkpoint_and_says_how_to_resume(re
     assert result.exit_code == 0 and _same_weights(out, ref) and _values(out) == _values(ref)
 
 
+@pytest.mark.long
 def test_sigint_while_a_checkpoint_is_written_finishes_it_and_its_history(tmp_path):
     out = tmp_path / "run"
     proc = _spawn("train", "--out", str(out), *ARGS)
@@ -246,6 +249,7 @@ def test_sigint_while_a_checkpoint_is_written_finishes_it_and_its_history(tmp_pa
     assert len(load_history(out)) == epoch and not [n for n in os.listdir(out) if n.startswith(".")]  # the pair is complete, no temp is left
 
 
+@pytest.mark.long
 def test_sigint_before_the_first_checkpoint_of_a_force_run_leaves_the_old_run(old_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(old_run, out)
@@ -259,6 +263,7 @@ def test_sigint_before_the_first_checkpoint_of_a_force_run_leaves_the_old_run(ol
     assert _hashes(out) == old
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("delay", [0.3, 0.9, 1.6])
 def test_sigint_during_start_up_is_one_line(delay, tmp_path):
     out = tmp_path / "run"
@@ -274,6 +279,7 @@ def test_sigint_during_start_up_is_one_line(delay, tmp_path):
     assert not out.exists() or os.listdir(out) == []
 
 
+@pytest.mark.long
 def test_a_second_train_into_a_locked_run_is_refused_and_the_first_finishes(tmp_path):
     out = tmp_path / "run"
     longer = [*ARGS[:4], "--epochs", "30", *ARGS[6:]]
@@ -299,6 +305,7 @@ def results(tmp_path) -> Path:
     return out
 
 
+@pytest.mark.long
 def test_ber_curve_interrupted_keeps_the_previous_results(results):
     before = _hashes(results.parent)
     proc = _spawn("ber-curve", "--baseline", "qam16", "--ebno", "0:12:1", "--target-errors", "1000000000", "--max-bits", "1e13", "--out", str(results), "--force", "--quiet", "--threads", "1")
@@ -309,6 +316,7 @@ def test_ber_curve_interrupted_keeps_the_previous_results(results):
     assert _hashes(results.parent) == before
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("seed", [0, 1])
 def test_ber_curve_killed_leaves_the_old_pair_or_the_new_pair(seed, results):
     before = _hashes(results.parent)

@@ -73,6 +73,7 @@ def test_model_free_gradient_agrees_with_the_reparameterised_one():
     assert cosine > 0.8, cosine
 
 
+@pytest.mark.long
 def test_model_free_learns_qpsk_through_an_adc_and_is_deterministic():
     """(k=2, n=1) through a 4-bit ADC at 7 dB, 300 steps: SER within 3x of QPSK with the same ADC and its ML detector."""
     channel = Cascade(AWGN(), ADC(bits=4))

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 import commae
@@ -32,6 +33,7 @@ def test_notebook_is_stored_without_outputs():
         assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
 
 
+@pytest.mark.long
 def test_tutorial_notebook_runs_and_its_numbers_hold(tmp_path, monkeypatch):
     results_path = tmp_path / "results.json"
     # The kernel inherits this environment: the checkout's commae, one intra-op thread

@@ -150,6 +150,7 @@ def test_corrupt_model_file_is_a_one_line_failure(tmp_path):
         load_config(out)
 
 
+@pytest.mark.long
 def test_default_train_matches_16qam_on_the_same_validation_set(tmp_path):
     """The README's main job: `commae train --snr 7` ends with val SER <= 1.05 x 16-QAM's on the same noise."""
     result = _invoke("train", "--snr", "7", "--out", str(tmp_path / "run"), "--quiet")
@@ -159,6 +160,7 @@ def test_default_train_matches_16qam_on_the_same_validation_set(tmp_path):
     assert ser["autoencoder"] <= 1.05 * ser["qam16"], result.output
 
 
+@pytest.mark.long
 def test_oshea_hoydis_74_autoencoder_approaches_hamming_soft_ml(tmp_path):
     """k = 4 bits in n = 7 real uses, trained at 7 dB: BLER at 6 dB within 1.5x of Hamming (7,4) soft-ML."""
     system = SystemConfig(k=4, n=7, real=True)

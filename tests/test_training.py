@@ -23,6 +23,7 @@ from commae.training import (
 )
 
 
+@pytest.mark.long
 def test_the_seed_example_trains_through_fit():
     torch.manual_seed(0)
     w = torch.randn(10, 1)
@@ -155,6 +156,7 @@ def test_training_on_cuda():
     assert math.isfinite(history.last["val_loss"])
 
 
+@pytest.mark.long
 def test_k2_autoencoder_learns_qpsk_performance():
     """(k=2, n=1) at Eb/N0 = 7 dB: SER within 10 % of QPSK theory (1.545e-3), on 2**20 validation messages."""
     torch.manual_seed(0)
@@ -181,6 +183,7 @@ def test_baseline_mi_estimate_matches_the_16qam_mutual_information():
     assert result["ser"] == pytest.approx(float(theory.ser_qam(esno_db_to_ebno_db(10.0, 4), 16)), rel=0.05)
 
 
+@pytest.mark.long
 def test_receiver_without_csi_learns_over_block_fading():
     """k = 2 in n = 2 uses, one h per message, no CSI: far better than guessing (SER 0.75)."""
     torch.manual_seed(0)

@@ -106,6 +106,7 @@ def test_train_force_on_a_full_disk_keeps_the_previous_run(disk, tmp_path):
     assert _hashes(out) == before  # every old file, no temp file, no .previous-*, no lock file
 
 
+@pytest.mark.long
 def test_a_disk_that_fills_mid_run_keeps_the_last_checkpoint_and_resume_finishes_it(disk, tmp_path):
     system, train = SystemConfig(k=2, hidden=16), TrainConfig(epochs=4, batches_per_epoch=4, batch_size=256, val_size=512, seed=2)
     whole = train_run(system, train, tmp_path / "whole", progress=False, log=None).model.state_dict()
@@ -124,6 +125,7 @@ def test_a_disk_that_fills_mid_run_keeps_the_last_checkpoint_and_resume_finishes
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
+@pytest.mark.long
 def test_ber_curve_on_a_full_disk_keeps_the_csv_and_its_json_together(disk):
     out = disk.root / "res.csv"
     args = ["ber-curve", "--baseline", "qpsk", "--baseline", "bpsk", "--ebno", "0:20:0.5", "--max-bits", "2e4", "--out", str(out), "--quiet", "--threads", "1"]
@@ -138,6 +140,7 @@ def test_ber_curve_on_a_full_disk_keeps_the_csv_and_its_json_together(disk):
         disk.free()
 
 
+@pytest.mark.long
 def test_plot_on_a_full_disk_keeps_the_previous_figures(disk, tmp_path):
     results = tmp_path / "res.csv"
     assert _invoke("ber-curve", "--baseline", "qpsk", "--ebno", "0:6:1", "--max-bits", "2e4", "--out", str(results), "--quiet").exit_code == 0
