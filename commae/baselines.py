@@ -11,11 +11,11 @@ Over fading with CSI every receiver is coherent: it uses the known gains
 equaliser); :class:`PilotModem` estimates it from a pilot instead, and
 :func:`matching_baseline` picks it wherever the channel is not
 :attr:`~commae.channels.Channel.coherent`. Each baseline answers for itself
-what the engine and the reports need: :meth:`Modem.theory_rates` (its
-closed-form rates, from the channel's
-:attr:`~commae.channels.Channel.closed_form`) and ``exact_posterior``
-(whether its ``symbol_logits`` are the exact posterior, so that
-k − CE/ln 2 estimates its MI). LLRs follow the convention :math:`\mathrm{LLR} = \ln P(b{=}1|y)/P(b{=}0|y)`,
+what the engine and the reports need: ``closed_form`` (the keywords of
+:func:`commae.theory.system_rates` that describe it; with its channel's
+:attr:`~commae.channels.Channel.closed_form` they give its closed-form
+rates) and ``exact_posterior`` (whether its ``symbol_logits`` are the exact
+posterior, so that k − CE/ln 2 estimates its MI). LLRs follow the convention :math:`\mathrm{LLR} = \ln P(b{=}1|y)/P(b{=}0|y)`,
 a logit. BPSK maps bit ``b`` to :math:`1 - 2b`.
 
 Everything is vectorised in torch, batch first, on the device of the input.
@@ -40,7 +40,6 @@ from typing import Literal
 import torch
 from torch import nn
 
-from . import theory
 from ._names import BASELINE_NAMES, is_baseline_name
 from .channels import AWGN, Channel, broadcast_no
 from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
@@ -170,13 +169,10 @@ class Modem(nn.Module):
         channel = self.channel
         return channel.coherent and (channel.linear_gaussian or channel.has_likelihood)
 
-    def theory_rates(self, ebno_db: float) -> dict[str, float] | None:
-        """Closed-form BER/SER/BLER at ``ebno_db`` (dB), or None: :func:`commae.theory.modem_rates` on the channel's closed form."""
-        model = self.channel.closed_form
-        if model is None:
-            return None
-        c = self.constellation
-        return theory.modem_rates(ebno_db, c.kind, c.num_points, self.n, **model)
+    @property
+    def closed_form(self) -> dict[str, object]:
+        """The keywords of :func:`commae.theory.system_rates` for this modem: ``system="modem"``, the constellation's kind and size, ``m``."""
+        return {"system": "modem", "kind": self.constellation.kind, "M": self.constellation.num_points, "m": self.n}
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to symbols ``[B, m]`` (complex64; float32 on a real channel)."""
@@ -335,12 +331,10 @@ class Hamming74(nn.Module):
         """Whether :meth:`symbol_logits` is the exact codeword posterior: on a linear-Gaussian, coherent channel."""
         return self.channel.linear_gaussian and self.channel.coherent
 
-    def theory_rates(self, ebno_db: float) -> dict[str, float] | None:
-        """Closed-form rates of hard decoding (:func:`commae.theory.hamming74_hard_rates`), None for soft decoding or without a closed form."""
-        model = self.channel.closed_form
-        if self.decoder != "hard" or model is None:
-            return None
-        return theory.hamming74_hard_rates(ebno_db, **model)
+    @property
+    def closed_form(self) -> dict[str, object] | None:
+        """The keywords of :func:`commae.theory.system_rates` for hard decoding (``system="hamming74_hard"``); None for soft decoding."""
+        return {"system": "hamming74_hard"} if self.decoder == "hard" else None
 
     def encode(self, bits: torch.Tensor) -> torch.Tensor:
         """Message bits ``[B, 4]`` to codeword bits ``[B, 7]`` (systematic: message first)."""
@@ -407,10 +401,10 @@ class UncodedBPSK(nn.Module):
         """Whether :meth:`symbol_logits` is each bit's exact posterior: on a linear-Gaussian, coherent channel."""
         return self.channel.linear_gaussian and self.channel.coherent
 
-    def theory_rates(self, ebno_db: float) -> dict[str, float] | None:
-        """Closed-form rates (:func:`commae.theory.uncoded_bpsk_rates`), or None without a closed form of the channel."""
-        model = self.channel.closed_form
-        return None if model is None else theory.uncoded_bpsk_rates(ebno_db, self.k, **model)
+    @property
+    def closed_form(self) -> dict[str, object]:
+        """The keywords of :func:`commae.theory.system_rates`: ``system="uncoded_bpsk"`` with ``K`` bits a block."""
+        return {"system": "uncoded_bpsk", "K": self.k}
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, K]`` to BPSK symbols ``1 - 2b``, ``[B, K]``."""
@@ -473,9 +467,7 @@ class PilotModem(nn.Module):
         self.bits_per_symbol = self.data.bits_per_symbol
         self.name = name or "pilot-" + {"qam4": "qpsk", "psk2": "bpsk"}.get(self.data.name, self.data.name)
 
-    def theory_rates(self, ebno_db: float) -> None:
-        """None: theory has no closed form of pilot-aided detection."""
-        return None
+    closed_form = None  # theory has no closed form of pilot-aided detection
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to ``[pilot, data symbols]`` ``[B, n]`` (complex64)."""

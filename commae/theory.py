@@ -95,6 +95,7 @@ __all__ = [
     "ber_hamming74_hard",
     "bler_uncoded",
     "capacity_awgn",
+    "system_rates",
     "modem_rates",
     "hamming74_hard_rates",
     "uncoded_bpsk_rates",
@@ -786,6 +787,21 @@ def capacity_awgn(esno_db: ArrayLike, real: bool = False) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ a baseline's rates
+def system_rates(ebno_db: float, system: str, channel: Channel = "awgn", fading: Fading = "fast", k_factor: float | None = None, **params: object) -> dict[str, float] | None:
+    """BER, SER and BLER of a baseline over a channel, each described by its ``closed_form`` keywords; None where theory has none.
+
+    ``system`` and ``params`` are a baseline's ``closed_form`` (``"modem"``
+    with ``kind``, ``M``, ``m``; ``"hamming74_hard"``; ``"uncoded_bpsk"``
+    with ``K``), ``channel``, ``fading`` and ``k_factor`` its channel's
+    :attr:`~commae.channels.Channel.closed_form`: the engine's ``*_theory``
+    columns are ``system_rates(ebno_db, **system.closed_form, **system.channel.closed_form)``.
+
+    >>> system_rates(8.0, "modem", kind="qam", M=16, m=1) == modem_rates(8.0, "qam", 16)
+    True
+    """
+    return _SYSTEM_RATES[system](ebno_db, channel=channel, fading=fading, k_factor=k_factor, **params)
+
+
 def modem_rates(ebno_db: float, kind: str, M: int, m: int = 1, channel: Channel = "awgn", fading: Fading = "fast", k_factor: float | None = None) -> dict[str, float] | None:
     r"""BER, SER and BLER of a Gray modem sending ``m`` symbols per message, or None where theory has none.
 
@@ -850,3 +866,6 @@ def uncoded_bpsk_rates(ebno_db: float, K: int, channel: Channel = "awgn", fading
         return None
     ber = float(ber_bpsk(ebno_db, channel=channel))
     return {"ber": ber, "ser": ber, "bler": float(bler_uncoded(ebno_db, K, channel=channel, fading=fading))}
+
+
+_SYSTEM_RATES: dict[str, Callable[..., dict[str, float] | None]] = {"modem": modem_rates, "hamming74_hard": hamming74_hard_rates, "uncoded_bpsk": uncoded_bpsk_rates}
