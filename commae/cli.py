@@ -480,12 +480,15 @@ def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
     values = {option.name: opts[option.param] for option in config.OPTIONS if option.section != "run" and option.flags}
     values.update(
         output=config.OUTPUT_OF_LOSS[opts["loss"]],
-        normalization=opts["normalization"] or _default_normalization(opts),
+        normalization=opts["normalization"] or "batch",  # None: the channel's default, below
         ebno_db=ebno_db,
         esno_db=opts["snr"] if opts["esno"] else None,
     )
     _check_combinations(ctx, values)
-    return SystemConfig(**{o.name: values[o.name] for o in config.fields("system")}), TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
+    system = SystemConfig(**{o.name: values[o.name] for o in config.fields("system")})
+    if opts["normalization"] is None:  # per message where the receiver does not know a fading gain
+        system = dataclasses.replace(system, normalization=system.make_channel().default_normalization)
+    return system, TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
 
 
 def _config_file(ctx: click.Context, value: str | None) -> None:
@@ -531,16 +534,11 @@ def _snr_text(low: float, high: float) -> str:
     return f"{low:g} dB" if low == high else f"{low:g} to {high:g} dB"
 
 
-def _default_normalization(opts: dict) -> str:
-    """Per-message energy over Rayleigh fading without CSI (an average constraint collapses there), else average energy."""
-    return "message" if opts["channel"] == "rayleigh" and not opts["csi"] else "batch"
-
-
 def _report_more(result, system) -> None:
     """Notes under the table (other baselines' noise, no baseline without CSI) and a collapsed transmitter."""
     if result.other_baselines:
         click.echo("  (a baseline with another n sees the same messages at the same Eb/N0, with its own noise)")
-    if result.baseline is None and system.channel == "rayleigh" and not system.csi:
+    if result.baseline is None and not system.make_channel().coherent:
         click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
     if result.collapsed:
         click.echo(
@@ -1120,10 +1118,10 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
 
     from ._files import atomic_write
     from .baselines import make_baseline
-    from .information import bmi, capacity_rayleigh, mi
+    from .information import channel_capacity, channel_mi
+    from .models import make_channel
     from .runs import RunError, load_model
     from .snr import esno_db_to_ebno_db
-    from .theory import capacity_awgn
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
@@ -1154,29 +1152,19 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
 
     _agreed(load_runs)
     points = np.asarray(esno, dtype=float)
-    general = channel == "rician" or impairments != _impairments_default()
-    if general:  # Monte Carlo with the channel's exact law; no closed-form capacity
-        from .information import mi_over_channel
-        from .models import make_channel
-
-        law = make_channel(channel, **impairments)
-        capacity = np.full(points.shape, np.nan)
+    law = make_channel(channel, **impairments)  # the channel says which MI estimator and capacity apply
+    capacity = channel_capacity(law, points)  # NaN where there is no closed form
+    if impairments != _impairments_default():  # (rician's K is one) named with its parameters
         channel = law.name
-    method = "quadrature" if channel == "awgn" else "monte_carlo"
-    if not general:
-        capacity = capacity_awgn(points) if channel == "awgn" else capacity_rayleigh(points)
     header = ["system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use"]
     lines = [",".join(header)]
     table = []
     for name, constellation in constellations.items():
-        if general:
-            mis, bmis = (np.atleast_1d(v) for v in mi_over_channel(constellation, law, points, num_samples=samples, seed=seed))
-        else:
-            kw = dict(channel=channel, method=method) if channel == "awgn" else dict(channel=channel, method=method, num_samples=samples, seed=seed)
-            mis, bmis = np.atleast_1d(mi(constellation, points, **kw)), np.atleast_1d(bmi(constellation, points, **kw))
+        both = channel_mi(constellation, law, points, num_samples=samples, seed=seed)  # None: no valid MI over this channel
+        mis, bmis = (np.full(points.shape, np.nan),) * 2 if both is None else (np.atleast_1d(v) for v in both)
         for e, m, b, c in zip(points, mis, bmis, np.atleast_1d(capacity)):
             ebno = float(esno_db_to_ebno_db(float(e), constellation.k))
-            lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), "" if c != c else repr(float(c))]))
+            lines.append(",".join([name, channel, repr(float(e)), repr(ebno), *("" if v != v else repr(float(v)) for v in (m, b, c))]))
             table.append((name, float(e), float(m), float(b), float(c)))
     if not main:
         return
@@ -1185,7 +1173,10 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
         w = max([len("system"), *(len(t[0]) for t in table)]) + 2
         click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
         for name, e, m, b, c in table:
-            click.echo(f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{'-':>10}")
+            mi_text = f"{m:>9.4f}{b:>9.4f}" if m == m else f"{'-':>9}{'-':>9}"
+            click.echo(f"{name:<{w}}{e:>7g}{mi_text}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{mi_text}{'-':>10}")
+        if table and table[0][2] != table[0][2]:
+            click.echo(f"(no MI over {law.name}: a receiver without the fading gain, or a channel without a likelihood commae can evaluate)")
     click.echo(f"wrote {out_path}")
 
 
