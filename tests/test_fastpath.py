@@ -83,6 +83,21 @@ def test_other_systems_take_the_generic_path():
     assert fast_counter(Modem(qam(4), Rayleigh("fast"))) is not None
 
 
+def test_a_channel_that_replaces_forward_leaves_the_fast_path():
+    """The channel says whether it is linear Gaussian; a subclass that changes ``forward`` is not, unless it says so."""
+
+    class Clipped(AWGN):
+        def forward(self, x, no, generator=None):
+            return super().forward(x, no, generator).clamp(-1, 1)
+
+    class Renamed(AWGN):
+        name = "renamed-awgn"
+
+    assert not Clipped().linear_gaussian and fast_counter(Modem(pam(4), Clipped(real=True))) is None
+    assert Renamed().linear_gaussian and fast_counter(Modem(pam(4), Renamed(real=True))) is not None
+    assert fast_counter(Hamming74("hard", channel=Clipped())) is None and fast_counter(UncodedBPSK(1, channel=Clipped())) is None
+
+
 @pytest.mark.parametrize("k", [1, 4, 7, 13, 40, 70])
 def test_drawn_messages_are_uniform_independent_bits(k):
     # 64 random bits a draw, cut into labels: every bit of every message a fair coin, independent of the others

@@ -49,7 +49,10 @@ class Rayleigh(Channel):
     the same generator.
     """
 
-    linear_gaussian = True
+    @property
+    def linear_gaussian(self) -> bool:
+        """True, unless a subclass replaces ``forward`` (then the subclass says what its channel is)."""
+        return type(self).forward is Rayleigh.forward
 
     def __init__(self, fading: Fading = "fast", csi: bool = True) -> None:
         super().__init__()
@@ -102,7 +105,10 @@ class Rician(Channel):
     ``forward(x, no, generator=None)`` as :class:`Rayleigh` (complex ``x`` only).
     """
 
-    linear_gaussian = True
+    @property
+    def linear_gaussian(self) -> bool:
+        """True, unless a subclass replaces ``forward`` (then the subclass says what its channel is)."""
+        return type(self).forward is Rician.forward
 
     def __init__(self, k_factor: float = 0.0, fading: Fading = "fast", csi: bool = True) -> None:
         super().__init__()

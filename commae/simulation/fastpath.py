@@ -63,7 +63,7 @@ from collections.abc import Callable
 import torch
 
 from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
-from ..channels import AWGN, broadcast_no, split_channel_output
+from ..channels import Channel, broadcast_no, split_channel_output
 from ..snr import noise_std_per_real_dim
 from .draws import Messages, as_messages, bits_to_labels
 from .scratch import Scratch, fresh
@@ -95,6 +95,14 @@ def fast_counter(system: object) -> Counter | None:
     if type(system) is UncodedBPSK:
         return _UncodedCounter(system)
     return None
+
+
+def _additive(channel: object) -> bool:
+    """``y = x + w`` with ``w`` ~ CN(0, N0) (N(0, N0/2) per real use): the channel says it is linear Gaussian without a gain.
+
+    The counters then draw ``w`` themselves, exactly as :class:`~commae.channels.AWGN` does.
+    """
+    return channel.linear_gaussian and channel.fading is None
 
 
 def _popcounts(num: int, device: torch.device) -> torch.Tensor:
@@ -152,7 +160,7 @@ class _NoiseScale:
         return noise_std_per_real_dim(no) if self.real else torch.sqrt(no)
 
 
-def _awgn_real_part(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...], take=fresh) -> torch.Tensor:
+def _awgn_real_part(channel: Channel, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator, shape: tuple[int, ...], take=fresh) -> torch.Tensor:
     """What ``channel(x, no, gen)`` gives, as float: ``[B, n, 2]`` (complex channel) or ``[B, n]`` (real).
 
     ``x`` holds the real parts ``[B, n]`` (BPSK) or the ``[B, n, 2]`` points;
@@ -169,7 +177,7 @@ def _awgn_real_part(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: floa
     return w
 
 
-def _bpsk_awgn_metric(channel: AWGN, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
+def _bpsk_awgn_metric(channel: Channel, scale: _NoiseScale, x: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
     """The matched filter ``Re(y)`` of BPSK points ``x`` (float ``[B, n]``) over ``channel``: the AWGN draw, the real part only.
 
     The imaginary part of a complex channel's noise is drawn (the stream is
@@ -257,7 +265,7 @@ class _ModemCounter:
         self.pairs = _pair_tally(self.labels)  # [M * M] by (decided index, sent label), or None
         self.tally = _tally(c.num_points, points.device)
         self.scale = _NoiseScale(self.real)
-        self.slice = type(modem.channel) is AWGN and c.kind in ("qam", "pam")
+        self.slice = _additive(modem.channel) and c.kind in ("qam", "pam")
         self.scratch = Scratch()
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
@@ -267,7 +275,7 @@ class _ModemCounter:
         sent = messages.symbol_labels(self.width)  # [B, m] int64
         take, device = self.scratch, sent.device
         x = torch.index_select(self.by_label, 0, sent.view(-1), out=take("x", (batch * m,), self.by_label.dtype, device))  # [B m], complex (float on a real channel)
-        if type(modem.channel) is AWGN:
+        if _additive(modem.channel):
             x = x.view(batch, m) if self.real else torch.view_as_real(x).view(batch, m, 2)
             y = _awgn_real_part(modem.channel, self.scale, x, no, gen, (batch, m), take)
             decided = self._slice(y, self.width if self.pairs is not None else 0) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
@@ -332,13 +340,13 @@ class _HammingCounter:
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         code = self.code
         sent = as_messages(messages).labels
-        if code.decoder == "hard" and type(code.channel) is AWGN:
+        if code.decoder == "hard" and _additive(code.channel):
             word = self._hard_word_awgn(sent, no, gen)
             per_message = torch.index_select(self.decode_tally, 0, word.add_(sent, alpha=128), out=self.scratch("per_message", word.shape, torch.int64, word.device))
             bit_errors, block_errors = _split(per_message.sum())
             return torch.stack([bit_errors, block_errors, block_errors])
         x = self.symbols.index_select(0, sent)  # [B, 7] of +-1
-        if type(code.channel) is AWGN:
+        if _additive(code.channel):
             metric = _bpsk_awgn_metric(code.channel, self.scale, x, no, gen)
         else:
             y, h = split_channel_output(code.channel, code.channel(torch.complex(x, torch.zeros_like(x)), no, generator=gen))
@@ -387,7 +395,7 @@ class _UncodedCounter:
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         system = self.system
         bits = as_messages(messages).bits()
-        if type(system.channel) is AWGN:  # a 0 is wrong below T(-1), a 1 at or above T(+1) (see _HardThresholds)
+        if _additive(system.channel):  # a 0 is wrong below T(-1), a 1 at or above T(+1) (see _HardThresholds)
             shape = tuple(bits.shape) if system.channel.real else (*bits.shape, 2)
             w = torch.randn(shape, dtype=torch.float32, device=bits.device, generator=gen)
             draw = w if system.channel.real else w[..., 0]
