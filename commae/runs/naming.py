@@ -29,11 +29,13 @@ from typing import Any
 
 from .. import config
 
-__all__ = ["default_run_dir"]
+__all__ = ["default_run_dir", "NAMED", "OPERATIONAL"]
 
+# Options (by parameter name) that say how a run is carried out, not what it computes: they never name a run.
+OPERATIONAL = frozenset(option.param for option in config.OPTIONS if option.operational)
 # Options spelt out in a run's name; every other option that differs from its default
 # enters the name through a short hash of its value, so different experiments never share a name.
-_NAMED = frozenset(option.param for option in config.OPTIONS if option.names_run)
+NAMED = frozenset(option.param for option in config.OPTIONS if option.names_run)
 
 
 def default_run_dir(options: Mapping[str, Any]) -> str:
@@ -57,7 +59,7 @@ def default_run_dir(options: Mapping[str, Any]) -> str:
     """
     defaults = {option.param: _unset(option) for option in config.options("train")}
     opts = {**defaults, **options}
-    differ = {name: opts[name] for name, default in defaults.items() if not config.by_param(name).operational and opts[name] != default}
+    differ = {name: opts[name] for name, default in defaults.items() if name not in OPERATIONAL and opts[name] != default}
     low, high = opts["snr"]
     parts = [f"k{opts['k']}", f"n{opts['n']}"]
     parts += ["real"] if opts["real"] else []
@@ -74,7 +76,7 @@ def default_run_dir(options: Mapping[str, Any]) -> str:
     parts += [opts["optimizer"]] if "optimizer" in differ else []
     parts += [f"lr{opts['lr']:g}"] if "lr" in differ else []
     parts += [f"seed{opts['seed']}"] if "seed" in differ else []
-    rest = {name: value for name, value in differ.items() if name not in _NAMED}
+    rest = {name: value for name, value in differ.items() if name not in NAMED}
     if opts["channel"] == "awgn":  # fading and CSI mean nothing on AWGN, but keep runs apart all the same
         rest.update({name: differ[name] for name in ("fading", "csi") if name in differ})
     if rest:
