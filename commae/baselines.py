@@ -6,9 +6,16 @@ r"""Hand-designed baselines, each a :class:`~commae.system.System`.
   syndrome (hard) decoding or soft maximum-likelihood decoding.
 * :class:`UncodedBPSK` — blocks of ``K`` uncoded BPSK bits.
 
-Over Rayleigh fading with CSI every receiver is coherent: it uses the known
-gains ``h`` in its metric. Without CSI it treats ``h`` as 1 (no equaliser).
-LLRs follow the convention :math:`\mathrm{LLR} = \ln P(b{=}1|y)/P(b{=}0|y)`,
+Over fading with CSI every receiver is coherent: it uses the known gains
+``h`` in its metric. Without CSI a coherent receiver treats ``h`` as 1 (no
+equaliser); :class:`PilotModem` estimates it from a pilot instead, and
+:func:`matching_baseline` picks it wherever the channel is not
+:attr:`~commae.channels.Channel.coherent`. Each baseline answers for itself
+what the engine and the reports need: ``closed_form`` (the keywords of
+:func:`commae.theory.system_rates` that describe it; with its channel's
+:attr:`~commae.channels.Channel.closed_form` they give its closed-form
+rates) and ``exact_posterior`` (whether its ``symbol_logits`` are the exact
+posterior, so that k − CE/ln 2 estimates its MI). LLRs follow the convention :math:`\mathrm{LLR} = \ln P(b{=}1|y)/P(b{=}0|y)`,
 a logit. BPSK maps bit ``b`` to :math:`1 - 2b`.
 
 Everything is vectorised in torch, batch first, on the device of the input.
@@ -34,7 +41,7 @@ import torch
 from torch import nn
 
 from ._names import BASELINE_NAMES, is_baseline_name
-from .channels import AWGN, Channel, Rayleigh, Rician, broadcast_no, symbol_log_likelihood
+from .channels import AWGN, Channel, broadcast_no
 from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
 
 __all__ = ["Modem", "Hamming74", "UncodedBPSK", "PilotModem", "matching_baselines", "has_exact_posterior", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
@@ -104,12 +111,14 @@ class Modem(nn.Module):
     evaluated with ``logsumexp`` (finite at any SNR); max-log replaces each sum
     by its largest term.
 
-    On a channel with impairments (a :class:`~commae.channels.Cascade` with a
-    PA, phase noise or an ADC) the modem knows the channel model: decisions
-    and ``symbol_logits`` use :func:`~commae.channels.symbol_log_likelihood`,
+    On a channel that is not :attr:`~commae.channels.Channel.linear_gaussian`
+    (a :class:`~commae.channels.Cascade` with a PA, phase noise or an ADC, a
+    channel of your own) the modem knows the channel model: decisions and
+    ``symbol_logits`` use the channel's
+    :meth:`~commae.channels.Channel.log_likelihood`,
     :math:`\hat s = \arg\max_s p(y \mid s)`, the ML detector of that channel
-    (the slicer above is ML only for AWGN and coherent fading). A chain it has
-    no likelihood for falls back to the nearest point after equalisation.
+    (the slicer above is ML only for AWGN and coherent fading). A channel
+    without a likelihood falls back to the nearest point after equalisation.
     """
 
     def __init__(
@@ -132,7 +141,7 @@ class Modem(nn.Module):
         if self.channel.real and bool((constellation.points.imag.abs() > 1e-6).any()):
             raise ValueError("channel is real but the constellation has complex points; use pam(M) or psk(2), or a complex channel")
         self.demapping: Demapping = demapping
-        self._impaired = not isinstance(self.channel, (AWGN, Rayleigh, Rician))
+        self._impaired = not self.channel.linear_gaussian  # the slicer is not this channel's ML detector
         self.n = int(symbols_per_message)
         self.k = constellation.k * self.n
         self.bits_per_symbol = constellation.k
@@ -147,6 +156,23 @@ class Modem(nn.Module):
         positions = range(constellation.k)
         self.register_buffer("_ones", torch.stack([torch.nonzero(bit_labels[:, j]).flatten() for j in positions]))
         self.register_buffer("_zeros", torch.stack([torch.nonzero(~bit_labels[:, j]).flatten() for j in positions]))
+
+    @property
+    def exact_posterior(self) -> bool:
+        """Whether :meth:`symbol_logits` is the exact symbol posterior on its channel.
+
+        True over a :attr:`~commae.channels.Channel.coherent` channel whose law
+        the modem evaluates: the Euclidean metric of a linear-Gaussian one, or
+        the channel's likelihood. False where a gain is unknown (the metric
+        would take ``h = 1``) or the channel has no likelihood.
+        """
+        channel = self.channel
+        return channel.coherent and (channel.linear_gaussian or channel.has_likelihood)
+
+    @property
+    def closed_form(self) -> dict[str, object]:
+        """The keywords of :func:`commae.theory.system_rates` for this modem: ``system="modem"``, the constellation's kind and size, ``m``."""
+        return {"system": "modem", "kind": self.constellation.kind, "M": self.constellation.num_points, "m": self.n}
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to symbols ``[B, m]`` (complex64; float32 on a real channel)."""
@@ -192,7 +218,7 @@ class Modem(nn.Module):
         equiprobable points their softmax is the exact symbol posterior.
         """
         if self._impaired:
-            ll = symbol_log_likelihood(self.channel, y, self.constellation.points, no, h)
+            ll = self.channel.log_likelihood(y, self.constellation.points, no, h)
             if ll is not None:
                 return ll[..., self.constellation.index_of_label].float()
         if not y.is_complex():
@@ -206,7 +232,7 @@ class Modem(nn.Module):
         """ML hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is needed on an impaired channel only)."""
         _check_received(y, self.n)
         if self._impaired and no is not None:
-            ll = symbol_log_likelihood(self.channel, y, self.constellation.points, no, h)
+            ll = self.channel.log_likelihood(y, self.constellation.points, no, h)
             if ll is not None:
                 return self.constellation.indices_to_bits(ll.argmax(-1))
         return self.constellation.indices_to_bits(self.decide(y, h))
@@ -300,6 +326,16 @@ class Hamming74(nn.Module):
         self.register_buffer("_error_position", error_position)
         self.register_buffer("_flip", torch.cat([torch.eye(7), torch.zeros(1, 7)]))  # [8, 7]
 
+    @property
+    def exact_posterior(self) -> bool:
+        """Whether :meth:`symbol_logits` is the exact codeword posterior: on a linear-Gaussian, coherent channel."""
+        return self.channel.linear_gaussian and self.channel.coherent
+
+    @property
+    def closed_form(self) -> dict[str, object] | None:
+        """The keywords of :func:`commae.theory.system_rates` for hard decoding (``system="hamming74_hard"``); None for soft decoding."""
+        return {"system": "hamming74_hard"} if self.decoder == "hard" else None
+
     def encode(self, bits: torch.Tensor) -> torch.Tensor:
         """Message bits ``[B, 4]`` to codeword bits ``[B, 7]`` (systematic: message first)."""
         check_bits(bits, 4)
@@ -360,6 +396,16 @@ class UncodedBPSK(nn.Module):
         self.channel = _default_channel(channel)
         self.name = name or f"uncoded-bpsk-{self.k}"
 
+    @property
+    def exact_posterior(self) -> bool:
+        """Whether :meth:`symbol_logits` is each bit's exact posterior: on a linear-Gaussian, coherent channel."""
+        return self.channel.linear_gaussian and self.channel.coherent
+
+    @property
+    def closed_form(self) -> dict[str, object]:
+        """The keywords of :func:`commae.theory.system_rates`: ``system="uncoded_bpsk"`` with ``K`` bits a block."""
+        return {"system": "uncoded_bpsk", "K": self.k}
+
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, K]`` to BPSK symbols ``1 - 2b``, ``[B, K]``."""
         check_bits(bits, self.k)
@@ -398,11 +444,17 @@ class PilotModem(nn.Module):
     constellation : Constellation
         Data symbols, e.g. ``qam(16)``.
     channel : Channel
-        Normally ``Rayleigh("block", csi=False)``; over AWGN ``h = 1`` and the
+        Normally block fading without CSI (``Rayleigh("block", csi=False)``,
+        ``Rician(K, "block", csi=False)``); over AWGN ``h = 1`` and the
         estimate only adds noise.
     data_symbols : int
         ``n - 1`` data symbols per message.
+
+    It has no closed-form rates and no symbol posterior (``exact_posterior``
+    is False): the estimate is not the channel's law.
     """
+
+    exact_posterior = False
 
     def __init__(self, constellation: Constellation, channel: Channel | None = None, data_symbols: int = 1, name: str | None = None) -> None:
         super().__init__()
@@ -414,6 +466,8 @@ class PilotModem(nn.Module):
         self.k = self.data.k
         self.bits_per_symbol = self.data.bits_per_symbol
         self.name = name or "pilot-" + {"qam4": "qpsk", "psk2": "bpsk"}.get(self.data.name, self.data.name)
+
+    closed_form = None  # theory has no closed form of pilot-aided detection
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to ``[pilot, data symbols]`` ``[B, n]`` (complex64)."""
@@ -433,14 +487,22 @@ def matching_baseline(k: int, n: int, channel: Channel | None = None) -> nn.Modu
     ``(4, 7)`` is the Hamming (7,4) code with soft-ML decoding. Otherwise, when
     ``n`` divides ``k``, a Gray modem with ``k/n`` bits per use: square QAM
     (even), BPSK (1), PSK (odd) on complex uses, PAM on real ones. None when
-    there is no such match. Over Rayleigh fading without CSI, where a
-    coherent receiver has no gain to use, a :class:`PilotModem` over block
-    fading (one pilot, then ``n - 1`` data symbols) and None over fast fading
-    (a pilot would not describe the other uses).
+    there is no such match. Over a channel that is not
+    :attr:`~commae.channels.Channel.coherent` (any fading stage without CSI:
+    Rayleigh, Rician, a fading channel of your own), where a coherent receiver
+    has no gain to use, a :class:`PilotModem` over block fading (one pilot,
+    then ``n - 1`` data symbols) and None over fast fading (a pilot would not
+    describe the other uses).
+
+    >>> from commae.channels import Rician
+    >>> matching_baseline(4, 2, Rician(2.0, "block", csi=False)).name
+    'pilot-qam16'
+    >>> matching_baseline(4, 1, Rician(2.0, "fast", csi=False)) is None
+    True
     """
     channel = _default_channel(channel)
-    if isinstance(channel, Rayleigh) and not channel.csi:  # coherent detection needs a gain: learn it from a pilot
-        if channel.fading != "block" or n < 2 or k % (n - 1):
+    if not channel.coherent:  # coherent detection needs a gain: learn it from a pilot
+        if channel.fading != "block" or channel.real or n < 2 or k % (n - 1):
             return None
         per_use = k // (n - 1)
         constellation = psk(2) if per_use == 1 else (qam(1 << per_use) if per_use % 2 == 0 else psk(1 << per_use))
@@ -476,11 +538,18 @@ def matching_baselines(k: int, n: int, channel: Channel | None = None) -> list[n
 def has_exact_posterior(system: object) -> bool:
     """Whether ``system.symbol_logits`` is its exact symbol posterior (so k − CE/ln 2 estimates its MI).
 
-    True for the baselines over AWGN and over fading with CSI; over fading
-    without CSI their metric assumes ``h = 1``, which is not the channel.
+    Asks the system (``exact_posterior``, as every baseline here answers):
+    True for the baselines over AWGN, over fading with CSI and, for a modem,
+    over any channel with a likelihood; False over a channel that is not
+    :attr:`~commae.channels.Channel.coherent`, where their metric would take
+    ``h = 1``. A system that does not say is taken at its ``symbol_logits``
+    unless its channel is not coherent.
     """
+    own = getattr(system, "exact_posterior", None)
+    if own is not None:
+        return bool(own)
     channel = getattr(system, "channel", None)
-    return hasattr(system, "symbol_logits") and not (isinstance(channel, Rayleigh) and not channel.csi)
+    return hasattr(system, "symbol_logits") and bool(getattr(channel, "coherent", True))
 
 
 def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:

@@ -511,7 +511,7 @@ OPTIONS: tuple[Option, ...] = (
         OneOf(("batch", "message", "amplitude")),
         "batch",
         "Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  "
-        "[default: message over Rayleigh without CSI, where an average constraint lets messages collapse to x = 0; batch otherwise]",
+        "[default: message over fading without CSI (Rayleigh, Rician), where an average constraint lets messages collapse to x = 0; batch otherwise]",
         cli_default=None,
         names_run=True,
     ),

@@ -15,6 +15,15 @@ What this module computes, for :math:`M = 2^k` equiprobable points
   CSI; :func:`capacity_awgn` (from :mod:`commae.theory`) is re-exported.
 * :func:`mi_from_losses` and :func:`estimate_mi` — the MI lower bound that a
   trained receiver's cross-entropy implies, with its interval.
+* :func:`mi_over_channel` — MI and BMI by Monte Carlo over any channel with
+  a likelihood (:meth:`~commae.channels.Channel.log_likelihood`).
+* :func:`channel_mi` and :func:`channel_capacity` — for a channel object, the
+  estimator that applies to it (quadrature over AWGN, Monte Carlo over
+  Rayleigh with CSI or over the channel's exact likelihood) and its
+  closed-form capacity; None (no MI) where no valid estimate exists, e.g.
+  fading without CSI.
+* :func:`mi_table` — both, for several constellations over one channel: the
+  rows of ``commae info`` (:data:`MI_TABLE_COLUMNS`).
 
 Units
 -----
@@ -103,6 +112,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -112,10 +122,10 @@ from numpy.typing import ArrayLike
 from scipy.special import exp1, ndtri
 
 from . import distributed as _dist
-from .channels import Channel, make_generator, seed_from_text, split_channel_output, symbol_log_likelihood
+from .channels import Channel, make_generator, seed_from_text, split_channel_output
 from .constellations import Constellation, int_to_bits
 from .losses import BitwiseBCE, SymbolCrossEntropy
-from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_no
+from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_ebno_db, esno_db_to_no
 from .theory import capacity_awgn
 
 if TYPE_CHECKING:
@@ -130,6 +140,10 @@ __all__ = [
     "mi_from_losses",
     "estimate_mi",
     "mi_over_channel",
+    "channel_mi",
+    "channel_capacity",
+    "mi_table",
+    "MI_TABLE_COLUMNS",
 ]
 
 ChannelName = Literal["awgn", "rayleigh"]
@@ -137,6 +151,7 @@ Method = Literal["quadrature", "monte_carlo"]
 ConstellationLike = Constellation | torch.Tensor | np.ndarray
 
 _CHANNELS = ("awgn", "rayleigh")
+_FADES = {"awgn": False, "rayleigh": True}  # the model draws h ~ CN(0, 1) per use
 _METHODS = ("quadrature", "monte_carlo")
 _LN2 = math.log(2.0)
 
@@ -342,7 +357,7 @@ def _mc_densities(
     for start in range(0, num_samples, chunk):
         size = min(chunk, num_samples - start)
         index = torch.randint(num_points, (size,), generator=gen)
-        if channel == "rayleigh":
+        if _FADES[channel]:
             h = torch.view_as_complex(torch.randn(size, 2, dtype=torch.float64, generator=gen)) / math.sqrt(2.0)
         else:
             h = torch.ones(size, dtype=torch.complex128)
@@ -833,8 +848,9 @@ def mi_over_channel(
     r"""MI and BMI (bits per channel use) of a labelled constellation over any channel with a likelihood.
 
     Monte Carlo with the exact channel law of
-    :func:`~commae.channels.symbol_log_likelihood` (Rician fading with CSI,
-    phase noise, an ADC, a Rapp PA, and their cascades):
+    :meth:`~commae.channels.Channel.log_likelihood` (Rician fading with CSI,
+    phase noise, an ADC, a Rapp PA, and their cascades; a channel of your own
+    that gives its likelihood):
 
     .. math::
 
@@ -870,9 +886,9 @@ def mi_over_channel(
         index = torch.randint(points.shape[0], (num_samples,), generator=gen)
         with torch.no_grad():
             y, h = split_channel_output(channel, channel(points[index, None], no, generator=gen))
-            ll = symbol_log_likelihood(channel, y, points, no, h)
+            ll = channel.log_likelihood(y, points, no, h)
         if ll is None:
-            raise ValueError(f"channel {channel.name} has no likelihood commae can evaluate (see symbol_log_likelihood)")
+            raise ValueError(f"channel {channel.name} has no likelihood commae can evaluate (see Channel.log_likelihood)")
         ll = ll[:, 0, :]  # [S, M]
         total = torch.logsumexp(ll, -1)  # [S]
         mis[idx] = math.log2(points.shape[0]) - float((total - ll.gather(1, index[:, None])[:, 0]).mean()) / math.log(2)
@@ -883,3 +899,133 @@ def mi_over_channel(
             loss += float((total - torch.logsumexp(ll.masked_fill(~same, -math.inf), -1)).mean()) / math.log(2)
         bmis[idx] = k - loss
     return mis, bmis
+
+
+# The estimator of each model commae.information has by name, and its capacity in bits per use.
+_NAMED_METHOD = {"awgn": "quadrature", "rayleigh": "monte_carlo"}
+_NAMED_CAPACITY = {"awgn": lambda esno, real: capacity_awgn(esno, real=real), "rayleigh": lambda esno, real: capacity_rayleigh(esno)}
+
+
+def channel_mi(
+    constellation: Constellation,
+    channel: Channel,
+    esno_db: ArrayLike,
+    *,
+    num_samples: int = 200_000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    r"""MI and BMI (bits per channel use) of a labelled constellation over ``channel``, by the estimator that applies; None where none does.
+
+    Asks the channel: over AWGN (:attr:`~commae.channels.Channel.closed_form`
+    ``{"channel": "awgn"}``) Gauss–Hermite quadrature (:func:`mi`,
+    :func:`bmi`); over Rayleigh fading with CSI, :math:`I(X; Y \mid H)` by
+    Monte Carlo (:func:`mi` with ``channel="rayleigh"``); over any other
+    channel with a likelihood, :func:`mi_over_channel`. A channel that is not
+    :attr:`~commae.channels.Channel.coherent` (fading without CSI) or has no
+    likelihood commae can evaluate gives None: no number there would be its MI.
+
+    Parameters
+    ----------
+    constellation : Constellation
+    channel : Channel
+    esno_db : array-like
+        :math:`E_s/N_0` in dB per channel use.
+    num_samples, seed
+        Of the Monte Carlo estimators (the quadrature ignores them).
+
+    Returns
+    -------
+    (mi, bmi) : two float arrays of the shape of ``esno_db``, or None
+
+    Examples
+    --------
+    >>> from commae.channels import AWGN, Rician
+    >>> from commae.constellations import qam
+    >>> [v.round(4) for v in channel_mi(qam(16), AWGN(), [0.0, 10.0])]
+    [array([0.9897, 3.1639]), array([0.8993, 3.1636])]
+    >>> channel_mi(qam(16), Rician(2.0, csi=False), 10.0) is None
+    True
+    """
+    model = channel.closed_form
+    method = _NAMED_METHOD.get(model["channel"]) if model is not None else None
+    if method is not None:
+        kw = dict(channel=model["channel"], real=bool(channel.real), method=method, num_samples=num_samples, seed=seed)
+        return mi(constellation, esno_db, **kw), bmi(constellation, esno_db, **kw)
+    if not channel.coherent or not channel.has_likelihood or channel.real:
+        return None
+    return mi_over_channel(constellation, channel, esno_db, num_samples=num_samples, seed=seed)
+
+
+def channel_capacity(channel: Channel, esno_db: ArrayLike) -> np.ndarray:
+    """Capacity of ``channel`` in bits per use where a closed form exists, NaN elsewhere.
+
+    AWGN (:func:`~commae.theory.capacity_awgn`, real or complex uses) and
+    Rayleigh fading with CSI (:func:`capacity_rayleigh`, ergodic).
+
+    >>> from commae.channels import AWGN, Rician
+    >>> channel_capacity(AWGN(), [0.0, 20.0]).round(4), channel_capacity(Rician(3.0), 0.0)
+    (array([1.    , 6.6582]), array(nan))
+    """
+    model = channel.closed_form
+    named = _NAMED_CAPACITY.get(model["channel"]) if model is not None else None
+    if named is None:
+        return np.full(np.shape(esno_db), np.nan)
+    return named(esno_db, bool(channel.real))
+
+
+#: The columns of :func:`mi_table`'s rows, in order (``commae info``'s CSV).
+MI_TABLE_COLUMNS = ("system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use")
+
+
+def mi_table(
+    constellations: Mapping[str, Constellation],
+    channel: Channel,
+    esno_db: ArrayLike,
+    *,
+    num_samples: int = 200_000,
+    seed: int = 0,
+    channel_name: str | None = None,
+) -> list[dict[str, str | float]]:
+    """MI, BMI and capacity of each constellation over ``channel`` at each Es/N0: one row per (constellation, point).
+
+    Parameters
+    ----------
+    constellations : mapping of str to Constellation
+        The systems, by the name their rows carry.
+    channel : Channel
+        It says which estimator applies (:func:`channel_mi`) and its capacity
+        (:func:`channel_capacity`).
+    esno_db : array-like
+        :math:`E_s/N_0` in dB per channel use.
+    num_samples, seed
+        Of the Monte Carlo estimators (the quadrature ignores them).
+    channel_name : str, optional
+        The ``channel`` column [default: ``channel.name``].
+
+    Returns
+    -------
+    list of dict
+        Keys :data:`MI_TABLE_COLUMNS`: the system, the channel, Es/N0 and
+        Eb/N0 in dB (k bits per channel use), MI and BMI in bits per channel
+        use (NaN where no MI applies: fading without CSI, a channel without a
+        likelihood) and the capacity (NaN where there is no closed form).
+
+    Examples
+    --------
+    >>> from commae.channels import AWGN
+    >>> from commae.constellations import qam
+    >>> row = mi_table({"qam16": qam(16)}, AWGN(), [10.0])[0]
+    >>> row["system"], row["channel"], round(row["mi_bits_per_use"], 4), round(row["capacity_bits_per_use"], 4)
+    ('qam16', 'awgn', 3.1639, 3.4594)
+    """
+    points = np.asarray(esno_db, dtype=float)
+    capacity = np.atleast_1d(channel_capacity(channel, points))
+    name_of_channel = channel.name if channel_name is None else channel_name
+    rows: list[dict[str, str | float]] = []
+    for name, constellation in constellations.items():
+        both = channel_mi(constellation, channel, points, num_samples=num_samples, seed=seed)  # None: no valid MI over this channel
+        mis, bmis = (np.full(points.shape, np.nan),) * 2 if both is None else (np.atleast_1d(v) for v in both)
+        for e, m, b, c in zip(np.atleast_1d(points), mis, bmis, capacity):
+            values = (name, name_of_channel, float(e), float(esno_db_to_ebno_db(float(e), constellation.k)), float(m), float(b), float(c))
+            rows.append(dict(zip(MI_TABLE_COLUMNS, values)))
+    return rows

@@ -95,12 +95,18 @@ __all__ = [
     "ber_hamming74_hard",
     "bler_uncoded",
     "capacity_awgn",
+    "system_rates",
+    "modem_rates",
+    "hamming74_hard_rates",
+    "uncoded_bpsk_rates",
 ]
 
 Channel = Literal["awgn", "rayleigh", "rician"]
 Fading = Literal["fast", "block"]
 
 _CHANNELS = ("awgn", "rayleigh")
+_WITH_K_FACTOR = ("rician",)  # models with a K-factor (only some rates have them)
+_FADED = ("rayleigh", "rician")  # models whose block fading holds one gain over a block
 _FADINGS = ("fast", "block")
 
 # Gauss-Legendre rule of the Craig integrals. The integrand peaks at
@@ -120,7 +126,7 @@ _HAMMING_P = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]])
 
 # --------------------------------------------------------------------------- checks
 def _check_channel(channel: str, k_factor: float | None = None, rician: bool = False) -> None:
-    if rician and channel == "rician":
+    if rician and channel in _WITH_K_FACTOR:
         if k_factor is None or isinstance(k_factor, bool) or not isinstance(k_factor, numbers.Real) or not math.isfinite(k_factor) or k_factor < 0:
             raise ValueError(f"channel must be 'awgn' or 'rayleigh', or 'rician' with k_factor a finite number >= 0 (linear); got 'rician' with k_factor={k_factor!r}")
         return
@@ -194,14 +200,16 @@ def _craig(a: np.ndarray, phi: float, channel: str, k_factor: float = 0.0) -> np
         theta = 0.5 * (hi - lo) * _CRAIG_NODES + 0.5 * (hi + lo)  # [N]
         weights = 0.5 * (hi - lo) * _CRAIG_WEIGHTS  # [N]
         z = a[..., None] / np.sin(theta) ** 2  # [..., N]
-        if channel == "awgn":
-            integrand = np.exp(-z)
-        elif channel == "rician":
-            integrand = (1.0 + k_factor) / (1.0 + k_factor + z) * np.exp(-k_factor * z / (1.0 + k_factor + z))
-        else:
-            integrand = 1.0 / (1.0 + z)
-        total = total + integrand @ weights
+        total = total + _CRAIG_INTEGRANDS[channel](z, k_factor) @ weights
     return total / math.pi
+
+
+# The Craig integrand of each model at z = a / sin^2(theta): exp(-z) over AWGN, the MGF of the SNR over fading.
+_CRAIG_INTEGRANDS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "awgn": lambda z, k_factor: np.exp(-z),
+    "rayleigh": lambda z, k_factor: 1.0 / (1.0 + z),
+    "rician": lambda z, k_factor: (1.0 + k_factor) / (1.0 + k_factor + z) * np.exp(-k_factor * z / (1.0 + k_factor + z)),
+}
 
 
 def _block_fading_average(rate_of_p: Callable[[np.ndarray], np.ndarray], esno: np.ndarray) -> np.ndarray:
@@ -614,7 +622,7 @@ def _coded_bit_error(ebno_db: ArrayLike, k: int, n: int, channel: str, fading: s
     _check_channel(channel)
     _check_fading(fading)
     esno = db_to_linear(ebno_db_to_esno_db(_as_float_array(ebno_db), k=k, n=n))
-    return esno, channel == "rayleigh" and fading == "block"
+    return esno, channel in _FADED and fading == "block"
 
 
 def _bpsk_block_rate(ebno_db: ArrayLike, k: int, n: int, channel: str, fading: str, rate_of_p: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -776,3 +784,88 @@ def capacity_awgn(esno_db: ArrayLike, real: bool = False) -> np.ndarray:
     snr = esno_to_snr(db_to_linear(_as_float_array(esno_db)), real=real)
     capacity = np.log1p(snr) / math.log(2.0)
     return np.asarray(0.5 * capacity if real else capacity, dtype=float)
+
+
+# ------------------------------------------------------------------ a baseline's rates
+def system_rates(ebno_db: float, system: str, channel: Channel = "awgn", fading: Fading = "fast", k_factor: float | None = None, **params: object) -> dict[str, float] | None:
+    """BER, SER and BLER of a baseline over a channel, each described by its ``closed_form`` keywords; None where theory has none.
+
+    ``system`` and ``params`` are a baseline's ``closed_form`` (``"modem"``
+    with ``kind``, ``M``, ``m``; ``"hamming74_hard"``; ``"uncoded_bpsk"``
+    with ``K``), ``channel``, ``fading`` and ``k_factor`` its channel's
+    :attr:`~commae.channels.Channel.closed_form`: the engine's ``*_theory``
+    columns are ``system_rates(ebno_db, **system.closed_form, **system.channel.closed_form)``.
+
+    >>> system_rates(8.0, "modem", kind="qam", M=16, m=1) == modem_rates(8.0, "qam", 16)
+    True
+    """
+    return _SYSTEM_RATES[system](ebno_db, channel=channel, fading=fading, k_factor=k_factor, **params)
+
+
+def modem_rates(ebno_db: float, kind: str, M: int, m: int = 1, channel: Channel = "awgn", fading: Fading = "fast", k_factor: float | None = None) -> dict[str, float] | None:
+    r"""BER, SER and BLER of a Gray modem sending ``m`` symbols per message, or None where theory has none.
+
+    ``kind`` is the constellation's (``"qam"`` square, ``"psk"``, ``"pam"``
+    with ``M = 2``); ``channel``, ``fading`` and ``k_factor`` are a channel's
+    :attr:`~commae.channels.Channel.closed_form`. Over Rician fading
+    (``k_factor`` given) square QAM and BPSK only. The BLER is
+    :func:`bler_uncoded` for BPSK, :math:`1 - (1 - P_s)^m` for independent
+    symbols (one per message, or fast fading), and NaN over block fading
+    with ``m > 1``.
+
+    >>> {k: f"{v:.4e}" for k, v in modem_rates(8.0, "qam", 16).items()}
+    {'ber': '9.2472e-03', 'ser': '3.6647e-02', 'bler': '3.6647e-02'}
+    >>> modem_rates(8.0, "apsk", 16) is None
+    True
+    """
+    if k_factor is not None:  # the MGF forms of Gray square QAM and BPSK
+        if kind == "qam":
+            ber, ser = ber_qam(ebno_db, M, channel, k_factor), ser_qam(ebno_db, M, channel, k_factor)
+        elif kind in ("pam", "psk") and M == 2:
+            ber = ser = ber_bpsk(ebno_db, channel, k_factor)
+        else:
+            return None
+        bler = 1.0 - (1.0 - float(ser)) ** m if (m == 1 or fading == "fast") else float("nan")
+        return {"ber": float(ber), "ser": float(ser), "bler": bler}
+    if kind == "qam":
+        ber, ser = ber_qam(ebno_db, M, channel=channel), ser_qam(ebno_db, M, channel=channel)
+    elif kind == "psk":  # any rotation: the rates are rotation invariant
+        ber, ser = ber_psk(ebno_db, M, channel=channel), ser_psk(ebno_db, M, channel=channel)
+    elif kind == "pam" and M == 2:
+        ber = ser = ber_bpsk(ebno_db, channel=channel)
+    else:
+        return None
+    if M == 2:
+        bler = float(bler_uncoded(ebno_db, m, channel=channel, fading=fading))
+    elif m == 1 or fading == "fast":  # independent symbols
+        bler = 1.0 - (1.0 - float(ser)) ** m
+    else:
+        bler = float("nan")
+    return {"ber": float(ber), "ser": float(ser), "bler": bler}
+
+
+def hamming74_hard_rates(ebno_db: float, channel: Channel = "awgn", fading: Fading = "fast", k_factor: float | None = None) -> dict[str, float] | None:
+    """BER, SER and BLER (a message is the symbol) of Hamming (7,4) with hard decisions; None over Rician fading.
+
+    >>> {k: f"{v:.4e}" for k, v in hamming74_hard_rates(6.0).items()}
+    {'ber': '2.3250e-03', 'ser': '5.3859e-03', 'bler': '5.3859e-03'}
+    """
+    if k_factor is not None:
+        return None
+    bler = float(bler_hamming74_hard(ebno_db, channel=channel, fading=fading))
+    return {"ber": float(ber_hamming74_hard(ebno_db, channel=channel, fading=fading)), "ser": bler, "bler": bler}
+
+
+def uncoded_bpsk_rates(ebno_db: float, K: int, channel: Channel = "awgn", fading: Fading = "fast", k_factor: float | None = None) -> dict[str, float] | None:
+    """BER, SER (a symbol is one bit) and BLER of blocks of ``K`` uncoded BPSK bits; None over Rician fading.
+
+    >>> uncoded_bpsk_rates(0.0, 1)["ber"] == float(ber_bpsk(0.0))
+    True
+    """
+    if k_factor is not None:
+        return None
+    ber = float(ber_bpsk(ebno_db, channel=channel))
+    return {"ber": ber, "ser": ber, "bler": float(bler_uncoded(ebno_db, K, channel=channel, fading=fading))}
+
+
+_SYSTEM_RATES: dict[str, Callable[..., dict[str, float] | None]] = {"modem": modem_rates, "hamming74_hard": hamming74_hard_rates, "uncoded_bpsk": uncoded_bpsk_rates}

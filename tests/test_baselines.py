@@ -247,3 +247,23 @@ def test_modem_with_several_symbols_per_message():
     assert_inside(c.bit_errors, c.bits, float(theory.ber_qam(6.0, 16)), "16-QAM BER, 3 symbols a message")
     llr = modem.llr(modem.transmit(torch.ones(2, 12)), 0.01)
     assert llr.shape == (2, 12) and bool((llr > 0).all())
+
+
+# --- a baseline and its channel describe their closed form (issue 21) --------------------------
+
+
+def test_each_baseline_names_its_closed_form_and_theory_evaluates_it_over_the_channels():
+    from commae import PilotModem, Rician
+    from commae.simulation import theory_rates
+
+    qam16 = Modem(qam(16), Rician(2.0))
+    assert qam16.closed_form == {"system": "modem", "kind": "qam", "M": 16, "m": 1}
+    assert theory_rates(qam16, 8.0)["ber"] == float(theory.ber_qam(8.0, 16, "rician", 2.0))
+    assert theory_rates(Modem(psk(8), Rician(2.0)), 8.0) is None  # no Rician PSK form
+    assert theory_rates(Modem(psk(8), Rayleigh()), 8.0)["ser"] == float(theory.ser_psk(8.0, 8, "rayleigh"))
+    assert theory_rates(Hamming74("hard", Rayleigh("block")), 6.0)["bler"] == float(theory.bler_hamming74_hard(6.0, "rayleigh", "block"))
+    assert theory_rates(Hamming74("soft"), 6.0) is None and theory_rates(Hamming74("hard", Rician(2.0)), 6.0) is None
+    assert theory_rates(UncodedBPSK(4, Rayleigh("block")), 6.0)["bler"] == float(theory.bler_uncoded(6.0, 4, "rayleigh", "block"))
+    for no_model in (Rayleigh(csi=False), Rician(2.0, csi=False)):  # theory's fading rates are coherent
+        assert theory_rates(Modem(qam(4), no_model), 6.0) is None and theory_rates(UncodedBPSK(1, no_model), 6.0) is None
+    assert theory_rates(PilotModem(qam(4), Rician(2.0, "block", csi=False)), 6.0) is None

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from commae import AWGN, Rayleigh, make_generator
+from commae import ADC, AWGN, Cascade, Channel, PhaseNoise, RappPA, Rayleigh, Rician, make_generator
 
 # With N samples, a sample variance has relative std sqrt(2/N); N = 2**20 gives 0.14 %, so 1 % is ~7 sigma.
 N = 1 << 20
@@ -129,3 +129,47 @@ def test_make_generator_accepts_int_and_none():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- what a channel answers for itself (issue 21) ------------------------------------------
+
+
+def _facts(channel):
+    return (channel.fading, channel.coherent, channel.default_normalization, channel.linear_gaussian, channel.has_likelihood, channel.closed_form)
+
+
+@pytest.mark.parametrize(
+    "make, facts",
+    [
+        (lambda: AWGN(), (None, True, "batch", True, True, {"channel": "awgn"})),
+        (lambda: AWGN(real=True), (None, True, "batch", True, True, {"channel": "awgn"})),
+        (lambda: Rayleigh("fast"), ("fast", True, "batch", True, True, {"channel": "rayleigh", "fading": "fast"})),
+        (lambda: Rayleigh("block", csi=False), ("block", False, "message", True, False, None)),
+        (lambda: Rician(2.0, "block"), ("block", True, "batch", True, True, {"channel": "rician", "k_factor": 2.0, "fading": "block"})),
+        (lambda: Rician(2.0, "fast", csi=False), ("fast", False, "message", True, False, None)),
+        (lambda: PhaseNoise(0.1), (None, True, "batch", False, False, None)),
+        (lambda: ADC(3), (None, True, "batch", False, False, None)),
+        (lambda: RappPA(), (None, True, "batch", False, False, None)),
+        (lambda: Cascade(AWGN()), (None, True, "batch", False, True, None)),
+        (lambda: Cascade(RappPA(), Rician(3.0, "block"), PhaseNoise(0.1), ADC(4)), ("block", True, "batch", False, True, None)),
+        (lambda: Cascade(Rayleigh("block", csi=False), PhaseNoise(0.1)), ("block", False, "message", False, False, None)),
+        (lambda: Cascade(Rayleigh("block", csi=True), Rician(1.0, "fast", csi=False)), ("fast", False, "message", False, False, None)),
+    ],
+)
+def test_every_stage_answers_for_itself(make, facts):
+    assert _facts(make()) == facts
+
+
+def test_a_user_channel_inherits_safe_answers_and_overrides_what_it_knows():
+    class Plain(Channel):
+        def forward(self, x, no, generator=None):
+            return AWGN()(x, no, generator)
+
+    class Faded(Plain):
+        fading = "block"
+
+    assert _facts(Plain()) == (None, True, "batch", False, False, None)
+    assert _facts(Faded()) == ("block", False, "message", False, False, None)
+    assert _facts(Cascade(Faded(), PhaseNoise(0.1)))[:3] == ("block", False, "message")
+    y = torch.ones(2, 1, dtype=torch.complex64)
+    assert Plain().log_likelihood(y, torch.ones(2, dtype=torch.complex64), 0.1) is None

@@ -288,6 +288,36 @@ def test_mi_over_channel_matches_quadrature_on_awgn_and_drops_with_impairments()
     assert m_adc[0] < exact[1] - 0.1
 
 
+def test_a_user_channel_gives_its_own_likelihood_to_the_modem_and_the_mi():
+    """A channel of one's own that overrides log_likelihood is detected and measured with it (not by class)."""
+
+    class Attenuated(Channel):
+        gain = 0.5
+
+        def forward(self, x, no, generator=None):
+            return AWGN()(self.gain * x, no, generator)
+
+        def log_likelihood(self, y, points, no, h=None):
+            return symbol_log_likelihood(AWGN(), y, self.gain * points, no, h)
+
+    ch = Attenuated()
+    assert ch.has_likelihood and not ch.linear_gaussian and ch.coherent
+    c = qam(16)
+    y = ch(c.points[None, :], 1e-4, generator=0).T  # [16, 1]: each point, scaled and barely noisy
+    assert torch.equal(Modem(c, ch).receive(y, 1e-4), c.indices_to_bits(torch.arange(16)[:, None]))  # an AWGN slicer would fail
+    m, _ = mi_over_channel(c, ch, [30.0], num_samples=5000, seed=0)
+    assert m[0] == pytest.approx(4.0, abs=1e-3)
+    assert Modem(c, ch).exact_posterior
+
+
+def test_the_likelihood_is_asked_of_the_channel():
+    c, y = qam(4), torch.randn(8, 2, dtype=torch.complex64)
+    for ch in (AWGN(), Cascade(AWGN(), PhaseNoise(0.1)), Cascade(RappPA(), Rician(2.0), ADC(3))):
+        h = None if not ch.csi else torch.ones_like(y)
+        assert torch.equal(symbol_log_likelihood(ch, y, c.points, 0.3, h), ch.log_likelihood(y, c.points, 0.3, h))
+    assert Cascade(AWGN(), ADC(3), PhaseNoise(0.1)).log_likelihood(y, c.points, 0.3) is None  # the ADC must come last
+
+
 # --- Rician closed forms ---------------------------------------------------------------------
 
 

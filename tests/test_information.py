@@ -17,9 +17,12 @@ from commae.information import (
     bmi,
     capacity_awgn,
     capacity_rayleigh,
+    channel_capacity,
+    channel_mi,
     estimate_mi,
     mi,
     mi_from_losses,
+    mi_over_channel,
     mi_with_interval,
 )
 from commae.models import Autoencoder
@@ -288,3 +291,39 @@ def test_estimate_mi_uses_the_snr_convention():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- the estimator a channel object gets (issue 21) -------------------------------------------
+
+
+def test_channel_mi_picks_the_estimator_the_channel_admits():
+    from commae.channels import Cascade, Channel, PhaseNoise, Rayleigh, Rician
+
+    c, esno = qam(16), [0.0, 10.0]
+    m, b = channel_mi(c, AWGN(), esno, num_samples=3000, seed=2)
+    assert np.array_equal(m, mi(c, esno)) and np.array_equal(b, bmi(c, esno))  # quadrature, bit for bit
+    kw = dict(channel="rayleigh", method="monte_carlo", num_samples=3000, seed=2)
+    m, b = channel_mi(c, Rayleigh("block"), esno, num_samples=3000, seed=2)
+    assert np.array_equal(m, mi(c, esno, **kw)) and np.array_equal(b, bmi(c, esno, **kw))
+    for ch in (Rician(2.0), Cascade(AWGN(), PhaseNoise(0.1))):
+        got, want = channel_mi(c, ch, esno, num_samples=3000, seed=2), mi_over_channel(c, ch, esno, num_samples=3000, seed=2)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+        assert np.all((0 <= got[0]) & (got[0] <= 4))
+
+    class Mine(Channel):
+        def forward(self, x, no, generator=None):
+            return AWGN()(x, no, generator)
+
+    for ch in (Rician(2.0, csi=False), Rayleigh("block", csi=False), Cascade(Rician(2.0, "block", csi=False), PhaseNoise(0.1)), Mine()):
+        assert channel_mi(c, ch, esno) is None, ch.name  # no number there would be its MI
+
+
+def test_channel_capacity_where_a_closed_form_exists():
+    from commae.channels import Rayleigh, Rician
+    from commae.theory import capacity_awgn
+
+    esno = np.array([0.0, 10.0])
+    assert np.array_equal(channel_capacity(AWGN(), esno), capacity_awgn(esno))
+    assert np.array_equal(channel_capacity(AWGN(real=True), esno), capacity_awgn(esno, real=True))
+    assert np.array_equal(channel_capacity(Rayleigh("fast"), esno), capacity_rayleigh(esno))
+    assert np.isnan(channel_capacity(Rician(3.0), esno)).all() and np.isnan(channel_capacity(Rayleigh(csi=False), esno)).all()

@@ -6,7 +6,8 @@ import pytest
 import torch
 from _montecarlo import assert_inside, count_errors
 
-from commae import AWGN, Hamming74, Modem, PilotModem, Rayleigh, UncodedBPSK, matching_baseline, matching_baselines, psk, qam
+from commae import AWGN, Cascade, Hamming74, Modem, PhaseNoise, PilotModem, Rayleigh, Rician, UncodedBPSK, matching_baseline, matching_baselines, psk, qam
+from commae.baselines import has_exact_posterior
 from commae.models import Transmitter
 from commae.training import MessageBatches, evaluate_system
 
@@ -43,6 +44,29 @@ def test_matching_baselines():
     assert matching_baseline(4, 1, block) is None
     assert [b.name for b in matching_baselines(4, 7)] == ["hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"]
     assert [b.name for b in matching_baselines(4, 1)] == ["qam16"]
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [Rician(2.0, "block", csi=False), Rician(0.0, "block", csi=False), Cascade(Rayleigh("block", csi=False), PhaseNoise(0.05)), Cascade(Rician(3.0, "block", csi=False), PhaseNoise(0.05))],
+    ids=lambda c: c.name,
+)
+def test_any_fading_without_csi_gets_the_pilot_baseline_never_a_coherent_one(channel):
+    """Issue 21: Rician (and Rayleigh inside a cascade) without CSI got a coherent modem that takes h = 1."""
+    assert not channel.coherent and channel.default_normalization == "message"
+    assert matching_baseline(4, 2, channel).name == "pilot-qam16"
+    assert matching_baseline(4, 2, channel).channel is channel
+    assert matching_baseline(4, 1, channel) is None and matching_baselines(4, 7, channel) == []
+    fast = Cascade(*(Rician(s.k_factor, "fast", csi=False) if isinstance(s, Rician) else Rayleigh("fast", csi=False) if isinstance(s, Rayleigh) else s for s in channel.stages))
+    assert fast.fading == "fast" and matching_baseline(4, 2, fast) is None
+
+
+def test_no_mi_from_a_coherent_metric_over_rician_without_csi():
+    for system in (Modem(qam(4), Rician(2.0, csi=False)), Hamming74("soft", Rician(2.0, "block", csi=False)), UncodedBPSK(2, Rician(2.0, csi=False))):
+        assert not has_exact_posterior(system)
+        result = evaluate_system(system, MessageBatches(system.k, system.n, 2048, 1, 7.0, seed=1, fixed=True))
+        assert "mi_bits" not in result, system.name
+    assert has_exact_posterior(Modem(qam(4), Rician(2.0, csi=True)))
 
 
 def test_mi_is_reported_only_where_the_posterior_is_exact():

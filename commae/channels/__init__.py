@@ -3,7 +3,13 @@ r"""Channel stages: differentiable :class:`AWGN`, :class:`Rayleigh` and :class:`
 :class:`Cascade` to chain them; :class:`Channel` is the base class of your own.
 
 One module per stage family: ``base`` (the base class and shared helpers),
-``awgn``, ``fading``, ``phase_noise``, ``adc``, ``pa`` and ``compose``.
+``awgn``, ``fading``, ``phase_noise``, ``adc``, ``pa`` and ``compose``, and
+``likelihood`` (the exact likelihood of the chains commae can evaluate).
+
+Behaviour is asked of the channel object, never decided by its class:
+``coherent`` (the receiver knows every gain), ``default_normalization``,
+``log_likelihood``, ``closed_form`` (the model :mod:`commae.theory` has for
+it), ``fading``, ``linear_gaussian``, ``differentiable``, ``csi``, ``real``.
 
 Each stage is an ``nn.Module`` whose ``forward(x, no, generator=None)``
 draws its randomness from an explicit ``torch.Generator`` (or an ``int``
@@ -23,6 +29,9 @@ Examples
 True
 >>> Cascade(RappPA(backoff_db=3.0), Rician(k_factor=3.0), PhaseNoise(0.05), ADC(bits=4)).name
 'rapp-p3-A1-ibo3dB+rician-K3-fast-csi+phase-noise-iid-0.05rad+adc-4bit-clip1.5'
+>>> ch = Cascade(Rician(k_factor=3.0, fading="block", csi=False), PhaseNoise(0.05))
+>>> ch.fading, ch.coherent, ch.default_normalization, ch.has_likelihood
+('block', False, 'message', False)
 """
 
 from __future__ import annotations
@@ -32,8 +41,9 @@ import torch  # noqa: F401  (doctest namespace)
 from .adc import ADC
 from .awgn import AWGN
 from .base import Channel, broadcast_no, make_generator, non_differentiable_stage, seed_from_text, split_channel_output
-from .compose import Cascade, symbol_log_likelihood
+from .compose import Cascade
 from .fading import Rayleigh, Rician
+from .likelihood import symbol_log_likelihood
 from .pa import RappPA
 from .phase_noise import PhaseNoise
 

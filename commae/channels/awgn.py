@@ -14,10 +14,12 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..snr import noise_std_per_real_dim
-from .base import Channel, _check_flag, _check_input, _complex_normal, broadcast_no, make_generator
+from .base import Channel, broadcast_no, check_flag, check_input, complex_normal, make_generator
 
 __all__ = ["AWGN"]
 
@@ -43,24 +45,31 @@ class AWGN(Channel):
     * returns ``y`` : Tensor, same shape and dtype as ``x``.
     """
 
+    linear_gaussian = True
+
     def __init__(self, real: bool = False) -> None:
         super().__init__()
-        _check_flag(real, "real")
+        check_flag(real, "real")
         self.real = real
 
     def forward(self, x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor:
-        _check_input(x, self.real)
+        check_input(x, self.real)
         no = broadcast_no(no, x)
         gen = make_generator(generator, x.device)
         if self.real:
             noise = torch.randn(x.shape, dtype=x.dtype, device=x.device, generator=gen)
             return x + noise * noise_std_per_real_dim(no)
-        return x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
+        return x + complex_normal(x.shape, x, gen) * torch.sqrt(no)
 
     @property
     def name(self) -> str:
         """``awgn``, or ``awgn-real`` for real channel uses."""
         return "awgn-real" if self.real else "awgn"
+
+    @property
+    def closed_form(self) -> dict[str, Any]:
+        """``{"channel": "awgn"}``: :mod:`commae.theory`'s AWGN formulas (a real use is BPSK's in-phase axis)."""
+        return {"channel": "awgn"}
 
     def extra_repr(self) -> str:
         return f"real={self.real}"

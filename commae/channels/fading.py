@@ -18,15 +18,13 @@ torch.Size([4, 2])
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any
 
 import torch
 
-from .base import Channel, _check_flag, _check_input, _complex_normal, broadcast_no, make_generator
+from .base import Channel, Fading, broadcast_no, check_flag, check_input, complex_normal, make_generator
 
 __all__ = ["Rayleigh", "Rician", "Fading"]
-
-Fading = Literal["fast", "block"]
 
 
 class Rayleigh(Channel):
@@ -51,11 +49,13 @@ class Rayleigh(Channel):
     the same generator.
     """
 
+    linear_gaussian = True
+
     def __init__(self, fading: Fading = "fast", csi: bool = True) -> None:
         super().__init__()
         if fading not in ("fast", "block"):
             raise ValueError(f"fading must be 'fast' or 'block', got {fading!r}")
-        _check_flag(csi, "csi")
+        check_flag(csi, "csi")
         self.fading: Fading = fading
         self.csi = csi
 
@@ -66,6 +66,11 @@ class Rayleigh(Channel):
     def name(self) -> str:
         """``rayleigh-{fast|block}-{csi|nocsi}``."""
         return f"rayleigh-{self.fading}-{'csi' if self.csi else 'nocsi'}"
+
+    @property
+    def closed_form(self) -> dict[str, Any] | None:
+        """``{"channel": "rayleigh", "fading": ...}`` with CSI; None without (theory's fading rates are coherent)."""
+        return {"channel": "rayleigh", "fading": self.fading} if self.csi else None
 
     def extra_repr(self) -> str:
         return f"fading={self.fading!r}, csi={self.csi}"
@@ -97,13 +102,15 @@ class Rician(Channel):
     ``forward(x, no, generator=None)`` as :class:`Rayleigh` (complex ``x`` only).
     """
 
+    linear_gaussian = True
+
     def __init__(self, k_factor: float = 0.0, fading: Fading = "fast", csi: bool = True) -> None:
         super().__init__()
         if isinstance(k_factor, bool) or not isinstance(k_factor, (int, float)) or not math.isfinite(k_factor) or k_factor < 0:
             raise ValueError(f"k_factor must be a finite number >= 0 (linear, not dB), got {k_factor!r}")
         if fading not in ("fast", "block"):
             raise ValueError(f"fading must be 'fast' or 'block', got {fading!r}")
-        _check_flag(csi, "csi")
+        check_flag(csi, "csi")
         self.k_factor = float(k_factor)
         self.fading: Fading = fading
         self.csi = csi
@@ -116,22 +123,27 @@ class Rician(Channel):
         """``rician-K{K}-{fast|block}-{csi|nocsi}``."""
         return f"rician-K{self.k_factor:g}-{self.fading}-{'csi' if self.csi else 'nocsi'}"
 
+    @property
+    def closed_form(self) -> dict[str, Any] | None:
+        """``{"channel": "rician", "k_factor": K, "fading": ...}`` with CSI; None without."""
+        return {"channel": "rician", "k_factor": self.k_factor, "fading": self.fading} if self.csi else None
+
     def extra_repr(self) -> str:
         return f"k_factor={self.k_factor:g}, fading={self.fading!r}, csi={self.csi}"
 
 
 def _fade(x: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None, fading: str, csi: bool, k_factor: float) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """``y = h x + w`` with Rician ``h`` of factor ``k_factor`` (0: Rayleigh, exactly its draws), per use or per message."""
-    _check_input(x, real=False)
+    check_input(x, real=False)
     if fading == "block" and x.ndim < 2:
         raise ValueError(f"x must have shape [B, n] for block fading (one h per row), got {tuple(x.shape)}")
     no = broadcast_no(no, x)
     gen = make_generator(generator, x.device)
     if fading == "fast":
-        h = _complex_normal(x.shape, x, gen)
+        h = complex_normal(x.shape, x, gen)
     else:
-        h = _complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape).contiguous()
+        h = complex_normal((*x.shape[:-1], 1), x, gen).expand(x.shape).contiguous()
     if k_factor > 0:
         h = math.sqrt(k_factor / (k_factor + 1.0)) + h * math.sqrt(1.0 / (k_factor + 1.0))
-    y = h * x + _complex_normal(x.shape, x, gen) * torch.sqrt(no)
+    y = h * x + complex_normal(x.shape, x, gen) * torch.sqrt(no)
     return (y, h) if csi else y

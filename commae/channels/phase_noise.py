@@ -18,7 +18,7 @@ from typing import Literal
 
 import torch
 
-from .base import Channel, _check_input, make_generator
+from .base import Channel, check_input, make_generator
 
 __all__ = ["PhaseNoise"]
 
@@ -65,7 +65,7 @@ class PhaseNoise(Channel):
         return self.sigma * (uses.sqrt() if self.model == "wiener" else torch.ones_like(uses))
 
     def forward(self, x: torch.Tensor, no: float | torch.Tensor = 0.0, generator: torch.Generator | int | None = None) -> torch.Tensor:
-        _check_input(x, real=False)
+        check_input(x, real=False)
         gen = make_generator(generator, x.device)
         theta = torch.randn(x.shape, dtype=x.real.dtype, device=x.device, generator=gen) * self.sigma
         if self.model == "wiener":

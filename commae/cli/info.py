@@ -39,14 +39,11 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
     the BMI with the constellation's bit labels — a learned symbol-wise system
     is labelled by its message index), Eb/N0, and the channel capacity.
     """
-    import numpy as np
-
-    from .._files import atomic_write
+    from .._files import write_csv
     from ..baselines import make_baseline
-    from ..information import bmi, capacity_rayleigh, mi
+    from ..information import MI_TABLE_COLUMNS, mi_table
+    from ..models import make_channel
     from ..runs import RunError, load_model
-    from ..snr import esno_db_to_ebno_db
-    from ..theory import capacity_awgn
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
@@ -76,34 +73,12 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
             raise click.ClickException(str(exc)) from None
 
     agreed(load_runs)
-    points = np.asarray(esno, dtype=float)
-    general = channel == "rician" or impairments != no_impairments()
-    if general:  # Monte Carlo with the channel's exact law; no closed-form capacity
-        from ..information import mi_over_channel
-        from ..models import make_channel
-
-        law = make_channel(channel, **impairments)
-        capacity = np.full(points.shape, np.nan)
-        channel = law.name
-    method = "quadrature" if channel == "awgn" else "monte_carlo"
-    if not general:
-        capacity = capacity_awgn(points) if channel == "awgn" else capacity_rayleigh(points)
-    header = ["system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use"]
-    lines = [",".join(header)]
-    table = []
-    for name, constellation in constellations.items():
-        if general:
-            mis, bmis = (np.atleast_1d(v) for v in mi_over_channel(constellation, law, points, num_samples=samples, seed=seed))
-        else:
-            kw = dict(channel=channel, method=method) if channel == "awgn" else dict(channel=channel, method=method, num_samples=samples, seed=seed)
-            mis, bmis = np.atleast_1d(mi(constellation, points, **kw)), np.atleast_1d(bmi(constellation, points, **kw))
-        for e, m, b, c in zip(points, mis, bmis, np.atleast_1d(capacity)):
-            ebno = float(esno_db_to_ebno_db(float(e), constellation.k))
-            lines.append(",".join([name, channel, repr(float(e)), repr(ebno), repr(float(m)), repr(float(b)), "" if c != c else repr(float(c))]))
-            table.append((name, float(e), float(m), float(b), float(c)))
+    law = make_channel(channel, **impairments)  # the channel says which MI estimator and capacity apply
+    # the CSV names a plain channel by its option, one with impairments (rician's K is one) with its parameters
+    rows = mi_table(constellations, law, esno, num_samples=samples, seed=seed, channel_name=channel if impairments == no_impairments() else law.name)
     if not main:
         return
-    atomic_write(out_path, "\n".join(lines) + "\n")
+    write_csv(out_path, MI_TABLE_COLUMNS, rows)
     if not quiet:
-        info_table(table)
+        info_table(rows, law.name)
     click.echo(f"wrote {out_path}")

@@ -54,7 +54,7 @@ def _train_notes(result, system) -> None:
     """Notes under the table (other baselines' noise, no baseline without CSI) and a collapsed transmitter."""
     if result.other_baselines:
         click.echo("  (a baseline with another n sees the same messages at the same Eb/N0, with its own noise)")
-    if result.baseline is None and system.channel == "rayleigh" and not system.csi:
+    if result.baseline is None and not system.make_channel().coherent:
         click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
     if result.collapsed:
         click.echo(
@@ -80,12 +80,16 @@ def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float) -> None:
 # --- commae info ---------------------------------------------------------------------------------
 
 
-def info_table(table: Sequence[tuple[str, float, float, float, float]]) -> None:
+def info_table(rows: Sequence[Mapping[str, Any]], channel: str) -> None:
     """One line per (system, Es/N0 point): MI, BMI and capacity in bits per channel use (``-`` where there is none)."""
-    w = max([len("system"), *(len(t[0]) for t in table)]) + 2
+    w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2
     click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
-    for name, e, m, b, c in table:
-        click.echo(f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{m:>9.4f}{b:>9.4f}{'-':>10}")
+    for r in rows:
+        name, e, m, b, c = r["system"], r["esno_db"], r["mi_bits_per_use"], r["bmi_bits_per_use"], r["capacity_bits_per_use"]
+        mi_text = f"{m:>9.4f}{b:>9.4f}" if m == m else f"{'-':>9}{'-':>9}"
+        click.echo(f"{name:<{w}}{e:>7g}{mi_text}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{mi_text}{'-':>10}")
+    if rows and rows[0]["mi_bits_per_use"] != rows[0]["mi_bits_per_use"]:
+        click.echo(f"(no MI over {channel}: a receiver without the fading gain, or a channel without a likelihood commae can evaluate)")
 
 
 # --- commae gap ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -87,17 +88,15 @@ def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
     values = {option.name: opts[option.param] for option in config.OPTIONS if option.section != "run" and option.flags}
     values.update(
         output=config.OUTPUT_OF_LOSS[opts["loss"]],
-        normalization=opts["normalization"] or _default_normalization(opts),
+        normalization=opts["normalization"] or "batch",  # None: the channel's default, below
         ebno_db=ebno_db,
         esno_db=opts["snr"] if opts["esno"] else None,
     )
     check_combinations(ctx, values)
-    return SystemConfig(**{o.name: values[o.name] for o in config.fields("system")}), TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
-
-
-def _default_normalization(opts: dict) -> str:
-    """Per-message energy over Rayleigh fading without CSI (an average constraint collapses there), else average energy."""
-    return "message" if opts["channel"] == "rayleigh" and not opts["csi"] else "batch"
+    system = SystemConfig(**{o.name: values[o.name] for o in config.fields("system")})
+    if opts["normalization"] is None:  # per message where the receiver does not know a fading gain
+        system = dataclasses.replace(system, normalization=system.make_channel().default_normalization)
+    return system, TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
 
 
 def _tensorboard_dir(value: str | None, out: str) -> str | None:

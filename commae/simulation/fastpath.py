@@ -2,8 +2,9 @@ r"""The Monte-Carlo engine's fast path for the classical baselines.
 
 :func:`fast_counter` gives, for a :class:`~commae.baselines.Modem` (Gray
 QAM, PAM or PSK), a :class:`~commae.baselines.Hamming74` or an
-:class:`~commae.baselines.UncodedBPSK` over :class:`~commae.channels.AWGN`
-(complex or real) or :class:`~commae.channels.Rayleigh`, a function that
+:class:`~commae.baselines.UncodedBPSK` over a
+:attr:`~commae.channels.Channel.linear_gaussian` channel (AWGN, complex or
+real, Rayleigh or Rician fading), a function that
 counts the bit, symbol and block errors of one batch — the numbers
 :func:`commae.system.errors` would give — without building float bit
 tensors:
@@ -62,7 +63,7 @@ from collections.abc import Callable
 import torch
 
 from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
-from ..channels import AWGN, Rayleigh, broadcast_no, split_channel_output
+from ..channels import AWGN, broadcast_no, split_channel_output
 from ..snr import noise_std_per_real_dim
 from .draws import Messages, as_messages, bits_to_labels
 from .scratch import Scratch, fresh
@@ -83,7 +84,7 @@ def fast_counter(system: object) -> Counter | None:
     ``[B, k]``), the linear N0 and the generator of the noise.
     """
     channel = getattr(system, "channel", None)
-    if type(channel) not in (AWGN, Rayleigh):
+    if not getattr(channel, "linear_gaussian", False):  # the systems' slicers are their receivers only there
         return None
     if type(system) is Modem:
         if system.constellation.trainable or system.constellation.kind not in ("qam", "pam", "psk"):
