@@ -7,27 +7,19 @@ way to ask), and :func:`remove_stale_temps` removes them all where a lock says
 no writer can be running.
 A write that fails (a full disk, a read-only file system) raises
 :class:`WriteError`, whose message is one line naming the file.
-
-Every CSV commae writes (ber-curve's results, gap's gaps, info's table) is
-made by :func:`csv_text`: floats as ``repr`` (they read back exactly), NaN as
-an empty cell, ``\n`` line ends.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import glob
-import io
-import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from ._interrupts import deferred_sigint
 
-__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "temp_path", "remove_stale_temps", "writing", "csv_text", "write_csv"]
+__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "temp_path", "remove_stale_temps", "writing"]
 
 
 class WriteError(OSError):
@@ -125,34 +117,6 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` atomically, flushed to disk before the rename."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data.encode() if isinstance(data, str) else data)
-
-
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """``rows`` as CSV text under a header of ``columns``: floats as ``repr``, NaN as an empty cell, ``\\n`` line ends.
-
-    >>> print(csv_text(["system", "ber", "theory"], [{"system": "qpsk", "ber": 0.1, "theory": float("nan")}]), end="")
-    system,ber,theory
-    qpsk,0.1,
-    """
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    return text.getvalue()
-
-
-def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
-    """Write ``rows`` to the CSV ``path`` (:func:`csv_text`) atomically; the path."""
-    path = Path(path)
-    atomic_write(path, csv_text(columns, rows))
-    return path
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
 
 
 def _remove_dead_writers_temps(path: Path) -> None:

@@ -39,7 +39,7 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
     the BMI with the constellation's bit labels — a learned symbol-wise system
     is labelled by its message index), Eb/N0, and the channel capacity.
     """
-    from .._files import write_csv
+    from .._files import atomic_write, csv_text
     from ..baselines import make_baseline
     from ..information import MI_TABLE_COLUMNS, mi_table
     from ..models import make_channel
@@ -78,7 +78,7 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
     rows = mi_table(constellations, law, esno, num_samples=samples, seed=seed, channel_name=channel if impairments == no_impairments() else law.name)
     if not main:
         return
-    write_csv(out_path, MI_TABLE_COLUMNS, rows)
+    atomic_write(out_path, csv_text(MI_TABLE_COLUMNS, rows))
     if not quiet:
         info_table(rows, law.name)
     click.echo(f"wrote {out_path}")

@@ -10,7 +10,10 @@ it; :func:`read_results` reads one back, checked by :mod:`commae.schemas`.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._files import atomic_paths, csv_text, writing
+from .._files import atomic_paths, writing
 from ..channels import Channel
 from ..schemas import RESULT_COLUMNS
 from ..schemas import read_results as _read_results
@@ -63,6 +66,48 @@ def result_row(name: str, system: System, ebno_db: float, c: np.ndarray, confide
         value = rates.get(unit, float("nan")) if rates else float("nan")
         row[f"{unit}_theory"] = value
     return {key: row[key] for key in RESULT_COLUMNS}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, settings: Mapping[str, Any]) -> tuple[Path, Path]:
+    """Write ``rows`` to ``path`` (CSV, :data:`RESULT_COLUMNS`) and ``settings`` to the JSON beside it, atomically.
+
+    Both go to temp files first; only when both are on disk are they renamed,
+    the JSON first, so a failure (a full disk: :class:`~commae._files.WriteError`)
+    or Ctrl-C leaves the previous pair as it was, and a CSV never stands
+    beside another run's JSON or none.
+    """
+    path = Path(path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[c]) for c in RESULT_COLUMNS])
+    json_path = path.with_suffix(".json")
+    if json_path == path:
+        raise ValueError(f"{path}: the CSV needs a name other than .json, its settings go to {json_path.name}")
+    with atomic_paths([json_path, path]) as (json_temp, csv_temp):
+        with writing(json_path):
+            json_temp.write_bytes((json.dumps(settings, indent=2) + "\n").encode())
+        with writing(path):
+            csv_temp.write_bytes(text.getvalue().encode())
+    return path, json_path
+
+
+def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a ``ber-curve`` CSV: counts as int, numbers as float, empty theory cells as NaN.
+
+    Every row is checked by :func:`commae.schemas.read_results` (counts, rates
+    and bounds consistent and finite); a file that fails raises a
+    ``ValueError`` (:class:`~commae.schemas.SchemaError`) whose one-line
+    message names the file, the line and what is accepted.
+    """
+    return _read_results(path)
 
 
 def result_settings(
@@ -123,35 +168,3 @@ def result_settings(
     if world > 1:
         settings["rank_counts"] = list(rank_counts)
     return settings
-
-
-def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, settings: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write ``rows`` to ``path`` (CSV, :data:`RESULT_COLUMNS`) and ``settings`` to the JSON beside it, atomically.
-
-    Both go to temp files first; only when both are on disk are they renamed,
-    the JSON first, so a failure (a full disk: :class:`~commae._files.WriteError`)
-    or Ctrl-C leaves the previous pair as it was, and a CSV never stands
-    beside another run's JSON or none.
-    """
-    path = Path(path)
-    text = csv_text(RESULT_COLUMNS, rows)
-    json_path = path.with_suffix(".json")
-    if json_path == path:
-        raise ValueError(f"{path}: the CSV needs a name other than .json, its settings go to {json_path.name}")
-    with atomic_paths([json_path, path]) as (json_temp, csv_temp):
-        with writing(json_path):
-            json_temp.write_bytes((json.dumps(settings, indent=2) + "\n").encode())
-        with writing(path):
-            csv_temp.write_bytes(text.encode())
-    return path, json_path
-
-
-def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of a ``ber-curve`` CSV: counts as int, numbers as float, empty theory cells as NaN.
-
-    Every row is checked by :func:`commae.schemas.read_results` (counts, rates
-    and bounds consistent and finite); a file that fails raises a
-    ``ValueError`` (:class:`~commae.schemas.SchemaError`) whose one-line
-    message names the file, the line and what is accepted.
-    """
-    return _read_results(path)
