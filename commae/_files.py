@@ -12,14 +12,18 @@ A write that fails (a full disk, a read-only file system) raises
 from __future__ import annotations
 
 import contextlib
+import csv
 import glob
+import io
+import math
+import numbers
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ._interrupts import deferred_sigint
 
-__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "temp_path", "remove_stale_temps", "writing"]
+__all__ = ["WriteError", "atomic_path", "atomic_paths", "atomic_write", "csv_text", "temp_path", "remove_stale_temps", "writing"]
 
 
 class WriteError(OSError):
@@ -174,3 +178,34 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _csv_cell(value: object) -> str:
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return "" if math.isnan(value) else repr(float(value))
+    return "" if value is None else str(value)
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequence[object]]) -> str:
+    """The one CSV form of every table commae writes (results, history, gaps, info).
+
+    A header of ``columns``, then a line a row (a mapping read by column, or
+    a sequence in column order; a column a mapping lacks is empty), ``\n``
+    line ends; a float as its ``repr`` (read back exactly), NaN or None as an
+    empty cell, an integer (numpy's too) in decimal.
+
+    >>> print(csv_text(["system", "errors", "ber", "theory"], [{"system": "qam16", "errors": 3, "ber": 0.1, "theory": float("nan")}]), end="")
+    system,errors,ber,theory
+    qam16,3,0.1,
+    """
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells = [row.get(c, "") for c in columns] if isinstance(row, Mapping) else list(row)
+        writer.writerow([_csv_cell(v) for v in cells])
+    return text.getvalue()

@@ -9,7 +9,6 @@ code. The checkpoint has its own module, :mod:`commae.runs.checkpoint`.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -20,7 +19,7 @@ from typing import Any
 import torch
 
 from .. import __version__, schemas
-from .._files import atomic_write
+from .._files import atomic_write, csv_text
 from ..losses import make_loss
 from ..models import Autoencoder, SystemConfig
 from ..schemas import HISTORY_COLUMNS, SchemaError
@@ -91,18 +90,7 @@ def load_config(run_dir: str | os.PathLike) -> tuple[SystemConfig, TrainConfig]:
 
 def write_history(run_dir: Path, history: History) -> None:
     """``history.csv``: one row per epoch, the columns :data:`~commae.schemas.HISTORY_COLUMNS`, floats as ``repr``."""
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in history.rows:
-        writer.writerow({name: _format(row.get(name, "")) for name in HISTORY_COLUMNS})
-    atomic_write(run_dir / HISTORY, text.getvalue().encode())
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    atomic_write(run_dir / HISTORY, csv_text(HISTORY_COLUMNS, history.rows).encode())
 
 
 def load_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:

@@ -26,15 +26,13 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._files import atomic_write
+from .._files import atomic_write, csv_text
 
 __all__ = ["ebno_at_rate", "ebno_gaps", "write_gaps", "GAP_COLUMNS", "METRICS"]
 
@@ -117,10 +115,5 @@ def ebno_gaps(
 def write_gaps(gaps: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
     """Write ``gaps`` to a CSV with :data:`GAP_COLUMNS` (NaN as an empty cell), atomically."""
     path = Path(path)
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(GAP_COLUMNS)
-    for g in gaps:
-        writer.writerow(["" if isinstance(g[c], float) and math.isnan(g[c]) else (repr(g[c]) if isinstance(g[c], float) else g[c]) for c in GAP_COLUMNS])
-    atomic_write(path, text.getvalue())
+    atomic_write(path, csv_text(GAP_COLUMNS, [[g[c] for c in GAP_COLUMNS] for g in gaps]))
     return path

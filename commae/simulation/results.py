@@ -10,10 +10,7 @@ it; :func:`read_results` reads one back, checked by :mod:`commae.schemas`.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._files import atomic_paths, writing
+from .._files import atomic_paths, csv_text, writing
 from ..channels import Channel
 from ..schemas import RESULT_COLUMNS
 from ..schemas import read_results as _read_results
@@ -68,12 +65,6 @@ def result_row(name: str, system: System, ebno_db: float, c: np.ndarray, confide
     return {key: row[key] for key in RESULT_COLUMNS}
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
-
-
 def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, settings: Mapping[str, Any]) -> tuple[Path, Path]:
     """Write ``rows`` to ``path`` (CSV, :data:`RESULT_COLUMNS`) and ``settings`` to the JSON beside it, atomically.
 
@@ -83,11 +74,7 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
     beside another run's JSON or none.
     """
     path = Path(path)
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(RESULT_COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in RESULT_COLUMNS])
+    text = csv_text(RESULT_COLUMNS, [[row[c] for c in RESULT_COLUMNS] for row in rows])
     json_path = path.with_suffix(".json")
     if json_path == path:
         raise ValueError(f"{path}: the CSV needs a name other than .json, its settings go to {json_path.name}")
@@ -95,7 +82,7 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
         with writing(json_path):
             json_temp.write_bytes((json.dumps(settings, indent=2) + "\n").encode())
         with writing(path):
-            csv_temp.write_bytes(text.getvalue().encode())
+            csv_temp.write_bytes(text.encode())
     return path, json_path
 
 
