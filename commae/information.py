@@ -22,6 +22,8 @@ What this module computes, for :math:`M = 2^k` equiprobable points
   Rayleigh with CSI or over the channel's exact likelihood) and its
   closed-form capacity; None (no MI) where no valid estimate exists, e.g.
   fading without CSI.
+* :func:`mi_table` — both, for several constellations over one channel: the
+  rows of ``commae info`` (:data:`MI_TABLE_COLUMNS`).
 
 Units
 -----
@@ -110,6 +112,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -122,7 +125,7 @@ from . import distributed as _dist
 from .channels import Channel, make_generator, seed_from_text, split_channel_output
 from .constellations import Constellation, int_to_bits
 from .losses import BitwiseBCE, SymbolCrossEntropy
-from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_no
+from .snr import db_to_linear, ebno_db_to_esno_db, ebno_db_to_no, esno_db_to_ebno_db, esno_db_to_no
 from .theory import capacity_awgn
 
 if TYPE_CHECKING:
@@ -139,6 +142,8 @@ __all__ = [
     "mi_over_channel",
     "channel_mi",
     "channel_capacity",
+    "mi_table",
+    "MI_TABLE_COLUMNS",
 ]
 
 ChannelName = Literal["awgn", "rayleigh"]
@@ -966,3 +971,61 @@ def channel_capacity(channel: Channel, esno_db: ArrayLike) -> np.ndarray:
     if named is None:
         return np.full(np.shape(esno_db), np.nan)
     return named(esno_db, bool(channel.real))
+
+
+#: The columns of :func:`mi_table`'s rows, in order (``commae info``'s CSV).
+MI_TABLE_COLUMNS = ("system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use")
+
+
+def mi_table(
+    constellations: Mapping[str, Constellation],
+    channel: Channel,
+    esno_db: ArrayLike,
+    *,
+    num_samples: int = 200_000,
+    seed: int = 0,
+    channel_name: str | None = None,
+) -> list[dict[str, str | float]]:
+    """MI, BMI and capacity of each constellation over ``channel`` at each Es/N0: one row per (constellation, point).
+
+    Parameters
+    ----------
+    constellations : mapping of str to Constellation
+        The systems, by the name their rows carry.
+    channel : Channel
+        It says which estimator applies (:func:`channel_mi`) and its capacity
+        (:func:`channel_capacity`).
+    esno_db : array-like
+        :math:`E_s/N_0` in dB per channel use.
+    num_samples, seed
+        Of the Monte Carlo estimators (the quadrature ignores them).
+    channel_name : str, optional
+        The ``channel`` column [default: ``channel.name``].
+
+    Returns
+    -------
+    list of dict
+        Keys :data:`MI_TABLE_COLUMNS`: the system, the channel, Es/N0 and
+        Eb/N0 in dB (k bits per channel use), MI and BMI in bits per channel
+        use (NaN where no MI applies: fading without CSI, a channel without a
+        likelihood) and the capacity (NaN where there is no closed form).
+
+    Examples
+    --------
+    >>> from commae.channels import AWGN
+    >>> from commae.constellations import qam
+    >>> row = mi_table({"qam16": qam(16)}, AWGN(), [10.0])[0]
+    >>> row["system"], row["channel"], round(row["mi_bits_per_use"], 4), round(row["capacity_bits_per_use"], 4)
+    ('qam16', 'awgn', 3.1639, 3.4594)
+    """
+    points = np.asarray(esno_db, dtype=float)
+    capacity = np.atleast_1d(channel_capacity(channel, points))
+    name_of_channel = channel.name if channel_name is None else channel_name
+    rows: list[dict[str, str | float]] = []
+    for name, constellation in constellations.items():
+        both = channel_mi(constellation, channel, points, num_samples=num_samples, seed=seed)  # None: no valid MI over this channel
+        mis, bmis = (np.full(points.shape, np.nan),) * 2 if both is None else (np.atleast_1d(v) for v in both)
+        for e, m, b, c in zip(np.atleast_1d(points), mis, bmis, capacity):
+            values = (name, name_of_channel, float(e), float(esno_db_to_ebno_db(float(e), constellation.k)), float(m), float(b), float(c))
+            rows.append(dict(zip(MI_TABLE_COLUMNS, values)))
+    return rows

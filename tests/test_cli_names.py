@@ -24,12 +24,13 @@ def _run(*args):
 
 def _names(*option_sets):
     """The default run directory of each option set, read from the command's --dry-run-free refusal path."""
-    from commae.cli import _default_run_dir, train
+    from commae.cli.train import train
+    from commae.runs import default_run_dir
 
     names = []
     for options in option_sets:
         ctx = train.make_context("train", list(options))
-        names.append(_default_run_dir(ctx, ctx.params))
+        names.append(default_run_dir(ctx.params))
     return names
 
 

@@ -100,11 +100,11 @@ def test_the_shared_options_read_the_same_on_every_command():
 
 
 def test_the_policy_sets_of_the_cli_are_the_table_s():
-    from commae import cli as cli_module
+    from commae.runs import naming, resume
 
-    assert cli_module._OPERATIONAL == {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard", "threads", "config"}
-    assert cli_module._RESUMABLE == cli_module._OPERATIONAL | {"epochs"}
-    assert cli_module._NAMED == {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}
+    assert naming.OPERATIONAL == {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard", "threads", "config"}
+    assert resume.RESUMABLE == naming.OPERATIONAL | {"epochs"}
+    assert naming.NAMED == {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}
     assert config.IMPAIRMENTS == ("k_factor", "phase_noise", "phase_noise_model", "adc_bits", "adc_clip", "pa", "pa_smoothness", "pa_saturation", "pa_backoff")
 
 

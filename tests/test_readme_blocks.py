@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from commae.cli import _default_run_dir, cli
+from commae.cli import cli
+from commae.runs import default_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ def _parse(line: str):
 def _reads_and_writes(command: str, ctx) -> tuple[list[Path], list[Path]]:
     p = ctx.params
     if command == "train":
-        out = Path(p["out"] or _default_run_dir(ctx, p))
+        out = Path(p["out"] or default_run_dir(p))
         return ([out] if p["resume"] else []), [out]
     if command == "ber-curve":
         out = Path(p["out"])

@@ -19,6 +19,8 @@ module             owns
 ``comparison``     the fixed validation set and the baselines measured on it
 ``failures``       the run's errors and what each failure keeps and says
 ``pipeline``       :func:`train_run`: settle, open, build, resume, fit, finish
+``naming``         :func:`default_run_dir`: a run's directory named by its settings
+``resume``         what ``--resume`` may change, and when a new run would repeat one
 ================== ===================================================================
 """
 
@@ -29,8 +31,10 @@ from .checkpoint import Checkpoint
 from .directory import prepare_run_dir
 from .failures import FAILED_MI_BITS, RunError, RunInterrupted
 from .files import load_config, load_history, load_model
-from .layout import RUN_FILES
+from .layout import CHECKPOINT, RUN_FILES
+from .naming import default_run_dir
 from .pipeline import RunResult, check_device, train_run
+from .resume import ResumeRefused, RunExists, refuse_rerun, resumed_settings, training_ebno_db
 
 __all__ = [
     "RunError",
@@ -45,5 +49,12 @@ __all__ = [
     "Checkpoint",
     "FAILED_MI_BITS",
     "RUN_FILES",
+    "CHECKPOINT",
     "HISTORY_COLUMNS",
+    "default_run_dir",
+    "resumed_settings",
+    "refuse_rerun",
+    "training_ebno_db",
+    "ResumeRefused",
+    "RunExists",
 ]

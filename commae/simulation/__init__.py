@@ -10,7 +10,7 @@ One module per concept:
 ``scratch``                   tensors a batch borrows and the next reuses
 ``statistics``                :func:`clopper_pearson`
 ``theory_columns``            :func:`theory_rates`: the closed-form ``*_theory`` columns
-``results``                   a results row; :func:`write_results`, :func:`read_results`
+``results``                   a results row and its settings; :func:`write_results`, :func:`read_results`
 ``gaps``                      :func:`ebno_gaps`: the Eb/N0 gap between two curves at equal error rate
 ``precision``                 :func:`check_bf16`: bf16 receivers checked against fp32 on the same draws
 ============================  =====================================================================
@@ -23,7 +23,7 @@ from .engine import simulate
 from .fastpath import fast_counter
 from .gaps import GAP_COLUMNS, ebno_at_rate, ebno_gaps, write_gaps
 from .precision import Bf16Receiver, PrecisionCheck, check_bf16
-from .results import RESULT_COLUMNS, channel_name, read_results, write_results
+from .results import RESULT_COLUMNS, channel_name, read_results, result_settings, write_results
 from .statistics import clopper_pearson
 from .theory_columns import theory_rates
 
@@ -34,6 +34,7 @@ __all__ = [
     "channel_name",
     "write_results",
     "read_results",
+    "result_settings",
     "RESULT_COLUMNS",
     "Messages",
     "fast_counter",

@@ -4,8 +4,8 @@ A row holds the counts, the rates with their Clopper–Pearson bounds
 (:func:`~commae.simulation.statistics.clopper_pearson`) and, when asked, the
 closed-form rates (:func:`~commae.simulation.theory_columns.theory_rates`), in
 :data:`RESULT_COLUMNS` order. :func:`write_results` writes a table with the
-JSON of its settings beside it; :func:`read_results` reads one back, checked
-by :mod:`commae.schemas`.
+JSON of its settings (:func:`result_settings`, the keys in one place) beside
+it; :func:`read_results` reads one back, checked by :mod:`commae.schemas`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..system import System
 from .statistics import clopper_pearson
 from .theory_columns import theory_rates
 
-__all__ = ["RESULT_COLUMNS", "channel_name", "result_row", "write_results", "read_results"]
+__all__ = ["RESULT_COLUMNS", "channel_name", "result_row", "result_settings", "write_results", "read_results"]
 
 
 def channel_name(channel: Channel) -> str:
@@ -95,3 +95,63 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     message names the file, the line and what is accepted.
     """
     return _read_results(path)
+
+
+def result_settings(
+    *,
+    seed: int,
+    runs: Sequence[str],
+    baselines: Sequence[str],
+    channel: str,
+    fading: str,
+    csi: bool,
+    impairments: Mapping[str, Any],
+    ebno_db: Sequence[float],
+    target_errors: int,
+    target_metric: str,
+    max_bits: int,
+    batch_size: int,
+    confidence: float,
+    theory: bool,
+    device: str,
+    rank_counts: Sequence[Mapping[str, Any]] = (),
+    precision: str = "fp32",
+    precision_checks: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The settings JSON written beside a ``ber-curve`` results CSV, its keys in this order.
+
+    The package version, the seed, the runs and baselines simulated, the
+    baselines' channel (``channel``, ``fading``, ``csi`` and the impairment
+    keywords), the Eb/N0 points, the stopping rule, the batch size, the
+    interval level, whether theory columns were asked for, the device and the
+    number of processes (``world_size``, from ``rank_counts``: the per-rank
+    counts of :func:`~commae.simulation.simulate`, recorded when there were
+    several). A reduced ``precision`` adds its checks against fp32.
+    """
+    from .. import __version__
+
+    world = max(r["rank"] for r in rank_counts) + 1 if rank_counts else 1
+    settings = {
+        "version": __version__,
+        "seed": seed,
+        "runs": list(runs),
+        "baselines": list(baselines),
+        "channel": channel,
+        "fading": fading,
+        "csi": csi,
+        **impairments,
+        "ebno_db": ebno_db,
+        "target_errors": target_errors,
+        "target_metric": target_metric,
+        "max_bits": max_bits,
+        "batch_size": batch_size,
+        "confidence": confidence,
+        "theory": theory,
+        "device": device,
+        "world_size": world,
+    }
+    if precision_checks is not None:
+        settings["precision"] = {"learned": precision, "check": precision_checks}
+    if world > 1:
+        settings["rank_counts"] = list(rank_counts)
+    return settings

@@ -1,0 +1,175 @@
+"""``commae ber-curve``: runs and baselines -> :func:`commae.simulation.simulate` on the same noise -> results CSV, settings JSON, table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import config
+from .combinations import impairments as checked_impairments
+from .combinations import no_impairments
+from .launch import agreed, is_main, launch
+from .options import force_option, impairment_options, out_file_option, out_parent, quiet_option, refuse_existing, table_options, threads_option
+from .report import ber_table
+from .types import Finite, LimitedPath, ebno_points, known_baselines, positive_count, run_names
+
+__all__ = ["ber_curve"]
+
+
+@click.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
+@click.argument("run_dirs", nargs=-1, type=LimitedPath(file_okay=False), metavar="[RUN_DIR]...")
+@click.option(
+    "--baseline",
+    "baselines",
+    multiple=True,
+    callback=known_baselines,
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines]",
+)
+@table_options("channel", "fading", "csi", command="ber-curve")
+@click.option("--ebno", "ebno", default="0:12:1", callback=ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
+@click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Errors (of --target-metric) per system before a point stops.")
+@click.option("--target-metric", type=click.Choice(["bit", "symbol", "block"]), default="bit", help="Which errors --target-errors counts: block for BLER curves.")
+@click.option("--max-bits", default="1e8", callback=positive_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed; at most 2**62).")
+@click.option("--batch-size", default="131072", callback=positive_count, metavar="INTEGER", help="Messages per vectorised batch (per process under torchrun; at most 2**24).")
+@click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=0.95, help="Level of the Clopper-Pearson intervals.")
+@click.option("--theory/--no-theory", default=True, help="Add closed-form columns where theory has them.")
+@table_options("seed", "device", command="ber-curve")
+@out_file_option("results.csv", "CSV to write; the settings go to the same name with .json.")
+@force_option("ber-curve")
+@quiet_option("ber-curve")
+@impairment_options("ber-curve")
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    help="Learned receivers' inference: bf16 autocast, first checked against fp32 on the same draws at every point (refused if its BER leaves fp32's interval).",
+)
+@threads_option
+@click.pass_context
+def ber_curve(
+    ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision, **impairment_opts
+) -> None:
+    """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
+
+    Writes one CSV row per (system, Eb/N0) with counts, rates and
+    Clopper-Pearson bounds, and a JSON of the settings beside it.
+    """
+    from ..baselines import make_baseline, matching_baselines
+    from ..models import make_channel
+    from ..runs import RunError, check_device, load_model
+    from ..simulation import result_settings, simulate, write_results
+
+    if not run_dirs and not baselines:
+        raise click.UsageError("give at least one RUN_DIR or --baseline")
+    impairments = checked_impairments(ctx, impairment_opts)
+    _refuse_unused_channel(ctx, baselines, impairments)
+    out_path = Path(out)
+    if out_path.suffix.lower() == ".json":  # the settings go beside the CSV under the same name with .json
+        raise click.BadParameter(f"{out} would be both the CSV and its settings file {out_path.with_suffix('.json').name}; give the CSV a .csv name", param_hint="'--out'")
+    device = launch(device)
+    main = is_main()
+
+    def prepare():  # on every rank; only rank 0 writes, so only its --out is checked
+        if main:
+            out_parent(out)
+            refuse_existing([out_path, out_path.with_suffix(".json")], force)
+        names = run_names(run_dirs, baselines)
+        try:
+            dev = check_device(device)
+            return dev, {name: load_model(run_dir, dev) for name, run_dir in zip(names, run_dirs)}
+        except RunError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    dev, learned = agreed(prepare)
+    compared = {}
+    if baselines:  # on the channel the options describe
+        base_channel = make_channel(channel, fading=fading, csi=csi, **impairments)
+        try:
+            compared = {name: make_baseline(name, base_channel) for name in baselines}
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    else:  # each run's matching baseline, on that run's channel
+        for model in learned.values():
+            for base in matching_baselines(model.k, model.n, model.channel):
+                compared.setdefault(base.name, base)
+    checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
+    systems = {**learned, **compared}
+    per_rank: list = []
+    rows = simulate(
+        systems,
+        ebno,
+        target_errors=target_errors,
+        max_bits=max_bits,
+        batch_size=batch_size,
+        seed=seed,
+        device=dev,
+        confidence=confidence,
+        theory=theory,
+        progress=not quiet,
+        target_metric=target_metric,
+        rank_counts=per_rank,
+    )
+    if not main:
+        return
+    settings = result_settings(
+        seed=seed,
+        runs=[str(Path(r)) for r in run_dirs],
+        baselines=list(compared),
+        channel=channel,
+        fading=fading,
+        csi=csi,
+        impairments=impairments,
+        ebno_db=ebno,
+        target_errors=target_errors,
+        target_metric=target_metric,
+        max_bits=max_bits,
+        batch_size=batch_size,
+        confidence=confidence,
+        theory=theory,
+        device=device,
+        rank_counts=per_rank,
+        precision=precision,
+        precision_checks=checks,
+    )
+    csv_path, json_path = write_results(rows, out_path, settings)
+    if not quiet:
+        ber_table(rows, confidence)
+    click.echo(f"wrote {csv_path} and {json_path}")
+
+
+def _refuse_unused_channel(ctx: click.Context, baselines: tuple[str, ...], impairments: dict) -> None:
+    """ber-curve's channel options set the baselines' channel; a run uses its own, so without --baseline they apply to nothing."""
+    if baselines:
+        return
+    if impairments != no_impairments():
+        raise click.UsageError("the impairment options set the baselines' channel and a run uses its own: add --baseline NAME")
+    for name in ("channel", "fading", "csi"):
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            flag = config.option(name).flag_for(ctx.params[name])
+            raise click.UsageError(f"{flag} sets the baselines' channel and a run uses its own: add --baseline NAME")
+
+
+def _reduced_precision(learned: dict, precision: str, ebno: list[float], messages: int, seed: int, device, confidence: float, quiet: bool) -> dict:
+    """Swap the learned systems for bf16 receivers after checking them against fp32; refuse the option when a BER moves out of fp32's interval."""
+    from ..simulation import Bf16Receiver, check_bf16
+
+    if not learned:
+        raise click.UsageError("--precision bf16 applies to learned receivers: give a RUN_DIR (baselines always run exactly)")
+    report = {}
+    for name, model in list(learned.items()):
+        checks = check_bf16(model, ebno, messages=messages, seed=seed, device=device, confidence=confidence)
+        report[name] = [c.as_dict() for c in checks]
+        for c in checks:
+            if not quiet:
+                click.echo(
+                    f"bf16 check {name} at {c.ebno_db:g} dB: {c.changed:.2e} of decisions changed; bit errors fp32 {c.fp32_bit_errors} "
+                    f"(BER interval [{c.fp32_ber_low:.2e}, {c.fp32_ber_high:.2e}]), bf16 {c.bf16_bit_errors}"
+                )
+            if not c.ok:
+                raise click.ClickException(
+                    f"--precision bf16 refused for this run: {name} at {c.ebno_db:g} dB has BER {c.bf16_bit_errors / c.bits:.3e} in bf16, "
+                    f"outside fp32's {confidence:g} interval [{c.fp32_ber_low:.3e}, {c.fp32_ber_high:.3e}] on the same draws; run with --precision fp32"
+                )
+        learned[name] = Bf16Receiver(model)
+    return report

@@ -1,0 +1,102 @@
+"""The tables the commands print: train's summary, ber-curve's points, info's MI and gap's gaps.
+
+Each takes the results the API returned and prints them with ``click.echo``
+(rank 0 only: the commands call these where they alone print).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+__all__ = ["train_summary", "ber_table", "info_table", "gap_table"]
+
+
+# --- commae train --------------------------------------------------------------------------------
+
+
+def train_summary(result, system, train_cfg, dry_run: bool) -> None:
+    """What a run wrote, and the validation table: the autoencoder beside its baselines, on the same noise."""
+    last = result.history.last
+    if dry_run:
+        click.echo(f"dry run: one batch trained, nothing written (val loss {last['val_loss']:.4f})")
+    else:
+        click.echo(f"run written to {result.run_dir}/: " + " ".join(p.name for p in result.files))
+    ebno = _snr_text(*train_cfg.ebno_db)
+    esno_db = getattr(train_cfg, "esno_db", None)
+    at = f"Es/N0 {_snr_text(*esno_db)} (Eb/N0 {_snr_text(*(round(v, 2) for v in train_cfg.ebno_db))})" if esno_db else f"Eb/N0 {ebno}"
+    click.echo(f"validation at {at}, {result.val_messages} messages, the same noise for every system:")
+    # a bit-wise receiver's loss bounds the bit-wise MI (BMI), a symbol-wise one's the MI
+    info = "BMI (bit)" if system.output == "bit" else "MI (bit)"
+    rows = [("autoencoder", last["val_ser"], last["val_ber"], last["val_bler"], last.get("mi_bits"))]
+    if result.baseline_metrics is not None:
+        b = result.baseline_metrics
+        rows.append((f"{result.baseline} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
+    for name, b in result.other_baselines.items():  # e.g. Hamming hard and uncoded BPSK for a (7,4) run
+        rows.append((f"{name} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
+    width = max(len("system"), *(len(r[0]) for r in rows)) + 2
+    click.echo(f"  {'system':<{width}}{'SER':>11}{'BER':>11}{'BLER':>11}{info:>11}")
+    for name, ser, ber, bler, mi in rows:
+        mi_text = "" if mi is None else f"{mi:.3f}"
+        click.echo(f"  {name:<{width}}{ser:>11.3e}{ber:>11.3e}{bler:>11.3e}{mi_text:>11}")
+    if result.baseline_metrics is None:
+        click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
+    _train_notes(result, system)
+
+
+def _snr_text(low: float, high: float) -> str:
+    return f"{low:g} dB" if low == high else f"{low:g} to {high:g} dB"
+
+
+def _train_notes(result, system) -> None:
+    """Notes under the table (other baselines' noise, no baseline without CSI) and a collapsed transmitter."""
+    if result.other_baselines:
+        click.echo("  (a baseline with another n sees the same messages at the same Eb/N0, with its own noise)")
+    if result.baseline is None and not system.make_channel().coherent:
+        click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
+    if result.collapsed:
+        click.echo(
+            f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols "
+            "and are decided by chance; retrain with --normalization message",
+            err=True,
+        )
+
+
+# --- commae ber-curve ----------------------------------------------------------------------------
+
+
+def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float) -> None:
+    """One line per (system, Eb/N0 point): bits, errors, BER with its interval and theory, SER and BLER."""
+    w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2  # the longest name sets the column
+    click.echo(f"{'system':<{w}}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
+    for r in rows:
+        interval = f"[{r['ber_low']:.2e}, {r['ber_high']:.2e}]"
+        th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
+        click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
+
+
+# --- commae info ---------------------------------------------------------------------------------
+
+
+def info_table(rows: Sequence[Mapping[str, Any]], channel: str) -> None:
+    """One line per (system, Es/N0 point): MI, BMI and capacity in bits per channel use (``-`` where there is none)."""
+    w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2
+    click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
+    for r in rows:
+        name, e, m, b, c = r["system"], r["esno_db"], r["mi_bits_per_use"], r["bmi_bits_per_use"], r["capacity_bits_per_use"]
+        mi_text = f"{m:>9.4f}{b:>9.4f}" if m == m else f"{'-':>9}{'-':>9}"
+        click.echo(f"{name:<{w}}{e:>7g}{mi_text}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{mi_text}{'-':>10}")
+    if rows and rows[0]["mi_bits_per_use"] != rows[0]["mi_bits_per_use"]:
+        click.echo(f"(no MI over {channel}: a receiver without the fading gain, or a channel without a likelihood commae can evaluate)")
+
+
+# --- commae gap ----------------------------------------------------------------------------------
+
+
+def gap_table(gaps: Sequence[Mapping[str, Any]], metric: str) -> None:
+    """One line per (system, error rate): the Eb/N0 of both curves, the gap and its interval."""
+    click.echo(f"{'system':<18}{metric.upper():>10}{'Eb/N0':>8}{'reference':>11}{'gap (dB)':>10}   interval")
+    for g in gaps:
+        click.echo(f"{g['system']:<18}{g['rate']:>10.2e}{g['ebno_db']:>8.2f}{g['reference_ebno_db']:>11.2f}{g['gap_db']:>+10.2f}   [{g['gap_low_db']:+.2f}, {g['gap_high_db']:+.2f}]")
