@@ -425,6 +425,12 @@ class Option:
         return self.check.type
 
     @property
+    def unset_value(self) -> Any:
+        """The value the option has on the command line when it is not given: :attr:`cli_default`, parsed where it is text."""
+        text = self.cli_default
+        return self.check.parse(text) if hasattr(self.check, "parse") and isinstance(text, str) else text
+
+    @property
     def flag(self) -> str | None:
         """The long command-line flag (``--csi`` of ``--csi/--no-csi``), or None for a value without an option."""
         return self.flags[0].split("/")[0] if self.flags else None

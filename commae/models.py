@@ -336,20 +336,20 @@ CHANNELS = ("awgn", "rayleigh", "rician")
 
 
 def make_channel(
-    channel: str = "awgn",
+    channel: str = default("channel"),
     *,
-    real: bool = False,
-    fading: str = "fast",
-    csi: bool = True,
-    k_factor: float | None = None,
-    phase_noise: float = 0.0,
-    phase_noise_model: str = "iid",
-    adc_bits: int | None = None,
-    adc_clip: float = 1.5,
-    pa: str | None = None,
-    pa_smoothness: float = 3.0,
-    pa_saturation: float = 1.0,
-    pa_backoff: float = 0.0,
+    real: bool = default("real"),
+    fading: str = default("fading"),
+    csi: bool = default("csi"),
+    k_factor: float | None = default("k_factor"),
+    phase_noise: float = default("phase_noise"),
+    phase_noise_model: str = default("phase_noise_model"),
+    adc_bits: int | None = default("adc_bits"),
+    adc_clip: float = default("adc_clip"),
+    pa: str | None = default("pa"),
+    pa_smoothness: float = default("pa_smoothness"),
+    pa_saturation: float = default("pa_saturation"),
+    pa_backoff: float = default("pa_backoff"),
 ) -> Channel:
     """A channel by name, with optional impairments in the order PA → fading/noise → phase noise → ADC.
 

@@ -45,7 +45,7 @@ def _given(ctx: click.Context) -> dict[str, str]:
         source = ctx.get_parameter_source(option.param)
         if source == click.core.ParameterSource.COMMANDLINE:
             given[option.name] = ""
-        elif source == click.core.ParameterSource.DEFAULT_MAP and ctx.params[option.param] != _default_value(option):
+        elif source == click.core.ParameterSource.DEFAULT_MAP and ctx.params[option.param] != option.unset_value:
             given[option.name] = ctx.meta.get("commae.config_file", "--config")
     return given
 
@@ -53,9 +53,3 @@ def _given(ctx: click.Context) -> dict[str, str]:
 def _table_options(ctx: click.Context) -> list[config.Option]:
     """The options of the table this command took (those whose values are in ``ctx.params``)."""
     return [option for option in config.options(ctx.command.name or "") if option.param in ctx.params]
-
-
-def _default_value(option: config.Option):
-    """The value an option takes when not given, as its click callback leaves it."""
-    text = option.cli_default
-    return option.check.parse(text) if hasattr(option.check, "parse") and isinstance(text, str) else text

@@ -57,7 +57,7 @@ def default_run_dir(options: Mapping[str, Any]) -> str:
         ``runs/k4-n7-real-awgn-7dB``; ``--batch-size 2048`` ->
         ``runs/k4-n1-awgn-7dB-xbef35582``.
     """
-    defaults = {option.param: _unset(option) for option in config.options("train")}
+    defaults = {option.param: option.unset_value for option in config.options("train")}
     opts = {**defaults, **options}
     differ = {name: opts[name] for name, default in defaults.items() if name not in OPERATIONAL and opts[name] != default}
     low, high = opts["snr"]
@@ -83,9 +83,3 @@ def default_run_dir(options: Mapping[str, Any]) -> str:
         text = json.dumps(sorted((k, list(v) if isinstance(v, tuple) else v) for k, v in rest.items()))
         parts.append("x" + hashlib.sha256(text.encode()).hexdigest()[:8])
     return "runs/" + "-".join(parts)
-
-
-def _unset(option: config.Option) -> Any:
-    """The value ``option`` has on the command line when it is not given (its command-line default, parsed)."""
-    text = option.cli_default
-    return option.check.parse(text) if hasattr(option.check, "parse") and isinstance(text, str) else text
