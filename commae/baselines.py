@@ -174,6 +174,14 @@ class Modem(nn.Module):
         """The keywords of :func:`commae.theory.system_rates` for this modem: ``system="modem"``, the constellation's kind and size, ``m``."""
         return {"system": "modem", "kind": self.constellation.kind, "M": self.constellation.num_points, "m": self.n}
 
+    @property
+    def fast_path(self) -> str | None:
+        """The engine's fast error counter that computes exactly this system's errors (``"modem"``), or None.
+
+        The counter runs Gray QAM, PAM and PSK over a :attr:`~commae.channels.Channel.linear_gaussian` channel. A subclass gets None: it may change what it sends or decides.
+        """
+        return "modem" if type(self) is Modem else None
+
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to symbols ``[B, m]`` (complex64; float32 on a real channel)."""
         check_bits(bits, self.k, values=False)  # the constellation checks the values
@@ -336,6 +344,14 @@ class Hamming74(nn.Module):
         """The keywords of :func:`commae.theory.system_rates` for hard decoding (``system="hamming74_hard"``); None for soft decoding."""
         return {"system": "hamming74_hard"} if self.decoder == "hard" else None
 
+    @property
+    def fast_path(self) -> str | None:
+        """The engine's fast error counter that computes exactly this system's errors (``"hamming74"``), or None.
+
+        The counter runs hard and soft decoding over a :attr:`~commae.channels.Channel.linear_gaussian` channel. A subclass gets None: it may change what it sends or decides.
+        """
+        return "hamming74" if type(self) is Hamming74 else None
+
     def encode(self, bits: torch.Tensor) -> torch.Tensor:
         """Message bits ``[B, 4]`` to codeword bits ``[B, 7]`` (systematic: message first)."""
         check_bits(bits, 4)
@@ -405,6 +421,14 @@ class UncodedBPSK(nn.Module):
     def closed_form(self) -> dict[str, object]:
         """The keywords of :func:`commae.theory.system_rates`: ``system="uncoded_bpsk"`` with ``K`` bits a block."""
         return {"system": "uncoded_bpsk", "K": self.k}
+
+    @property
+    def fast_path(self) -> str | None:
+        """The engine's fast error counter that computes exactly this system's errors (``"uncoded_bpsk"``), or None.
+
+        The counter runs it over a :attr:`~commae.channels.Channel.linear_gaussian` channel. A subclass gets None: it may change what it sends or decides.
+        """
+        return "uncoded_bpsk" if type(self) is UncodedBPSK else None
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, K]`` to BPSK symbols ``1 - 2b``, ``[B, K]``."""

@@ -83,6 +83,25 @@ def test_other_systems_take_the_generic_path():
     assert fast_counter(Modem(qam(4), Rayleigh("fast"))) is not None
 
 
+def test_the_system_names_its_counter():
+    """The engine asks the system (``fast_path``), never its class: a subclass that keeps what it sends and decides may say so."""
+
+    class Renamed(Modem):
+        fast_path = "modem"
+
+    class Relabelled(Hamming74):
+        fast_path = "hamming74"
+
+    assert [Modem(qam(4)).fast_path, Hamming74().fast_path, UncodedBPSK(2).fast_path] == ["modem", "hamming74", "uncoded_bpsk"]
+    assert fast_counter(Renamed(qam(16))) is not None and fast_counter(Relabelled("soft")) is not None
+    gen = torch.Generator().manual_seed(5)
+    bits = torch.randint(0, 2, (2000, 4), generator=gen, dtype=torch.uint8)
+    state = gen.get_state()
+    fast = fast_counter(Renamed(qam(16)))(bits, 0.2, gen).tolist()
+    slow = errors(Renamed(qam(16)), bits.float(), 0.2, gen.set_state(state))
+    assert fast == [int(slow.bits.sum()), int(slow.symbols.sum()), int(slow.blocks.sum())]
+
+
 def test_a_channel_that_replaces_forward_leaves_the_fast_path():
     """The channel says whether it is linear Gaussian; a subclass that changes ``forward`` is not, unless it says so."""
 

@@ -62,7 +62,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric
+from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric  # the counters' argument types; which counter runs a system is asked of it (fast_path)
 from ..channels import Channel, broadcast_no, split_channel_output
 from ..snr import noise_std_per_real_dim
 from .draws import Messages, as_messages, bits_to_labels
@@ -79,22 +79,20 @@ _SQRT_HALF = noise_std_per_real_dim(1.0)  # the channels' CN(0, 1) scale per rea
 def fast_counter(system: object) -> Counter | None:
     """The fast error counter of ``system``, or None when the generic path must run it.
 
-    Exact classes only (a subclass may override what it sends or decides).
-    The counter takes a batch of :class:`Messages` (or their bits, uint8
+    The system says which counter computes exactly its errors
+    (``system.fast_path``: the baselines name theirs; a subclass, which may
+    override what it sends or decides, and a learned system name none). The
+    counter takes a batch of :class:`Messages` (or their bits, uint8
     ``[B, k]``), the linear N0 and the generator of the noise.
     """
     channel = getattr(system, "channel", None)
     if not getattr(channel, "linear_gaussian", False):  # the systems' slicers are their receivers only there
         return None
-    if type(system) is Modem:
-        if system.constellation.trainable or system.constellation.kind not in ("qam", "pam", "psk"):
-            return None
-        return _ModemCounter(system)
-    if type(system) is Hamming74:
-        return _HammingCounter(system)
-    if type(system) is UncodedBPSK:
-        return _UncodedCounter(system)
-    return None
+    kind = getattr(system, "fast_path", None)
+    if kind == "modem" and (system.constellation.trainable or system.constellation.kind not in ("qam", "pam", "psk")):
+        return None
+    counter = _COUNTERS.get(kind)
+    return counter(system) if counter is not None else None
 
 
 def _additive(channel: object) -> bool:
@@ -407,3 +405,6 @@ class _UncodedCounter:
             wrong = (bpsk_metric(y, h) < 0).bitwise_xor_(bits.bool())  # [B, K]
         bit_errors = wrong.sum()
         return torch.stack([bit_errors, bit_errors, bit_errors if system.k == 1 else wrong.any(-1).sum()])
+
+
+_COUNTERS: dict[str | None, Callable[[object], Counter]] = {"modem": _ModemCounter, "hamming74": _HammingCounter, "uncoded_bpsk": _UncodedCounter}
