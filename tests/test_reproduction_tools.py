@@ -50,22 +50,22 @@ def test_gap_of_a_shifted_curve_is_the_shift():
         ebno_gaps(rows, "nope", "ref")
 
 
-def test_gap_command_writes_a_csv(tmp_path):
+def test_gap_command_writes_a_csv(tmp_path, monkeypatch):
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(
-            cli, ["ber-curve", "--baseline", "hamming74-soft", "--baseline", "hamming74-hard", "--ebno", "2:6:2", "--target-errors", "100", "--target-metric", "block", "-q", "--out", "r.csv"]
-        )
-        assert result.exit_code == 0, result.output
-        assert json.load(open("r.json"))["target_metric"] == "block"
-        result = runner.invoke(cli, ["gap", "r.csv", "--reference", "hamming74-soft", "--rate", "1e-2", "--out", "g.csv"])
-        assert result.exit_code == 0, result.output
-        (row,) = list(csv.DictReader(open("g.csv")))
-        assert row["system"] == "hamming74-hard" and 0.8 < float(row["gap_db"]) < 2.8  # hard decisions cost about 2 dB at BLER 1e-2
-        bad = runner.invoke(cli, ["gap", "r.csv", "--reference", "qam16"])
-        assert bad.exit_code == 2 and "'qam16' is not a system of r.csv" in bad.output
-        bad = runner.invoke(cli, ["gap", "r.csv", "--reference", "hamming74-soft", "--rate", "2"])
-        assert bad.exit_code == 2 and "--rate" in bad.output
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them
+    result = runner.invoke(
+        cli, ["ber-curve", "--baseline", "hamming74-soft", "--baseline", "hamming74-hard", "--ebno", "2:6:2", "--target-errors", "100", "--target-metric", "block", "-q", "--out", "r.csv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.load(open("r.json"))["target_metric"] == "block"
+    result = runner.invoke(cli, ["gap", "r.csv", "--reference", "hamming74-soft", "--rate", "1e-2", "--out", "g.csv"])
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(open("g.csv")))
+    assert row["system"] == "hamming74-hard" and 0.8 < float(row["gap_db"]) < 2.8  # hard decisions cost about 2 dB at BLER 1e-2
+    bad = runner.invoke(cli, ["gap", "r.csv", "--reference", "qam16"])
+    assert bad.exit_code == 2 and "'qam16' is not a system of r.csv" in bad.output
+    bad = runner.invoke(cli, ["gap", "r.csv", "--reference", "hamming74-soft", "--rate", "2"])
+    assert bad.exit_code == 2 and "--rate" in bad.output
 
 
 @pytest.mark.parametrize("real", [True, False])
@@ -87,20 +87,20 @@ def test_paper_architecture_is_one_hidden_layer_of_width_m_per_side():
         Autoencoder(4, 7, AWGN(real=True), real=True, rx_layers=0)
 
 
-def test_train_defaults_fit_the_channel_and_report_every_baseline(tmp_path):
+def test_train_defaults_fit_the_channel_and_report_every_baseline(tmp_path, monkeypatch):
     """No CSI: per-message energy by default and the pilot baseline, no undefined MI; (7,4): Hamming soft, hard and uncoded BPSK."""
     common = ["--epochs", "1", "--batches-per-epoch", "20", "--batch-size", "256", "--val-size", "4096", "-q"]
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(cli, ["train", "--k", "4", "--n", "2", "--channel", "rayleigh", "--fading", "block", "--no-csi", "--snr", "10:20", "--out", "nocsi", *common])
-        assert result.exit_code == 0, result.output
-        assert json.load(open("nocsi/config.json"))["system"]["normalization"] == "message"
-        line = next(text for text in result.output.splitlines() if "pilot-qam16 (baseline)" in text)
-        assert len(line.split()) == 5  # name, "(baseline)", SER, BER, BLER: no MI
-        result = runner.invoke(cli, ["train", "--k", "4", "--n", "7", "--real", "--hidden", "16", "--rx-layers", "1", "--out", "h", *common])
-        assert result.exit_code == 0, result.output
-        for name in ("hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"):
-            assert f"{name} (baseline)" in result.output
-        result = runner.invoke(cli, ["ber-curve", "h", "--ebno", "4", "-q", "--out", "h.csv"])
-        assert result.exit_code == 0, result.output
-        assert {r["system"] for r in csv.DictReader(open("h.csv"))} == {"h", "hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"}
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them
+    result = runner.invoke(cli, ["train", "--k", "4", "--n", "2", "--channel", "rayleigh", "--fading", "block", "--no-csi", "--snr", "10:20", "--out", "nocsi", *common])
+    assert result.exit_code == 0, result.output
+    assert json.load(open("nocsi/config.json"))["system"]["normalization"] == "message"
+    line = next(text for text in result.output.splitlines() if "pilot-qam16 (baseline)" in text)
+    assert len(line.split()) == 5  # name, "(baseline)", SER, BER, BLER: no MI
+    result = runner.invoke(cli, ["train", "--k", "4", "--n", "7", "--real", "--hidden", "16", "--rx-layers", "1", "--out", "h", *common])
+    assert result.exit_code == 0, result.output
+    for name in ("hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"):
+        assert f"{name} (baseline)" in result.output
+    result = runner.invoke(cli, ["ber-curve", "h", "--ebno", "4", "-q", "--out", "h.csv"])
+    assert result.exit_code == 0, result.output
+    assert {r["system"] for r in csv.DictReader(open("h.csv"))} == {"h", "hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"}
