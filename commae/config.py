@@ -607,7 +607,8 @@ OPTIONS: tuple[Option, ...] = (
         "run",
         Flag(),
         False,
-        "Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).",
+        "Continue the run in --out from its checkpoint, with the settings of its config.json: an option given (here or in --config) must have the run's value, "
+        "and without --out the run must have exactly this command's settings (--epochs may grow with a constant or plateau schedule).",
         operational=True,
         from_files=False,
     ),

@@ -54,8 +54,11 @@ def train(ctx: click.Context, **opts) -> None:
             if not opts["out"] and not (Path(out) / CHECKPOINT).is_file():
                 raise click.ClickException(f"cannot resume: there is no run in {out}, the default directory for these options; name the run with --out")
             system, train_cfg = agreed(lambda: load_config(prepare_run_dir(out, resume=True)))
-            given = {name for name in opts if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-            train_cfg = resumed_settings(out, opts, given, system, train_cfg)
+            # the run named by --out keeps its config.json where this command says nothing; the default
+            # directory of these options must hold a run of exactly these options (the command line, the
+            # --config file and the defaults)
+            effective = None if opts["out"] else _configs(ctx, opts, training_ebno_db(opts["snr"], opts["esno"], opts["k"], opts["n"]))
+            train_cfg = resumed_settings(out, opts, _given(ctx, opts), system, train_cfg, effective)
         else:
             system, train_cfg = _configs(ctx, opts, training_ebno_db(opts["snr"], opts["esno"], opts["k"], opts["n"]))
             if not opts["force"] and not opts["dry_run"]:
@@ -78,6 +81,12 @@ def train(ctx: click.Context, **opts) -> None:
         raise click.ClickException(str(exc)) from None
     if is_main():
         train_summary(result, system, train_cfg, opts["dry_run"])
+
+
+def _given(ctx: click.Context, opts: dict) -> set[str]:
+    """The options the user gave (parameter names): on the command line, or in the ``--config`` file."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.DEFAULT_MAP)
+    return {name for name in opts if ctx.get_parameter_source(name) in sources}
 
 
 def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
