@@ -112,6 +112,7 @@ __all__ = [
     "RULES",
     "ConfigError",
     "check_combinations",
+    "no_information",
 ]
 
 DB_LIMIT = 100.0  # SNRs in dB beyond this are typos, and overflow the linear scale
@@ -515,7 +516,7 @@ OPTIONS: tuple[Option, ...] = (
         "normalization",
         "system",
         OneOf(("batch", "message", "amplitude")),
-        "batch",
+        None,  # the channel's (Channel.default_normalization): SystemConfig asks it, and every config.json stores the answer
         "Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  "
         "[default: message over fading without CSI (Rayleigh, Rician), where an average constraint lets messages collapse to x = 0; batch otherwise]",
         cli_default=None,
@@ -954,3 +955,35 @@ def check_combinations(values: Mapping[str, Any], given: Collection[str] = ()) -
             continue
         if rule.broken(full):
             raise ConfigError(rule, full)
+
+
+def no_information(values: Mapping[str, Any]) -> str | None:
+    """Why a system of these settings cannot carry any information whatever it learns (a line naming the options), or None.
+
+    One complex channel use per message (``n = 1``), energy 1 for every
+    message (``normalization = "message"``) and a fading gain of uniform
+    phase the receiver is not given (Rayleigh, or Rician with K = 0, without
+    CSI): every message is a point on the unit circle, the fading turns it by
+    a uniformly random angle, and the received symbol has the same law
+    whatever was sent, so its MI is 0. With ``n >= 2`` the phase differences
+    (block fading) or the amplitudes (fast fading) between uses carry
+    information, and with an average-energy or amplitude constraint the
+    amplitude does; Rician fading with K > 0 keeps a phase reference.
+    (Trainable points, ``constellation``, keep the average energy over the
+    points whatever ``normalization`` says.)
+
+    >>> print(no_information({"n": 1, "normalization": "message", "channel": "rayleigh", "csi": False}))
+    nothing gets through --channel rayleigh without CSI with --n 1 and --normalization message: every message has energy 1 and the fading turns its phase by a uniformly random angle, so what is received has the same law whatever was sent (MI 0); use --n 2 or more, --normalization batch or amplitude (the amplitude carries information), or --csi
+    >>> no_information({"n": 2, "normalization": "message", "channel": "rayleigh", "csi": False}) is None
+    True
+    """
+    full = {opt.name: opt.default for opt in OPTIONS} | dict(values)
+    phase_blind = full["channel"] == "rayleigh" or (full["channel"] == "rician" and full["k_factor"] == 0)
+    if not (phase_blind and not full["csi"] and full["n"] == 1 and full["normalization"] == "message" and not full["real"] and not full["constellation"]):
+        return None
+    channel = "--channel rayleigh" if full["channel"] == "rayleigh" else "--channel rician --k-factor 0"
+    remedies = "use --n 2 or more, --normalization batch or amplitude (the amplitude carries information), " + ("or --csi" if full["channel"] == "rayleigh" else "--csi, or a --k-factor above 0")
+    return (
+        f"nothing gets through {channel} without CSI with --n 1 and --normalization message: every message has energy 1 and the fading turns its phase by a "
+        f"uniformly random angle, so what is received has the same law whatever was sent (MI 0); {remedies}"
+    )

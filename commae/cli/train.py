@@ -97,14 +97,15 @@ def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
     values = {option.name: opts[option.param] for option in config.OPTIONS if option.section != "run" and option.flags}
     values.update(
         output=config.OUTPUT_OF_LOSS[opts["loss"]],
-        normalization=opts["normalization"] or "batch",  # None: the channel's default, below
+        normalization=opts["normalization"],  # None: the channel's default (SystemConfig asks it)
         ebno_db=ebno_db,
         esno_db=opts["snr"] if opts["esno"] else None,
     )
     check_combinations(ctx, values)
     system = SystemConfig(**{o.name: values[o.name] for o in config.fields("system")})
-    if opts["normalization"] is None:  # per message where the receiver does not know a fading gain
-        system = dataclasses.replace(system, normalization=system.make_channel().default_normalization)
+    reason = config.no_information(dataclasses.asdict(system))  # before any training: a system that cannot learn anything
+    if reason:
+        raise click.UsageError(reason)
     return system, TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
 
 
