@@ -100,6 +100,7 @@ __all__ = [
     "Option",
     "OPTIONS",
     "IMPAIRMENTS",
+    "HELP_SECTIONS",
     "FADING_CHANNELS",
     "OUTPUT_OF_LOSS",
     "option",
@@ -386,7 +387,11 @@ class Option:
     via : str, optional
         For a stored value without an option: the option that sets it, as messages name it.
     group : str
-        ``"impairment"`` for the channel impairments (:data:`IMPAIRMENTS`).
+        The section of ``--help`` it is listed in (:data:`HELP_SECTIONS`):
+        ``"system"``, ``"channel"``, ``"impairment"`` (the channel
+        impairments, :data:`IMPAIRMENTS`: make_channel's keywords),
+        ``"training"``, ``"run"`` or ``"output"``  [default: by ``section``:
+        ``"system"``, ``"training"`` for ``"train"``, ``"run"``].
     """
 
     name: str
@@ -419,6 +424,8 @@ class Option:
             set_("resumable", self.operational)
         if self.cli_default is _SAME:
             set_("cli_default", self.default)
+        if not self.group:
+            set_("group", {"system": "system", "train": "training", "run": "run"}[self.section])
 
     @property
     def type(self) -> type:
@@ -468,8 +475,9 @@ OPTIONS: tuple[Option, ...] = (
         unit="dB",
         cli_default="7",
         names_run=True,
+        group="channel",
     ),
-    Option("esno", "run", Flag(), False, "Read --snr as Es/N0 in dB per channel use instead of Eb/N0.", names_run=True),
+    Option("esno", "run", Flag(), False, "Read --snr as Es/N0 in dB per channel use instead of Eb/N0.", names_run=True, group="channel"),
     Option("ebno_db", "train", DbRange(limit=DB_LIMIT + 40), (7.0, 7.0), unit="dB", via="--snr"),  # an --esno run's Eb/N0 lies up to 10 log10(n/k) <= 24 dB beyond
     Option("esno_db", "train", DbRange(optional=True), None, unit="dB", via="--snr with --esno"),
     # the system: sizes, channel, receiver
@@ -488,6 +496,7 @@ OPTIONS: tuple[Option, ...] = (
             "info": "awgn: Gauss-Hermite quadrature; rayleigh, rician (CSI) and any impairment: Monte Carlo with the exact channel law.",
         },
         names_run=True,
+        group="channel",
     ),
     Option(
         "fading",
@@ -498,6 +507,7 @@ OPTIONS: tuple[Option, ...] = (
         commands=("train", "ber-curve"),
         helps={"ber-curve": "Baselines' fading (rayleigh, rician): h per channel use or per message."},
         names_run=True,
+        group="channel",
     ),
     Option(
         "csi",
@@ -509,6 +519,7 @@ OPTIONS: tuple[Option, ...] = (
         commands=("train", "ber-curve"),
         helps={"ber-curve": "Fading (rayleigh, rician): the baselines' receivers know h (coherent detection)."},
         names_run=True,
+        group="channel",
     ),
     Option("loss", "train", OneOf(("ce", "bce")), "ce", "ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.", names_run=True),
     Option("output", "system", OneOf(("symbol", "bit")), "symbol", via="--loss"),  # the receiver's output, set by the loss (OUTPUT_OF_LOSS)
@@ -582,6 +593,7 @@ OPTIONS: tuple[Option, ...] = (
         commands=("train", "ber-curve"),
         helps={"ber-curve": "Torch device: cpu, cuda, ..."},
         operational=True,
+        group="run",
     ),
     Option(
         "seed",
@@ -601,8 +613,9 @@ OPTIONS: tuple[Option, ...] = (
         "Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, "
         "runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]",
         operational=True,
+        group="output",
     ),
-    Option("force", "run", Flag(), False, "Overwrite the run files of an existing --out.", commands=_EVERY, helps=_FORCE, operational=True, from_files=False),
+    Option("force", "run", Flag(), False, "Overwrite the run files of an existing --out.", commands=_EVERY, helps=_FORCE, operational=True, from_files=False, group="output"),
     Option(
         "resume",
         "run",
@@ -624,6 +637,7 @@ OPTIONS: tuple[Option, ...] = (
         commands=_EVERY,
         helps={"ber-curve": "No progress bars or table.", "info": "No table."},
         operational=True,
+        group="output",
     ),
     Option(
         "tensorboard",
@@ -634,6 +648,7 @@ OPTIONS: tuple[Option, ...] = (
         metavar="[DIR]",
         flag_value="",  # --tensorboard alone: OUT/tensorboard
         operational=True,
+        group="output",
     ),
     Option(
         "config",
@@ -736,6 +751,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 IMPAIRMENTS = tuple(o.name for o in OPTIONS if o.group == "impairment")  # make_channel's impairment keywords
+# The sections of `commae train --help`, in order: Option.group -> heading
+HELP_SECTIONS = {"system": "System", "channel": "Channel", "impairment": "Impairments", "training": "Training", "run": "Run", "output": "Output"}
 FADING_CHANNELS = ("rayleigh", "rician")  # the channels --fading and --csi apply to
 OUTPUT_OF_LOSS = {"ce": "symbol", "bce": "bit"}  # the receiver output each --loss trains
 

@@ -10,7 +10,7 @@ import click
 from .. import config
 from .combinations import check_combinations
 from .launch import agreed, is_main, launch
-from .options import table_options, threads_option
+from .options import SectionedCommand, table_options, threads_option
 from .report import train_summary
 
 __all__ = ["train"]
@@ -19,7 +19,7 @@ __all__ = ["train"]
 _TRAIN = [option.param for option in config.options("train") if option.name != "threads"]
 
 
-@click.command(short_help="Train an autoencoder and compare it with its baseline.")
+@click.command(cls=SectionedCommand, short_help="Train an autoencoder and compare it with its baseline.")
 @table_options(*_TRAIN, command="train")
 @click.pass_context
 @threads_option
