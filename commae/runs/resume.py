@@ -1,8 +1,12 @@
 """What ``--resume`` may change, and when a new run would only repeat an old one: the policy, in one place.
 
 A resumed run takes its settings from its ``config.json``. An option given
-again with its stored value is fine; a change is refused
-(:class:`ResumeRefused`), except for the options :mod:`commae.config` marks
+again (on the command line or in a ``--config`` file) with its stored value
+is fine; a run found in the default directory of the command's options must
+have all of the command's settings (its options, its file and the
+defaults), since they named the directory. Every setting that differs is
+refused at once, each named with both values (:class:`ResumeRefused`),
+except for the options :mod:`commae.config` marks
 ``resumable`` (how a run is carried out, and ``--epochs``, which may grow
 where the learning-rate schedule is not laid out over the epochs). Training
 again, without ``--resume`` or ``--force``, into a directory that holds a run
