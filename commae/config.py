@@ -100,6 +100,7 @@ __all__ = [
     "Option",
     "OPTIONS",
     "IMPAIRMENTS",
+    "HELP_SECTIONS",
     "FADING_CHANNELS",
     "OUTPUT_OF_LOSS",
     "option",
@@ -112,6 +113,7 @@ __all__ = [
     "RULES",
     "ConfigError",
     "check_combinations",
+    "no_information",
 ]
 
 DB_LIMIT = 100.0  # SNRs in dB beyond this are typos, and overflow the linear scale
@@ -385,7 +387,11 @@ class Option:
     via : str, optional
         For a stored value without an option: the option that sets it, as messages name it.
     group : str
-        ``"impairment"`` for the channel impairments (:data:`IMPAIRMENTS`).
+        The section of ``--help`` it is listed in (:data:`HELP_SECTIONS`):
+        ``"system"``, ``"channel"``, ``"impairment"`` (the channel
+        impairments, :data:`IMPAIRMENTS`: make_channel's keywords),
+        ``"training"``, ``"run"`` or ``"output"``  [default: by ``section``:
+        ``"system"``, ``"training"`` for ``"train"``, ``"run"``].
     """
 
     name: str
@@ -418,6 +424,8 @@ class Option:
             set_("resumable", self.operational)
         if self.cli_default is _SAME:
             set_("cli_default", self.default)
+        if not self.group:
+            set_("group", {"system": "system", "train": "training", "run": "run"}[self.section])
 
     @property
     def type(self) -> type:
@@ -467,8 +475,9 @@ OPTIONS: tuple[Option, ...] = (
         unit="dB",
         cli_default="7",
         names_run=True,
+        group="channel",
     ),
-    Option("esno", "run", Flag(), False, "Read --snr as Es/N0 in dB per channel use instead of Eb/N0.", names_run=True),
+    Option("esno", "run", Flag(), False, "Read --snr as Es/N0 in dB per channel use instead of Eb/N0.", names_run=True, group="channel"),
     Option("ebno_db", "train", DbRange(limit=DB_LIMIT + 40), (7.0, 7.0), unit="dB", via="--snr"),  # an --esno run's Eb/N0 lies up to 10 log10(n/k) <= 24 dB beyond
     Option("esno_db", "train", DbRange(optional=True), None, unit="dB", via="--snr with --esno"),
     # the system: sizes, channel, receiver
@@ -487,27 +496,30 @@ OPTIONS: tuple[Option, ...] = (
             "info": "awgn: Gauss-Hermite quadrature; rayleigh, rician (CSI) and any impairment: Monte Carlo with the exact channel law.",
         },
         names_run=True,
+        group="channel",
     ),
     Option(
         "fading",
         "system",
         OneOf(("fast", "block")),
         "fast",
-        "Rayleigh: h per channel use (fast) or per message (block).",
+        "Fading (rayleigh, rician): h per channel use (fast) or per message (block).",
         commands=("train", "ber-curve"),
-        helps={"ber-curve": "Baselines' Rayleigh fading: h per channel use or per message."},
+        helps={"ber-curve": "Baselines' fading (rayleigh, rician): h per channel use or per message."},
         names_run=True,
+        group="channel",
     ),
     Option(
         "csi",
         "system",
         Flag(),
         True,
-        "Rayleigh: the receiver is given h (perfect CSI).",
+        "Fading (rayleigh, rician): the receiver is given h (perfect CSI).",
         flags=("--csi/--no-csi",),
         commands=("train", "ber-curve"),
-        helps={"ber-curve": "Baselines' receivers know h (coherent detection)."},
+        helps={"ber-curve": "Fading (rayleigh, rician): the baselines' receivers know h (coherent detection)."},
         names_run=True,
+        group="channel",
     ),
     Option("loss", "train", OneOf(("ce", "bce")), "ce", "ce: symbol-wise cross-entropy (MI); bce: bit-wise BCE (BMI), bit-wise receiver.", names_run=True),
     Option("output", "system", OneOf(("symbol", "bit")), "symbol", via="--loss"),  # the receiver's output, set by the loss (OUTPUT_OF_LOSS)
@@ -515,7 +527,7 @@ OPTIONS: tuple[Option, ...] = (
         "normalization",
         "system",
         OneOf(("batch", "message", "amplitude")),
-        "batch",
+        None,  # the channel's (Channel.default_normalization): SystemConfig asks it, and every config.json stores the answer
         "Power constraint: average energy 1 per use over the messages, energy n for every message, or |x_i| <= 1 per use (O'Shea & Hoydis; SNR of the peak energy)  "
         "[default: message over fading without CSI (Rayleigh, Rician), where an average constraint lets messages collapse to x = 0; batch otherwise]",
         cli_default=None,
@@ -581,6 +593,7 @@ OPTIONS: tuple[Option, ...] = (
         commands=("train", "ber-curve"),
         helps={"ber-curve": "Torch device: cpu, cuda, ..."},
         operational=True,
+        group="run",
     ),
     Option(
         "seed",
@@ -600,14 +613,16 @@ OPTIONS: tuple[Option, ...] = (
         "Run directory  [default: runs/ + a name from the options: runs/k4-n1-awgn-7dB for the defaults, runs/k4-n1-awgn-7dB-bce with --loss bce, runs/k4-n7-real-awgn-7dB, "
         "runs/k4-n1-awgn-10dB-esno; options not spelt out add a hash, e.g. -x1f0c3a2e]",
         operational=True,
+        group="output",
     ),
-    Option("force", "run", Flag(), False, "Overwrite the run files of an existing --out.", commands=_EVERY, helps=_FORCE, operational=True, from_files=False),
+    Option("force", "run", Flag(), False, "Overwrite the run files of an existing --out.", commands=_EVERY, helps=_FORCE, operational=True, from_files=False, group="output"),
     Option(
         "resume",
         "run",
         Flag(),
         False,
-        "Continue the run in --out from its checkpoint; its config.json wins (--epochs may grow with a constant or plateau schedule).",
+        "Continue the run in --out from its checkpoint, with the settings of its config.json: an option given (here or in --config) must have the run's value, "
+        "and without --out the run must have exactly this command's settings (--epochs may grow with a constant or plateau schedule).",
         operational=True,
         from_files=False,
     ),
@@ -622,6 +637,7 @@ OPTIONS: tuple[Option, ...] = (
         commands=_EVERY,
         helps={"ber-curve": "No progress bars or table.", "info": "No table."},
         operational=True,
+        group="output",
     ),
     Option(
         "tensorboard",
@@ -632,6 +648,7 @@ OPTIONS: tuple[Option, ...] = (
         metavar="[DIR]",
         flag_value="",  # --tensorboard alone: OUT/tensorboard
         operational=True,
+        group="output",
     ),
     Option(
         "config",
@@ -734,6 +751,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 IMPAIRMENTS = tuple(o.name for o in OPTIONS if o.group == "impairment")  # make_channel's impairment keywords
+# The sections of `commae train --help`, in order: Option.group -> heading
+HELP_SECTIONS = {"system": "System", "channel": "Channel", "impairment": "Impairments", "training": "Training", "run": "Run", "output": "Output"}
 FADING_CHANNELS = ("rayleigh", "rician")  # the channels --fading and --csi apply to
 OUTPUT_OF_LOSS = {"ce": "symbol", "bce": "bit"}  # the receiver output each --loss trains
 
@@ -953,3 +972,35 @@ def check_combinations(values: Mapping[str, Any], given: Collection[str] = ()) -
             continue
         if rule.broken(full):
             raise ConfigError(rule, full)
+
+
+def no_information(values: Mapping[str, Any]) -> str | None:
+    """Why a system of these settings cannot carry any information whatever it learns (a line naming the options), or None.
+
+    One complex channel use per message (``n = 1``), energy 1 for every
+    message (``normalization = "message"``) and a fading gain of uniform
+    phase the receiver is not given (Rayleigh, or Rician with K = 0, without
+    CSI): every message is a point on the unit circle, the fading turns it by
+    a uniformly random angle, and the received symbol has the same law
+    whatever was sent, so its MI is 0. With ``n >= 2`` the phase differences
+    (block fading) or the amplitudes (fast fading) between uses carry
+    information, and with an average-energy or amplitude constraint the
+    amplitude does; Rician fading with K > 0 keeps a phase reference.
+    (Trainable points, ``constellation``, keep the average energy over the
+    points whatever ``normalization`` says.)
+
+    >>> print(no_information({"n": 1, "normalization": "message", "channel": "rayleigh", "csi": False}))
+    nothing gets through --channel rayleigh without CSI with --n 1 and --normalization message: every message has energy 1 and the fading turns its phase by a uniformly random angle, so what is received has the same law whatever was sent (MI 0); use --n 2 or more, --normalization batch or amplitude (the amplitude carries information), or --csi
+    >>> no_information({"n": 2, "normalization": "message", "channel": "rayleigh", "csi": False}) is None
+    True
+    """
+    full = {opt.name: opt.default for opt in OPTIONS} | dict(values)
+    phase_blind = full["channel"] == "rayleigh" or (full["channel"] == "rician" and full["k_factor"] == 0)
+    if not (phase_blind and not full["csi"] and full["n"] == 1 and full["normalization"] == "message" and not full["real"] and not full["constellation"]):
+        return None
+    channel = "--channel rayleigh" if full["channel"] == "rayleigh" else "--channel rician --k-factor 0"
+    remedies = "use --n 2 or more, --normalization batch or amplitude (the amplitude carries information), " + ("or --csi" if full["channel"] == "rayleigh" else "--csi, or a --k-factor above 0")
+    return (
+        f"nothing gets through {channel} without CSI with --n 1 and --normalization message: every message has energy 1 and the fading turns its phase by a "
+        f"uniformly random angle, so what is received has the same law whatever was sent (MI 0); {remedies}"
+    )

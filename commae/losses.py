@@ -58,6 +58,8 @@ class SymbolCrossEntropy(_MessageLoss):
         Mean over the batch, or the per-message losses ``[B]``.
     """
 
+    information = "MI"  # what mi_bits bounds, as logs and tables name it
+
     def forward(self, logits: torch.Tensor, messages: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.float(), messages, reduction=self.reduction)
 
@@ -76,6 +78,8 @@ class BitwiseBCE(_MessageLoss):
     reduction : {"mean", "none"}
         Mean over batch and bits, or the per-message sum over its ``k`` bits ``[B]``.
     """
+
+    information = "BMI"  # mi_bits bounds the bit-wise MI
 
     def forward(self, llr: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         bits = int_to_bits(labels, self.k) if labels.ndim == 1 else labels.float()

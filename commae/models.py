@@ -254,8 +254,11 @@ class Autoencoder(nn.Module):
     rx_layers : int
         Hidden layers of the receiver (the transmitter has one). O'Shea &
         Hoydis's architecture is ``hidden = M``, ``rx_layers = 1``.
-    normalization : {"batch", "message", "amplitude"}
-        Power constraint, see :class:`Transmitter`.
+    normalization : {"batch", "message", "amplitude"}, optional
+        Power constraint, see :class:`Transmitter` [default: the channel's
+        :attr:`~commae.channels.Channel.default_normalization`: ``"message"``
+        where the receiver lacks a fading gain, ``"batch"`` otherwise, as
+        ``commae train`` and :class:`SystemConfig` choose].
     constellation : bool
         Learn the ``n = 1`` constellation points directly.
 
@@ -277,7 +280,7 @@ class Autoencoder(nn.Module):
         output: Output = "symbol",
         real: bool = False,
         hidden: int = 64,
-        normalization: Normalization = "batch",
+        normalization: Normalization | None = None,
         constellation: bool = False,
         rx_layers: int = 2,
     ) -> None:
@@ -285,6 +288,8 @@ class Autoencoder(nn.Module):
         channel = AWGN(real=real) if channel is None else channel
         if not isinstance(channel, Channel):
             raise ValueError(f"channel must be a commae Channel (AWGN, Rayleigh, a Cascade, a Channel subclass), got {type(channel).__name__}")
+        if normalization is None:
+            normalization = channel.default_normalization
         if channel.real != bool(real):
             raise ValueError(f"channel must match real={real}: use AWGN(real={real})" + ("; Rayleigh needs complex uses" if real else ""))
         self.transmitter = Transmitter(k, n, real=real, hidden=hidden, normalization=normalization, constellation=constellation)
@@ -409,7 +414,7 @@ class SystemConfig:
     csi: bool = default("csi")
     output: str = default("output")
     hidden: int = default("hidden")
-    normalization: str = default("normalization")
+    normalization: str | None = default("normalization")  # None: the channel's default, set in __post_init__
     constellation: bool = default("constellation")
     # impairments (see make_channel); the defaults add none
     k_factor: float | None = default("k_factor")
@@ -422,6 +427,10 @@ class SystemConfig:
     pa_saturation: float = default("pa_saturation")
     pa_backoff: float = default("pa_backoff")
     rx_layers: int = default("rx_layers")
+
+    def __post_init__(self) -> None:
+        if self.normalization is None:  # as Autoencoder and commae train: per message where the receiver lacks a fading gain
+            self.normalization = self.make_channel().default_normalization
 
     def make_channel(self) -> Channel:
         return make_channel(

@@ -621,7 +621,9 @@ def fit(
         Any module; ``model(inputs)`` must give what ``loss_fn`` takes.
     loss_fn : callable
         ``loss_fn(outputs, labels)`` → scalar loss. If it has ``mi_bits``
-        (the commae losses do), the validation MI bound in bits is logged.
+        (the commae losses do), the validation MI bound in bits is logged,
+        named by its ``information`` attribute (``"BMI"`` for the bit-wise
+        loss; default ``"MI"``).
     train_batches, val_batches : iterable of ``(inputs, labels)``
         Re-iterated every epoch (a ``DataLoader``, a list, :class:`MessageBatches`).
     optimizer : torch.optim.Optimizer
@@ -717,7 +719,7 @@ def fit(
         row["seconds"] = time.perf_counter() - started
         history.append(row)
         if log is not None:
-            log(_summary(row, epochs))
+            log(_summary(row, epochs, getattr(loss_fn, "information", "MI")))
         stop = early_stopping is not None and early_stopping.update(row["val_loss"])
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
@@ -730,12 +732,13 @@ def fit(
     return history
 
 
-def _summary(row: dict[str, float], epochs: int) -> str:
+def _summary(row: dict[str, float], epochs: int, information: str = "MI") -> str:
+    """One epoch's log line; ``information`` names what ``mi_bits`` bounds (``"BMI"`` for a bit-wise loss)."""
     parts = [f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs}", f"train {row['train_loss']:.4f}", f"val {row['val_loss']:.4f}"]
     for name in ("ser", "ber", "bler"):
         if f"val_{name}" in row:
             parts.append(f"{name.upper()} {row[f'val_{name}']:.3e}")
     if "mi_bits" in row:
-        parts.append(f"MI {row['mi_bits']:.3f} bit")
+        parts.append(f"{information} {row['mi_bits']:.3f} bit")
     parts += [f"lr {row['lr']:.2e}", f"{row['seconds']:.1f}s"]
     return "  ".join(parts)

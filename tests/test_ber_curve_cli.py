@@ -95,3 +95,39 @@ def test_corrupt_run_directory_is_a_failure(tmp_path):
     result = _run(str(run), "--out", str(tmp_path / "r.csv"), "--quiet")
     assert result.exit_code == 1 and "is truncated or not a torch file" in result.output
     assert "Traceback" not in result.output
+
+
+# issue 23.4: --esno as train has it, exclusive with --ebno
+
+
+def test_esno_points_are_converted_once_and_recorded(tmp_path):
+    import math
+
+    esno, ebno = tmp_path / "esno.csv", tmp_path / "ebno.csv"
+    result = _run("--baseline", "qam16", "--esno", "10,14", "--out", str(esno), *FAST)
+    assert result.exit_code == 0, result.output
+    rows = read_results(esno)
+    assert [r["esno_db"] for r in rows] == pytest.approx([10.0, 14.0], abs=1e-9)
+    points = [x - 10 * math.log10(4) for x in (10.0, 14.0)]  # k/n = 4 bits per channel use
+    assert [r["ebno_db"] for r in rows] == pytest.approx(points, abs=1e-12)
+    settings = json.loads(esno.with_suffix(".json").read_text())
+    assert settings["esno_db"] == [10.0, 14.0] and settings["ebno_db"] == pytest.approx(points, abs=1e-12)
+    assert list(settings).index("esno_db") == list(settings).index("ebno_db") + 1
+    # the same simulation as its Eb/N0 points given with --ebno: the same counts
+    assert _run("--baseline", "qam16", "--ebno", ",".join(repr(p) for p in points), "--out", str(ebno), *FAST).exit_code == 0
+    assert [r["bit_errors"] for r in read_results(ebno)] == [r["bit_errors"] for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "qam16", "--esno", "10", "--ebno", "3"], "--ebno and --esno exclude each other"),
+        (["--baseline", "qam16", "--baseline", "qpsk", "--esno", "10"], "--esno needs systems of one rate k/n, so that one Eb/N0 axis holds them; these send qam16 4/1, qpsk 2/1"),
+        (["--baseline", "qam16", "--esno", "0:1:0"], "Invalid value for '--esno': '0:1:0' is not START:STOP:STEP"),
+    ],
+)
+def test_esno_refusals_are_one_line(tmp_path, args, message):
+    result = _run(*args, "--out", str(tmp_path / "r.csv"), *FAST)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.csv").exists()

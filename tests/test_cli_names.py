@@ -192,3 +192,43 @@ def test_existing_outputs_are_named_in_a_sentence(tmp_path, monkeypatch):
     result = _run("plot", "ber", "results.csv", "--label", "bpsk=BPSK (Gray)", "--xlim", "-1:1", "--ylim", "1e-3:1", "--format", "png")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ber.png").is_file()
+
+
+# issue 23.4: names a new user reads
+
+
+def test_a_bitwise_run_logs_the_bmi_every_epoch_as_its_table_heads_it(tmp_path):
+    bce = _run("train", "--out", str(tmp_path / "b"), "--loss", "bce", *TINY[:-1])
+    assert bce.exit_code == 0, bce.output
+    epochs = [line for line in bce.output.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 2 and all(re.search(r"  BMI -?\d\.\d{3} bit  ", line) for line in epochs), epochs
+    assert re.search(r"BLER\s+BMI \(bit\)", bce.output)
+    from commae.training import _summary  # a symbol-wise loss's line says MI
+
+    assert "  MI 3.500 bit  " in _summary({"epoch": 1, "train_loss": 0.1, "val_loss": 0.1, "mi_bits": 3.5, "lr": 1e-3, "seconds": 1.0}, 1)
+
+
+def test_fading_options_say_they_apply_to_rician_too():
+    for command in ("train", "ber-curve"):
+        text = " ".join(_run(command, "--help").output.split())
+        for flag in ("--fading [fast|block]", "--csi / --no-csi"):
+            start = text.index(flag)
+            assert "rician" in text[start : start + 140].lower(), (command, text[start : start + 140])
+
+
+def test_one_size_convention_n_k_in_every_name():
+    """A system's size in a name is (n, k), as coding theory writes a code; named sizes (k=4, n=1) never stand in a system's name."""
+    import json
+
+    from commae.plotting import paper_name
+
+    assert paper_name("k4-n1-awgn-7dB") == "Autoencoder (1,4)" and paper_name("k4-n7-real-awgn-7dB") == "Autoencoder (7,4)"
+    cells = json.loads((ROOT / "docs" / "tutorial.ipynb").read_text())["cells"]
+    source = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    k, n = re.search(r"SEED, K, N, EBNO_DB = \d+, (\d+), (\d+),", source).groups()
+    label = 'f"Autoencoder ({N},{K})"'
+    assert label in source and paper_name(f"k{k}-n{n}-awgn-7dB") == f"Autoencoder ({n},{k})"
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "commae").rglob("*.py")), *sorted((ROOT / "experiments").glob("*.py"))]
+    for path in texts:
+        assert not re.search(r"Autoencoder \(?k\s*=", path.read_text()), path
+        assert "Autoencoder (4,1)" not in path.read_text(), path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -218,3 +219,33 @@ def test_schemas_reexports_the_checks_and_limits():
     assert schemas.Int is config.Int and schemas.DB_LIMIT == config.DB_LIMIT == 100.0
     assert schemas.TRAIN_FIELDS["lr"] == (config.Real(0, None, lo_open=True), "--lr")
     assert schemas.SYSTEM_FIELDS["constellation"][1] == "--points" and schemas.TRAIN_FIELDS["esno_db"][1] == "--snr with --esno"
+
+
+# issue 23.7: train's --help in sections, limits a user can read
+
+
+def test_train_help_lists_its_options_in_sections_from_the_table():
+    text = CliRunner().invoke(cli, ["train", "--help"], terminal_width=100).output
+    headings = [line[:-1] for line in text.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert headings == ["System", "Channel", "Impairments", "Training", "Run", "Output", "Options"], headings
+    sections = {}
+    for block in text.split("\n\n"):
+        title, _, body = block.partition(":\n")
+        sections[title.strip()] = body
+    for option in config.options("train"):  # each option under its group's heading, and only there
+        flag = option.flags[0].split("/")[0]
+        holders = [title for title, body in sections.items() if re.search(rf"^  (-\w, )?{re.escape(flag)}(?=\s)", body, re.M)]
+        assert holders == [config.HELP_SECTIONS[option.group]], (flag, holders)
+    assert text.index("--pa-backoff") < text.index("--config")  # the impairments come before the run's options
+    assert all(option.group in config.HELP_SECTIONS for option in config.OPTIONS)
+
+
+def test_machine_limits_do_not_print_as_ranges_but_are_still_refused():
+    text = CliRunner().invoke(cli, ["train", "--help"]).output
+    assert "9223372036854775807" not in text and "2147483647" not in text
+    assert re.search(r"--seed INTEGER RANGE[\s\S]*?\[default: 0; x>=0\]", text)
+    assert "1<=x<=12]" in text and "1<=x<=16777216]" in text  # real limits stay
+    refused = CliRunner().invoke(cli, ["train", "--seed", str(2**63), "--dry-run"])
+    assert refused.exit_code == 2 and "0<=x<=9223372036854775807" in refused.output, refused.output
+    refused = CliRunner().invoke(cli, ["train", "--epochs", "0", "--dry-run"])
+    assert refused.exit_code == 2 and "0 is not in the range 1<=x<=2147483647" in refused.output, refused.output

@@ -110,3 +110,48 @@ def test_an_esno_run_config_reruns_in_esno(tmp_path):
     a, b = (json.loads((tmp_path / d / "config.json").read_text())["train"] for d in "ab")
     assert a == b and a["esno_db"] == [10.0, 10.0]
     assert _history_without_timing(tmp_path / "a") == _history_without_timing(tmp_path / "b")
+
+
+# issue 23.1: a --config file's settings name the run, and --resume refuses a run of other settings
+EXP = 'loss = "bce"\nlr = 1e-3\nbatch-size = 2048\nepochs = 1\nsnr = "5:10"\n'
+TINY = ["--k", "2", "--hidden", "8", "--batches-per-epoch", "1", "--val-size", "256"]
+
+
+def _default_dir(*args):
+    from commae.cli.train import train
+    from commae.runs import default_run_dir
+
+    return default_run_dir(train.make_context("train", list(args)).params)
+
+
+def test_a_config_file_run_is_named_by_its_settings(tmp_path):
+    toml = tmp_path / "exp.toml"
+    toml.write_text(EXP)
+    from_file = _default_dir("--config", str(toml))
+    typed = _default_dir("--loss", "bce", "--lr", "1e-3", "--batch-size", "2048", "--epochs", "1", "--snr", "5:10")
+    assert from_file == typed and from_file.startswith("runs/k4-n1-awgn-5to10dB-bce-lr0.001-x"), from_file
+    assert from_file != _default_dir("--snr", "5:10") == "runs/k4-n1-awgn-5to10dB"
+    assert _default_dir("--config", str(toml), "--loss", "ce") == _default_dir("--lr", "1e-3", "--batch-size", "2048", "--epochs", "1", "--snr", "5:10")  # the command line wins
+
+
+def test_resume_refuses_a_run_whose_settings_differ_from_the_config_files_or_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    toml = tmp_path / "exp.toml"
+    toml.write_text(EXP)
+    # a BCE run from the file in the directory a plain `--snr 5:10` run names (as older versions named it)
+    plain = _default_dir("--snr", "5:10", *TINY)
+    made = _train("--config", str(toml), *TINY, "--out", plain)
+    assert made.exit_code == 0, made.output
+    resumed = _train("--snr", "5:10", *TINY, "--resume")
+    assert resumed.exit_code == 2, resumed.output
+    line = resumed.output.strip().splitlines()[-1]
+    assert f"--loss, --lr and --batch-size cannot change when resuming: the run in {plain} has --loss bce, --lr 0.001, --batch-size 2048; this command --loss ce, --lr 0.003, --batch-size 1024" in line
+    assert "--epochs" not in line  # epochs may differ on --resume
+    # the run named by --out: the file's settings must be the run's (and a changed file is refused) ...
+    toml.write_text(EXP.replace("1e-3", "1e-2"))
+    changed = _train("--config", str(toml), *TINY, "--out", plain, "--resume")
+    assert changed.exit_code == 2 and "--lr cannot change when resuming: the run in" in changed.output and "has --lr 0.001; this command --lr 0.01" in changed.output, changed.output
+    # ... the same file resumes (--out alone, the run's own settings, is test_cli_names')
+    toml.write_text(EXP)
+    again = _train("--config", str(toml), *TINY, "--out", plain, "--resume")
+    assert again.exit_code == 0, again.output

@@ -59,13 +59,13 @@ _TABLE_ROWS = {
     ("Uncoded BPSK (4,4)", "AWGN"): ("oshea_hoydis", "uncoded-bpsk-4"),
     ("Autoencoder (8,8)", "AWGN, real uses"): ("oshea_hoydis", "ae-8-8"),
     ("Uncoded BPSK (8,8)", "AWGN"): ("oshea_hoydis", "uncoded-bpsk-8"),
-    ("Autoencoder k=4, n=1", "Rayleigh, CSI"): ("fading", "ae-n1-csi"),
+    ("Autoencoder (1,4)", "Rayleigh, CSI"): ("fading", "ae-n1-csi"),
     ("16-QAM", "Rayleigh, CSI"): ("fading", "qam16"),
-    ("Autoencoder k=4, n=2", "fast Rayleigh, CSI"): ("fading", "ae-n2-fast-csi"),
+    ("Autoencoder (2,4)", "fast Rayleigh, CSI"): ("fading", "ae-n2-fast-csi"),
     ("2 × QPSK", "fast Rayleigh, CSI"): ("fading", "qpsk2-fast"),
-    ("Autoencoder k=4, n=2", "block Rayleigh, CSI"): ("fading", "ae-n2-block-csi"),
+    ("Autoencoder (2,4)", "block Rayleigh, CSI"): ("fading", "ae-n2-block-csi"),
     ("2 × QPSK", "block Rayleigh, CSI"): ("fading", "qpsk2-block"),
-    ("Autoencoder k=4, n=2", "block Rayleigh, **no CSI**"): ("fading", "ae-n2-block-nocsi"),
+    ("Autoencoder (2,4)", "block Rayleigh, **no CSI**"): ("fading", "ae-n2-block-nocsi"),
     ("pilot + 16-QAM", "block Rayleigh, no CSI"): ("fading", "pilot-qam16"),
 }
 

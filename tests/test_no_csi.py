@@ -89,3 +89,90 @@ def test_a_collapsed_transmitter_is_detected():
         tx.embedding[0].weight[1] = 1.0
         tx.embedding[2].bias.zero_()  # message 3 alone at x = 0 is no collapse
     assert tx.collapsed_messages() == []
+
+
+# issue 23.2: a system that cannot carry anything is refused before training; the remedies never repeat a setting in effect
+
+
+def _train(*args):
+    from click.testing import CliRunner
+
+    from commae.cli import cli
+
+    return CliRunner().invoke(cli, ["train", "--threads", "1", *args])
+
+
+@pytest.mark.parametrize("channel", [["--channel", "rayleigh", "--fading", "block"], ["--channel", "rayleigh"], ["--channel", "rician", "--k-factor", "0"]], ids=" ".join)
+def test_one_use_of_unit_energy_without_csi_is_refused_before_training(channel, tmp_path):
+    result = _train(*channel, "--no-csi", "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: nothing gets through") and "(MI 0); use --n 2 or more, --normalization batch or amplitude" in line, line
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--n", "2"], ["--normalization", "batch"], ["--normalization", "amplitude"], ["--csi"], ["--points"]],
+    ids=" ".join,
+)
+def test_where_information_can_get_through_the_same_channel_trains(options):
+    channel = ["--channel", "rician", "--k-factor", "0"] if options == ["--csi"] else ["--channel", "rayleigh", "--no-csi"]
+    result = _train(*channel, *options, "--k", "2", "--hidden", "8", "--val-size", "256", "--dry-run", "--quiet")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_collapse_remedy_never_repeats_a_setting_in_effect():
+    from commae.cli.report import _collapse_remedy
+    from commae.models import SystemConfig
+
+    assert "--normalization message" in _collapse_remedy(SystemConfig(n=2, channel="rayleigh", fading="block", csi=False, normalization="batch"))
+    for system in (
+        SystemConfig(n=2, channel="rayleigh", fading="fast", csi=False),  # already per message (the channel's default)
+        SystemConfig(n=1, channel="rayleigh", csi=False, normalization="batch"),  # per message would carry nothing at n = 1
+        SystemConfig(n=1, channel="rician", k_factor=0.0, csi=False, normalization="amplitude"),
+        SystemConfig(n=1),
+    ):
+        remedy = _collapse_remedy(system)
+        assert "--normalization" not in remedy and f"--n {system.n}" not in remedy, (system, remedy)
+
+
+def test_the_python_api_asks_the_channel_for_the_default_constraint_as_the_cli_does(tmp_path):
+    import dataclasses
+    import json
+
+    from commae import Autoencoder
+    from commae.models import SystemConfig
+
+    for channel, expected in ((Rayleigh("block", csi=False), "message"), (Rician(2.0, "fast", csi=False), "message"), (Rayleigh("fast", csi=True), "batch"), (AWGN(), "batch")):
+        assert channel.default_normalization == expected
+        assert Autoencoder(4, 2, channel, hidden=8).transmitter.normalization == expected
+    assert SystemConfig(n=2, channel="rayleigh", fading="block", csi=False).normalization == "message"
+    assert SystemConfig(n=2, channel="rician", k_factor=2.0, csi=False).build().transmitter.normalization == "message"
+    assert SystemConfig().normalization == "batch" and SystemConfig(n=2, channel="rayleigh", csi=False, normalization="batch").normalization == "batch"
+    run = tmp_path / "run"
+    result = _train(
+        "--channel",
+        "rayleigh",
+        "--fading",
+        "block",
+        "--no-csi",
+        "--n",
+        "2",
+        "--k",
+        "2",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--batches-per-epoch",
+        "1",
+        "--val-size",
+        "256",
+        "--quiet",
+        "--out",
+        str(run),
+    )
+    assert result.exit_code == 0, result.output
+    stored = json.loads((run / "config.json").read_text())["system"]
+    assert stored == dataclasses.asdict(SystemConfig(k=2, n=2, channel="rayleigh", fading="block", csi=False, hidden=8))

@@ -61,7 +61,7 @@ def test_tutorial_notebook_runs_and_its_numbers_hold(tmp_path, monkeypatch):
     qam_points = sorted(ebno for name, ebno in rows if name == "16-QAM")
     assert qam_points == [0.0, 2.0, 4.0, 6.0, 8.0]
     for ebno in qam_points:
-        qam, learned = rows["16-QAM", ebno], rows["Autoencoder (4,1)", ebno]
+        qam, learned = rows["16-QAM", ebno], rows["Autoencoder (1,4)", ebno]
         low, high = clopper_pearson(qam["bit_errors"], qam["bits"], 0.999)
         assert low <= qam["ber_theory"] <= high, (ebno, qam)
         assert math.isnan(learned["ber_theory"])

@@ -28,6 +28,14 @@ __all__ = ["ber_curve"]
 )
 @table_options("channel", "fading", "csi", command="ber-curve")
 @click.option("--ebno", "ebno", default="0:12:1", callback=ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
+@click.option(
+    "--esno",
+    "esno",
+    default=None,
+    callback=lambda ctx, param, value: None if value is None else ebno_points(ctx, param, value),
+    metavar="POINTS",
+    help="Es/N0 points in dB per channel use instead of --ebno (the same forms); the systems must share one rate k/n, which converts them to Eb/N0  [default: --ebno]",
+)
 @click.option("--target-errors", type=click.IntRange(min=1), default=100, help="Errors (of --target-metric) per system before a point stops.")
 @click.option("--target-metric", type=click.Choice(["bit", "symbol", "block"]), default="bit", help="Which errors --target-errors counts: block for BLER curves.")
 @click.option("--max-bits", default="1e8", callback=positive_count, metavar="INTEGER", help="Most bits a system spends at one point (1e8 style allowed; at most 2**62).")
@@ -48,7 +56,7 @@ __all__ = ["ber_curve"]
 @threads_option
 @click.pass_context
 def ber_curve(
-    ctx, run_dirs, baselines, channel, fading, csi, ebno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision, **impairment_opts
+    ctx, run_dirs, baselines, channel, fading, csi, ebno, esno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision, **impairment_opts
 ) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
 
@@ -62,6 +70,8 @@ def ber_curve(
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
+    if esno is not None and ctx.get_parameter_source("ebno") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--ebno and --esno exclude each other: give the points as Eb/N0 or as Es/N0")
     impairments = checked_impairments(ctx, impairment_opts)
     _refuse_unused_channel(ctx, baselines, impairments)
     out_path = Path(out)
@@ -93,6 +103,8 @@ def ber_curve(
         for model in learned.values():
             for base in matching_baselines(model.k, model.n, model.channel):
                 compared.setdefault(base.name, base)
+    if esno is not None:
+        ebno = _esno_to_ebno(esno, {**learned, **compared})
     checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
     systems = {**learned, **compared}
     per_rank: list = []
@@ -132,6 +144,10 @@ def ber_curve(
         precision=precision,
         precision_checks=checks,
     )
+    if esno is not None:  # the points as given, after their Eb/N0
+        keys = list(settings)
+        keys.insert(keys.index("ebno_db") + 1, "esno_db")
+        settings = {key: esno if key == "esno_db" else settings[key] for key in keys}
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
         ber_table(rows, confidence)
@@ -148,6 +164,20 @@ def _refuse_unused_channel(ctx: click.Context, baselines: tuple[str, ...], impai
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
             flag = config.option(name).flag_for(ctx.params[name])
             raise click.UsageError(f"{flag} sets the baselines' channel and a run uses its own: add --baseline NAME")
+
+
+def _esno_to_ebno(esno: list[float], systems: dict) -> list[float]:
+    """``--esno``'s points as Eb/N0 in dB: one conversion, so every system must send the same k/n bits per channel use."""
+    from fractions import Fraction
+
+    from ..snr import esno_db_to_ebno_db
+
+    rates = {name: Fraction(system.k, system.n) for name, system in systems.items()}
+    if len(set(rates.values())) > 1:
+        listed = ", ".join(f"{name} {rate.numerator}/{rate.denominator}" for name, rate in rates.items())
+        raise click.UsageError(f"--esno needs systems of one rate k/n, so that one Eb/N0 axis holds them; these send {listed} bits per channel use: use --ebno")
+    system = next(iter(systems.values()))
+    return [float(esno_db_to_ebno_db(x, system.k, system.n)) for x in esno]
 
 
 def _reduced_precision(learned: dict, precision: str, ebno: list[float], messages: int, seed: int, device, confidence: float, quiet: bool) -> dict:

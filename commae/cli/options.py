@@ -23,6 +23,7 @@ from .errors import import_torch
 from .types import LimitedPath, click_type, figure_formats, parsed
 
 __all__ = [
+    "SectionedCommand",
     "click_option",
     "table_options",
     "force_option",
@@ -34,6 +35,29 @@ __all__ = [
     "out_parent",
     "refuse_existing",
 ]
+
+
+class SectionedCommand(click.Command):
+    """A command whose ``--help`` lists the table's options in sections (:data:`commae.config.HELP_SECTIONS`, by ``Option.group``).
+
+    Within a section the options keep the command's order; options outside
+    the table (``--help``) follow under "Options".
+    """
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {title: [] for title in [*config.HELP_SECTIONS.values(), "Options"]}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            option = config.by_param(param.name or "")
+            sections[config.HELP_SECTIONS[option.group] if option is not None else "Options"].append(record)
+        # one column of help text across the sections, as click lays out a single list (its first column is at most 30 wide)
+        width = min(max((len(term) for records in sections.values() for term, _ in records), default=0), 30)
+        for title, records in sections.items():
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl([(term.ljust(width), text) for term, text in records])
 
 
 def click_option(option: config.Option, command: str = "train", **extra):

@@ -58,10 +58,22 @@ def _train_notes(result, system) -> None:
         click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
     if result.collapsed:
         click.echo(
-            f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols "
-            "and are decided by chance; retrain with --normalization message",
+            f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols and are decided by chance; {_collapse_remedy(system)}",
             err=True,
         )
+
+
+def _collapse_remedy(system) -> str:
+    """What to change after a collapse: never a setting already in effect."""
+    import dataclasses
+
+    from .. import config
+
+    if system.make_channel().coherent:
+        return "retrain with another --seed or more --epochs"
+    if system.normalization != "message" and config.no_information({**dataclasses.asdict(system), "normalization": "message"}) is None:
+        return "retrain with --normalization message (energy n for every message keeps them apart from x = 0)"
+    return "without CSI the receiver cannot tell that many messages apart in these channel uses: retrain with a larger --n, a smaller --k, or --csi"
 
 
 # --- commae ber-curve ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import click
 from .. import config
 from .combinations import check_combinations
 from .launch import agreed, is_main, launch
-from .options import table_options, threads_option
+from .options import SectionedCommand, table_options, threads_option
 from .report import train_summary
 
 __all__ = ["train"]
@@ -19,7 +19,7 @@ __all__ = ["train"]
 _TRAIN = [option.param for option in config.options("train") if option.name != "threads"]
 
 
-@click.command(short_help="Train an autoencoder and compare it with its baseline.")
+@click.command(cls=SectionedCommand, short_help="Train an autoencoder and compare it with its baseline.")
 @table_options(*_TRAIN, command="train")
 @click.pass_context
 @threads_option
@@ -54,8 +54,11 @@ def train(ctx: click.Context, **opts) -> None:
             if not opts["out"] and not (Path(out) / CHECKPOINT).is_file():
                 raise click.ClickException(f"cannot resume: there is no run in {out}, the default directory for these options; name the run with --out")
             system, train_cfg = agreed(lambda: load_config(prepare_run_dir(out, resume=True)))
-            given = {name for name in opts if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-            train_cfg = resumed_settings(out, opts, given, system, train_cfg)
+            # the run named by --out keeps its config.json where this command says nothing; the default
+            # directory of these options must hold a run of exactly these options (the command line, the
+            # --config file and the defaults)
+            effective = None if opts["out"] else _configs(ctx, opts, training_ebno_db(opts["snr"], opts["esno"], opts["k"], opts["n"]))
+            train_cfg = resumed_settings(out, opts, _given(ctx, opts), system, train_cfg, effective)
         else:
             system, train_cfg = _configs(ctx, opts, training_ebno_db(opts["snr"], opts["esno"], opts["k"], opts["n"]))
             if not opts["force"] and not opts["dry_run"]:
@@ -80,6 +83,12 @@ def train(ctx: click.Context, **opts) -> None:
         train_summary(result, system, train_cfg, opts["dry_run"])
 
 
+def _given(ctx: click.Context, opts: dict) -> set[str]:
+    """The options the user gave (parameter names): on the command line, or in the ``--config`` file."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.DEFAULT_MAP)
+    return {name for name in opts if ctx.get_parameter_source(name) in sources}
+
+
 def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
     """``(SystemConfig, TrainConfig)`` of train's options: each field from its option in commae.config, checked by its rules."""
     from ..models import SystemConfig
@@ -88,14 +97,15 @@ def _configs(ctx: click.Context, opts: dict, ebno_db: tuple[float, float]):
     values = {option.name: opts[option.param] for option in config.OPTIONS if option.section != "run" and option.flags}
     values.update(
         output=config.OUTPUT_OF_LOSS[opts["loss"]],
-        normalization=opts["normalization"] or "batch",  # None: the channel's default, below
+        normalization=opts["normalization"],  # None: the channel's default (SystemConfig asks it)
         ebno_db=ebno_db,
         esno_db=opts["snr"] if opts["esno"] else None,
     )
     check_combinations(ctx, values)
     system = SystemConfig(**{o.name: values[o.name] for o in config.fields("system")})
-    if opts["normalization"] is None:  # per message where the receiver does not know a fading gain
-        system = dataclasses.replace(system, normalization=system.make_channel().default_normalization)
+    reason = config.no_information(dataclasses.asdict(system))  # before any training: a system that cannot learn anything
+    if reason:
+        raise click.UsageError(reason)
     return system, TrainConfig(**{o.name: values[o.name] for o in config.fields("train")})
 
 

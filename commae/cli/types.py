@@ -20,6 +20,7 @@ from ..config import MAX_BATCH_SIZE, MAX_BITS
 
 __all__ = [
     "Finite",
+    "IntLimits",
     "LimitedPath",
     "click_type",
     "parsed",
@@ -53,6 +54,31 @@ class Finite(click.FloatRange):
         return number
 
 
+# An upper bound from here on is a machine limit (int64 seeds, 2**31 - 1 counts), not a limit a user meets
+_MACHINE_LIMIT = 2**31 - 1
+
+
+class IntLimits(click.IntRange):
+    """``click.IntRange`` whose ``--help`` shows a bound at a machine limit as none (``x>=0``, not ``0<=x<=9223372036854775807``).
+
+    A value beyond it is still refused, naming the exact range.
+
+    >>> IntLimits(0, 2**63 - 1)._describe_range(), IntLimits(1, 16)._describe_range()
+    ('x>=0', '1<=x<=16')
+    """
+
+    def _describe_range(self) -> str:
+        if self.max is not None and self.max >= _MACHINE_LIMIT and self.min is not None:
+            return f"x>={self.min}"
+        return super()._describe_range()
+
+    def convert(self, value, param, ctx):
+        number = click.types.IntParamType.convert(self, value, param, ctx)
+        if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+            self.fail(f"{number} is not in the range {click.IntRange._describe_range(self)}.", param, ctx)
+        return number
+
+
 class LimitedPath(click.Path):
     """``click.Path`` that also refuses a name longer than NAME_MAX (255 bytes) or a path longer than PATH_MAX, in one line."""
 
@@ -74,7 +100,7 @@ class LimitedPath(click.Path):
 def click_type(check):
     """The click type of a check of commae.config (None: text, read by the check's ``parse`` or taken as it is)."""
     if isinstance(check, config.Int):
-        return click.IntRange(check.lo, check.hi)
+        return IntLimits(check.lo, check.hi)
     if isinstance(check, config.Real):
         return Finite(check.lo, check.hi, min_open=check.lo_open, max_open=check.hi_open)
     if isinstance(check, config.OneOf):
