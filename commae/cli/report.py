@@ -18,7 +18,19 @@ __all__ = ["train_summary", "ber_table", "info_table", "gap_table"]
 
 
 def train_summary(result, system, train_cfg, dry_run: bool) -> None:
-    """What a run wrote, and the validation table: the autoencoder beside its baselines, on the same noise."""
+    """What a run wrote, and the validation table: the autoencoder beside its baselines, on the same messages.
+
+    Every column counts the same thing in every row: messages of ``k`` bits
+    decoded wrong (BLER, with its 95 % Clopper–Pearson interval), bits wrong
+    (BER) and k − CE/ln 2 per message of each receiver's posterior (a bound
+    on the MI; blank where a receiver has no exact posterior). A baseline's
+    value must lie in [0, k] (:func:`commae.information.check_information`),
+    else the command ends with one line and exit status 1; the autoencoder's
+    is a bound and may be negative before it has learned.
+    """
+    from ..information import ImpossibleInformation, check_information
+    from ..simulation import clopper_pearson
+
     last = result.history.last
     if dry_run:
         click.echo(f"dry run: one batch trained, nothing written (val loss {last['val_loss']:.4f})")
@@ -27,20 +39,33 @@ def train_summary(result, system, train_cfg, dry_run: bool) -> None:
     ebno = _snr_text(*train_cfg.ebno_db)
     esno_db = getattr(train_cfg, "esno_db", None)
     at = f"Es/N0 {_snr_text(*esno_db)} (Eb/N0 {_snr_text(*(round(v, 2) for v in train_cfg.ebno_db))})" if esno_db else f"Eb/N0 {ebno}"
-    click.echo(f"validation at {at}, {result.val_messages} messages, the same noise for every system:")
-    # a bit-wise receiver's loss bounds the bit-wise MI (BMI), a symbol-wise one's the MI
-    info = "BMI (bit)" if system.output == "bit" else "MI (bit)"
-    rows = [("autoencoder", last["val_ser"], last["val_ber"], last["val_bler"], last.get("mi_bits"))]
-    if result.baseline_metrics is not None:
-        b = result.baseline_metrics
-        rows.append((f"{result.baseline} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
-    for name, b in result.other_baselines.items():  # e.g. Hamming hard and uncoded BPSK for a (7,4) run
-        rows.append((f"{name} (baseline)", b["ser"], b["ber"], b["bler"], b.get("mi_bits")))
+    k, messages = system.k, result.val_messages
+    click.echo(f"validation at {at}, {messages} messages of k = {k} bits, the same messages and noise for every system:")
+    # a bit-wise receiver's loss bounds the bit-wise MI (BMI), a symbol-wise one's the MI; the baselines report the same quantity
+    bitwise = system.output == "bit"
+    info, key = ("BMI bound (bit)", "bmi_bits") if bitwise else ("MI bound (bit)", "mi_bits")
+    rows = [("autoencoder", round(last["val_bler"] * messages), messages, round(last["val_ber"] * messages * k), messages * k, last.get("mi_bits"))]
+    baselines = ([(result.baseline, result.baseline_metrics)] if result.baseline_metrics is not None else []) + list(result.other_baselines.items())
+    for name, b in baselines:  # e.g. Hamming hard and uncoded BPSK for a (7,4) run
+        value = b.get(key)
+        if value is not None:
+            try:
+                value = check_information(value, k, what="BMI" if bitwise else "MI", system=name, snr=at)
+            except ImpossibleInformation as exc:
+                raise click.ClickException(str(exc)) from None
+        rows.append((f"{name} (baseline)", b["message_errors"], b["messages"], b["bit_errors"], b["bits"], value))
     width = max(len("system"), *(len(r[0]) for r in rows)) + 2
-    click.echo(f"  {'system':<{width}}{'SER':>11}{'BER':>11}{'BLER':>11}{info:>11}")
-    for name, ser, ber, bler, mi in rows:
-        mi_text = "" if mi is None else f"{mi:.3f}"
-        click.echo(f"  {name:<{width}}{ser:>11.3e}{ber:>11.3e}{bler:>11.3e}{mi_text:>11}")
+    bler = f"BLER ({k}-bit message)"
+    click.echo(f"  {'system':<{width}}{'errors':>8}{bler:>22}{'95% interval':>24}{'bit errors':>12}{'BER':>11}{info:>17}")
+    for name, errors, trials, bit_errors, bits, mi in rows:
+        low, high = clopper_pearson(errors, trials)
+        interval = f"[{low:.2e}, {high:.2e}]"
+        mi_text = "-" if mi is None else f"{mi:.3f}"
+        click.echo(f"  {name:<{width}}{errors:>8}{errors / trials:>22.3e}{interval:>24}{bit_errors:>12}{bit_errors / bits:>11.3e}{mi_text:>17}")
+    what, loss = ("BMI", "sum of BCE") if bitwise else ("MI", "CE")
+    click.echo(f"  (errors: messages decoded wrong, of {messages}, with the 95 % Clopper-Pearson interval of their rate; bit errors: of {messages * k} bits)")
+    click.echo(f"  ({what} bound: k - {loss}/ln 2 per message of each receiver's posterior given what it decides from, the hard bits for a hard decoder)")
+    click.echo(f"  (it is the {what} itself where that posterior is exact, as the baselines' are, and a lower bound for the autoencoder; '-': no exact posterior)")
     if result.baseline_metrics is None:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
     _train_notes(result, system)
