@@ -121,7 +121,16 @@ def info_table(rows: Sequence[Mapping[str, Any]], channel: str) -> None:
 
 
 def gap_table(gaps: Sequence[Mapping[str, Any]], metric: str) -> None:
-    """One line per (system, error rate): the Eb/N0 of both curves, the gap and its interval."""
-    click.echo(f"{'system':<18}{metric.upper():>10}{'Eb/N0':>8}{'reference':>11}{'gap (dB)':>10}   interval")
+    """One line per (system, error rate): the Eb/N0 of both curves, the gap and its interval.
+
+    Where a curve does not fall to the rate its Eb/N0 reads ``not reached``
+    (the gap ``-``, an interval end ``open``) and the row ends with its note:
+    which curve, and the range it covers.
+    """
+    click.echo(f"{'system':<18}{metric.upper():>10}{'Eb/N0':>13}{'reference':>13}{'gap (dB)':>10}   interval")
     for g in gaps:
-        click.echo(f"{g['system']:<18}{g['rate']:>10.2e}{g['ebno_db']:>8.2f}{g['reference_ebno_db']:>11.2f}{g['gap_db']:>+10.2f}   [{g['gap_low_db']:+.2f}, {g['gap_high_db']:+.2f}]")
+        ebno, ref = (f"{'not reached':>13}" if v != v else f"{v:>13.2f}" for v in (g["ebno_db"], g["reference_ebno_db"]))
+        gap = f"{'-':>10}" if g["gap_db"] != g["gap_db"] else f"{g['gap_db']:>+10.2f}"
+        low, high = ("open" if v != v else f"{v:+.2f}" for v in (g["gap_low_db"], g["gap_high_db"]))
+        note = f"   ({g['note']})" if g.get("note") else ""
+        click.echo(f"{g['system']:<18}{g['rate']:>10.2e}{ebno}{ref}{gap}   [{low}, {high}]{note}")
