@@ -47,7 +47,20 @@ from ._names import BASELINE_NAMES, is_baseline_name
 from .channels import AWGN, Channel, broadcast_no
 from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
 
-__all__ = ["Modem", "Hamming74", "UncodedBPSK", "PilotModem", "matching_baselines", "has_exact_posterior", "receiver_logits", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
+__all__ = [
+    "Modem",
+    "Hamming74",
+    "UncodedBPSK",
+    "PilotModem",
+    "matching_baselines",
+    "has_exact_posterior",
+    "receiver_logits",
+    "bpsk_metric",
+    "matching_baseline",
+    "make_baseline",
+    "is_baseline_name",
+    "BASELINE_NAMES",
+]
 
 
 Demapping = Literal["app", "maxlog"]

@@ -215,8 +215,7 @@ def check_information(value: float, k: float, *, what: str, system: str, snr: st
         return min(max(value, 0.0), float(k))
     hint = " (a Monte Carlo estimate this near 0 may need more samples)" if -0.05 < value < 0 else ""
     raise ImpossibleInformation(
-        f"{what} of {system} at {snr} is {value:.4f} bit, outside [0, {k:g}] bit by more than {tolerance:g} bit: "
-        f"the estimator or the channel model is wrong, so it is not reported{hint}"
+        f"{what} of {system} at {snr} is {value:.4f} bit, outside [0, {k:g}] bit by more than {tolerance:g} bit: the estimator or the channel model is wrong, so it is not reported{hint}"
     )
 
 

@@ -23,7 +23,7 @@ def train_summary(result, system, train_cfg, dry_run: bool) -> None:
     Every column counts the same thing in every row: messages of ``k`` bits
     decoded wrong (BLER, with its 95 % Clopper–Pearson interval), bits wrong
     (BER) and k − CE/ln 2 per message of each receiver's posterior (a bound
-    on the MI; blank where a receiver has no exact posterior). A baseline's
+    on the MI; ``-`` where a receiver has no exact posterior). A baseline's
     value must lie in [0, k] (:func:`commae.information.check_information`),
     else the command ends with one line and exit status 1; the autoencoder's
     is a bound and may be negative before it has learned.
@@ -63,9 +63,9 @@ def train_summary(result, system, train_cfg, dry_run: bool) -> None:
         mi_text = "-" if mi is None else f"{mi:.3f}"
         click.echo(f"  {name:<{width}}{errors:>8}{errors / trials:>22.3e}{interval:>24}{bit_errors:>12}{bit_errors / bits:>11.3e}{mi_text:>17}")
     what, loss = ("BMI", "sum of BCE") if bitwise else ("MI", "CE")
-    click.echo(f"  (errors: messages decoded wrong, of {messages}, with the 95 % Clopper-Pearson interval of their rate; bit errors: of {messages * k} bits)")
-    click.echo(f"  ({what} bound: k - {loss}/ln 2 per message of each receiver's posterior given what it decides from, the hard bits for a hard decoder)")
-    click.echo(f"  (it is the {what} itself where that posterior is exact, as the baselines' are, and a lower bound for the autoencoder; '-': no exact posterior)")
+    click.echo(f"  (errors: {k}-bit messages decoded wrong, of {messages}, with the 95 % Clopper-Pearson interval of their rate; bit errors: of {messages * k} bits)")
+    click.echo(f"  ({what} bound: k - {loss}/ln 2 per message with each receiver's posterior given what it decides from, the hard bits for a hard decoder)")
+    click.echo(f"  (that is the {what} itself for an exact posterior, as the baselines' are, and a lower bound for the autoencoder; '-': no exact posterior)")
     if result.baseline_metrics is None:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
     _train_notes(result, system)
@@ -92,14 +92,30 @@ def _train_notes(result, system) -> None:
 # --- commae ber-curve ----------------------------------------------------------------------------
 
 
-def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float) -> None:
-    """One line per (system, Eb/N0 point): bits, errors, BER with its interval and theory, SER and BLER."""
+_FLAG_MARKS = {"zero-below-theory": "0 errors below theory", "beyond-noise-generator": "beyond the noise generator", "short-noise-tail": "short noise tail"}
+
+
+def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float, flags: Sequence[Mapping[str, Any]] = ()) -> None:
+    """One line per (system, Eb/N0 point): bits, errors, BER with its interval and theory, SER and BLER.
+
+    A row in ``flags`` (:func:`commae.simulation.point_flags`) ends with ``!`` and what it is,
+    and the notes follow the table: such a row is not a clean result.
+    """
+    marks: dict[tuple[str, float], list[str]] = {}
+    for f in flags:
+        marks.setdefault((f["system"], float(f["ebno_db"])), []).append(_FLAG_MARKS.get(f["flag"], f["flag"]))
     w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2  # the longest name sets the column
     click.echo(f"{'system':<{w}}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
     for r in rows:
         interval = f"[{r['ber_low']:.2e}, {r['ber_high']:.2e}]"
         th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
-        click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}")
+        mark = marks.get((r["system"], float(r["ebno_db"])))
+        flag = f"  ! {', '.join(mark)}" if mark else ""
+        click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}{flag}")
+    if flags:
+        click.echo("! not a clean result (also under 'flags' in the JSON):")
+        for f in flags:
+            click.echo(f"  {f['system']} at {float(f['ebno_db']):g} dB: {f['note']}")
 
 
 # --- commae info ---------------------------------------------------------------------------------
