@@ -66,7 +66,7 @@ def ber_curve(
     from ..baselines import make_baseline, matching_baselines
     from ..models import make_channel
     from ..runs import RunError, check_device, load_model
-    from ..simulation import result_settings, simulate, write_results
+    from ..simulation import point_flags, result_settings, simulate, write_results
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
@@ -124,6 +124,7 @@ def ber_curve(
     )
     if not main:
         return
+    flags = point_flags(rows, systems, dev, confidence)  # zeros below theory, rates the noise generator cannot produce
     settings = result_settings(
         seed=seed,
         runs=[str(Path(r)) for r in run_dirs],
@@ -143,6 +144,7 @@ def ber_curve(
         rank_counts=per_rank,
         precision=precision,
         precision_checks=checks,
+        flags=flags,
     )
     if esno is not None:  # the points as given, after their Eb/N0
         keys = list(settings)
@@ -150,8 +152,9 @@ def ber_curve(
         settings = {key: esno if key == "esno_db" else settings[key] for key in keys}
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
-        ber_table(rows, confidence)
-    click.echo(f"wrote {csv_path} and {json_path}")
+        ber_table(rows, confidence, flags)
+    flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
+    click.echo(f"wrote {csv_path} and {json_path}{flagged}")
 
 
 def _refuse_unused_channel(ctx: click.Context, baselines: tuple[str, ...], impairments: dict) -> None:
