@@ -152,7 +152,7 @@ def ber_curve(
         settings = {key: esno if key == "esno_db" else settings[key] for key in keys}
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
-        ber_table(rows, confidence, flags)
+        ber_table(rows, confidence, flags, dict(zip(map(float, ebno), esno)) if esno is not None else None)
     flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
     click.echo(f"wrote {csv_path} and {json_path}{flagged}")
 

@@ -80,7 +80,8 @@ def _train_notes(result, system) -> None:
     if result.other_baselines:
         click.echo("  (a baseline with another n sees the same messages at the same Eb/N0, with its own noise)")
     if result.baseline is None and not system.make_channel().coherent:
-        click.echo("  (no coherent baseline exists without CSI over fast fading; over block fading with n >= 2, pilot-aided detection is one)")
+        why = "over fast fading" if system.fading == "fast" else f"in {system.n} channel use (pilot-aided detection, the baseline over block fading, needs n >= 2)"
+        click.echo(f"  (no coherent baseline exists without CSI {why})")
     if result.collapsed:
         click.echo(
             f"warning: the transmitter collapsed: messages {', '.join(map(str, result.collapsed))} are sent with (almost) the same symbols and are decided by chance; {_collapse_remedy(system)}",
@@ -107,8 +108,10 @@ def _collapse_remedy(system) -> str:
 _FLAG_MARKS = {"zero-below-theory": "0 errors below theory", "beyond-noise-generator": "beyond the noise generator", "short-noise-tail": "short noise tail"}
 
 
-def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float, flags: Sequence[Mapping[str, Any]] = ()) -> None:
+def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float, flags: Sequence[Mapping[str, Any]] = (), esno_of: Mapping[float, float] | None = None) -> None:
     """One line per (system, Eb/N0 point): bits, errors, BER with its interval and theory, SER and BLER.
+
+    ``esno_of`` (the points were given as Es/N0): each Eb/N0's Es/N0, shown first.
 
     A row in ``flags`` (:func:`commae.simulation.point_flags`) ends with ``!`` and what it is,
     and the notes follow the table: such a row is not a clean result.
@@ -117,13 +120,15 @@ def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float, flags: Seque
     for f in flags:
         marks.setdefault((f["system"], float(f["ebno_db"])), []).append(_FLAG_MARKS.get(f["flag"], f["flag"]))
     w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2  # the longest name sets the column
-    click.echo(f"{'system':<{w}}{'Eb/N0':>6}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
+    es_head, eb_width = (f"{'Es/N0':>6}", 9) if esno_of else ("", 6)  # Eb/N0 from Es/N0 is not round: 4 digits
+    click.echo(f"{'system':<{w}}{es_head}{'Eb/N0':>{eb_width}}{'bits':>11}{'errors':>8}{'BER':>11}{'95% interval' if confidence == 0.95 else 'interval':>24}{'theory':>11}{'SER':>11}{'BLER':>11}")
     for r in rows:
         interval = f"[{r['ber_low']:.2e}, {r['ber_high']:.2e}]"
         th = "" if r["ber_theory"] != r["ber_theory"] else f"{r['ber_theory']:.2e}"
         mark = marks.get((r["system"], float(r["ebno_db"])))
         flag = f"  ! {', '.join(mark)}" if mark else ""
-        click.echo(f"{r['system']:<{w}}{r['ebno_db']:>6g}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}{flag}")
+        es, eb = (f"{esno_of[float(r['ebno_db'])]:>6g}", f"{r['ebno_db']:>9.4g}") if esno_of else ("", f"{r['ebno_db']:>6g}")
+        click.echo(f"{r['system']:<{w}}{es}{eb}{r['bits']:>11.3g}{r['bit_errors']:>8}{r['ber']:>11.2e}{interval:>24}{th:>11}{r['ser']:>11.2e}{r['bler']:>11.2e}{flag}")
     if flags:
         click.echo("! not a clean result (also under 'flags' in the JSON):")
         for f in flags:
