@@ -195,11 +195,11 @@ class Receiver(nn.Module):
         (:meth:`csi_features`): per use the matched-filter output and the gain
         divided by the message's total gain :math:`\sum_j |h_j|^2` (for
         ``n = 1`` the equalised :math:`y/h` and 1), and the phase of ``h``;
-        and the mean gain.
+        and the mean gain, all bounded.
     fading : bool
         Whether a random gain multiplies the signal (fading without CSI).
         The receiver then sees the direction :math:`y/\|y\|` and the
-        amplitude :math:`\|y\|/\sqrt n` instead of ``y``
+        amplitude :math:`\|y\|/\sqrt n` (bounded) instead of ``y``
         (:meth:`gain_free_features`). Implied by ``csi``.
     hidden : int
         Width of the hidden layers.
@@ -250,15 +250,17 @@ class Receiver(nn.Module):
         r"""The receiver's input over fading without CSI: ``y`` ``[B, n]`` complex to ``[B, 2n + 1]`` real.
 
         The direction :math:`y / \|y\|` (``2n``) and the RMS amplitude
-        :math:`\|y\| / \sqrt n` (1): one to one with ``y``, and a common gain
-        :math:`h` (block fading) moves only the amplitude and a phase of the
-        direction, so a deep fade keeps the information that ``y`` itself
+        :math:`r = \|y\| / \sqrt n` as :math:`r / (1 + r)` (1, bounded as
+        the gain of :meth:`csi_features`): one to one with ``y``, and a common
+        gain :math:`h` (block fading) moves only the amplitude and a phase of
+        the direction, so a deep fade keeps the information that ``y`` itself
         loses as it vanishes.
         """
         tiny = torch.finfo(y.real.dtype).tiny
         norm = torch.linalg.vector_norm(y, dim=-1, keepdim=True)
         direction = y / norm.clamp_min(tiny)
-        return torch.cat([complex_to_features(direction), norm / y.shape[-1] ** 0.5], dim=-1).float()
+        amplitude = norm / y.shape[-1] ** 0.5
+        return torch.cat([complex_to_features(direction), amplitude / (1 + amplitude)], dim=-1).float()
 
     @classmethod
     def csi_features(cls, y: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -268,7 +270,8 @@ class Receiver(nn.Module):
         :math:`i`: the matched-filter output normalised by it,
         :math:`a_i = h_i^* y_i / G`, softly bounded (2 features, below); the
         share of the gain :math:`b_i = |h_i|^2 / G` (1); the phase
-        :math:`h_i / |h_i|` (2); then the mean gain :math:`G / n` (1).
+        :math:`h_i / |h_i|` (2); then the mean gain :math:`g = G / n` as
+        :math:`g / (1 + g)` (1).
 
         Why these: over :math:`y = h x + w` the ML decision is
         :math:`\arg\max_s \sum_i 2\,\mathrm{Re}(s_i^* h_i^* y_i) - |s_i|^2 |h_i|^2`,
@@ -281,17 +284,22 @@ class Receiver(nn.Module):
         (noiseless, :math:`a_i = b_i x_i`; for ``n = 1``, :math:`a = y/h`, the
         zero-forcing output). A use in a deep fade beside a strong one gets
         :math:`a_i \approx 0`, :math:`b_i \approx 0`: it is ignored, as ML
-        ignores it. :math:`G/n` (with the N0 the receiver does not know) only
+        ignores it. :math:`g` (with the N0 the receiver does not know) only
         sets how sure the decision is.
 
-        The bound: where the whole message fades under noise, :math:`\|a\|`
+        Every input is bounded, so that no fade takes the MLP where training
+        never went. Where the whole message fades under noise, :math:`\|a\|`
         grows as :math:`\sqrt{N_0 / G}`; the receiver takes
         :math:`a / \sqrt{1 + \|a\|^2 / R^2}` with :math:`R` =
         :attr:`EQUALISED_BOUND` (4, 12 dB above the unit RMS of the points),
-        which moves a point of amplitude 1.5 by 6 % and keeps every input
-        below 4. The map is one to one, and with the phases and the gains
-        the features give back ``y`` and ``h`` (which a PA, phase noise or an
-        ADC may need).
+        which moves a point of amplitude 1.5 by 6 % and keeps
+        :math:`\|a\| < 4`. The gain enters as :math:`g / (1 + g) < 1`:
+        given as :math:`g`, a gain rarely seen in training (:math:`|h|^2 > 9`
+        has probability :math:`10^{-4}`) misled the receiver, noiselessly
+        wrong on 81 of 4096 messages at :math:`|h| = 3` and 3840 at 10 (the
+        short n = 1 training of ``tests/test_deep_fade.py``). Each
+        map is one to one, and with the phases and the gains the features
+        give back ``y`` and ``h`` (which a PA, phase noise or an ADC may need).
         """
         tiny = torch.finfo(h.real.dtype).tiny
         size = h.abs()
@@ -304,8 +312,8 @@ class Receiver(nn.Module):
         a = cls.EQUALISED_BOUND * matched / torch.hypot(cls.EQUALISED_BOUND * top * total, norm).clamp_min(tiny)
         share = unit.abs().pow(2) / total
         phase = h / size.clamp_min(tiny)
-        mean_gain = size.pow(2).mean(-1, keepdim=True)
-        return torch.cat([complex_to_features(a), share, complex_to_features(phase), mean_gain], dim=-1).float()
+        gain = size.pow(2).mean(-1, keepdim=True)  # G / n
+        return torch.cat([complex_to_features(a), share, complex_to_features(phase), gain / (1 + gain)], dim=-1).float()
 
 
 class Autoencoder(nn.Module):
