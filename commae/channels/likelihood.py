@@ -338,7 +338,9 @@ def chain_log_likelihood(
     s = points.to(torch.complex128)
     if pa is not None:
         s = pa.amplify(s)
-    no_b = broadcast_no(no, y).double().clamp_min(1e-12).expand(rows, n)  # [B, n]
+    if isinstance(no, float) or (isinstance(no, int) and not isinstance(no, bool)):
+        no = torch.tensor(float(no), dtype=torch.float64)  # not rounded to float32 on the way: that moves ln p by 1e-8 of |y - m|^2 / N0
+    no_b = broadcast_no(no, yy).clamp_min(1e-12).expand(rows, n)  # [B, n], float64
     hh = torch.ones_like(yy) if h is None else h.to(torch.complex128).expand(rows, n)
     if pn is not None and pn.sigma == 0:
         pn = None
