@@ -144,18 +144,17 @@ def _periods(s_max: float) -> list[int]:
     return ks
 
 
-def _piece(acc: torch.Tensor, top: torch.Tensor, end: torch.Tensor, kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor, peak: torch.Tensor) -> None:
-    """Add to ``acc`` the integral of ``exp(g - peak)`` from ``top`` towards ``end``, over which ``g`` falls, down to ``peak - _DROP``.
+def _piece(top: torch.Tensor, end: torch.Tensor, kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """The Gauss–Legendre rule ``(pairs, nodes [P, J], half-widths [P])`` from ``top`` towards ``end``, over which ``g`` falls, down to ``target``.
 
-    All arguments are 1-D over the same pairs; ``peak`` is the maximum of ``g`` over the whole
-    axis and ``acc`` is updated in place. Pairs whose ``g(top)`` is below ``peak - _DROP`` are skipped.
+    All arguments are 1-D over the same pairs; ``pairs`` indexes them. Pairs whose
+    ``g(top)`` is below ``target`` are left out; None when none is left.
     """
     h = _log_integrand(top, kappa, psi, s)
-    target = peak - _DROP
     idx = ((h > target) & (end != top)).nonzero().squeeze(1)
     if idx.numel() == 0:
-        return
-    top, end, kappa, psi, s, target, h, peak = (t[idx] for t in (top, end, kappa, psi, s, target, h, peak))
+        return None
+    top, end, kappa, psi, s, target, h = (t[idx] for t in (top, end, kappa, psi, s, target, h))
     direction = torch.sign(end - top)
     far = (end - top).abs()
     # g >= target within `near` of top: g(top + d) >= h - |g'(top)| d - (1/s^2 + kappa) d^2 / 2
@@ -172,11 +171,8 @@ def _piece(acc: torch.Tensor, top: torch.Tensor, end: torch.Tensor, kappa: torch
         width[todo] = d
         todo = todo[above & (d < far[todo])]
     x = torch.as_tensor(_GL_NODES, dtype=top.dtype, device=top.device)
-    w = torch.as_tensor(_GL_WEIGHTS, dtype=top.dtype, device=top.device)
     half = direction * (0.5 * width)
-    nodes = (top + half)[:, None] + half[:, None] * x  # [P, J]
-    g = _log_integrand(nodes, kappa[:, None], psi[:, None], s[:, None]).sub_(peak[:, None]).exp_()  # <= 1
-    acc[idx] += (g @ w) * half.abs()
+    return idx, (top + half)[:, None] + half[:, None] * x, half.abs()
 
 
 def phase_log_mean(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -221,6 +217,24 @@ def phase_log_mean(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> t
     """
     shape = torch.broadcast_shapes(kappa.shape, psi.shape, s.shape)
     kappa, psi, s = (t.expand(shape).reshape(-1) for t in (kappa, psi, s))
+    with torch.no_grad():  # where to integrate: the rule's nodes depend on the arguments, its value is differentiated below
+        h0, rules = _phase_rule(kappa.detach(), psi.detach(), s.detach())
+    grad = torch.is_grad_enabled() and (kappa.requires_grad or psi.requires_grad or s.requires_grad)
+    w = torch.as_tensor(_GL_WEIGHTS, dtype=h0.dtype, device=h0.device)
+    acc = torch.zeros_like(h0)  # the integral of exp(g - h0): h0 >= g everywhere (up to rounding)
+    for idx, nodes, half in rules:
+        k, p, sd = (t[idx, None] for t in (kappa, psi, s))
+        if grad:
+            u = torch.sin(0.5 * (nodes - p))
+            g = -0.5 * (nodes / sd) ** 2 - 2.0 * k * u * u
+            acc = acc.index_add(0, idx, (torch.exp(g - h0[idx, None]) @ w) * half)
+        else:
+            acc.index_add_(0, idx, (_log_integrand(nodes, k, p, sd).sub_(h0[idx, None]).exp_() @ w) * half)
+    return (h0 + torch.log(acc) - torch.log(s) - 0.5 * math.log(2 * math.pi)).reshape(shape)
+
+
+def _phase_rule(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
+    """The highest value ``h0`` of ``g`` over the axis, and the Gauss–Legendre rule of :func:`phase_log_mean` (1-D arguments)."""
     a = kappa * s * s
     multi = a > 1.0  # peaks in other periods are possible
     a1 = torch.where(multi, a, torch.full_like(a, 2.0))  # where the formulas of a > 1 are defined
@@ -231,9 +245,7 @@ def phase_log_mean(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> t
     theta0 = psi - _solve_f(psi, a, zero, torch.minimum(psi, vc), psi / (1.0 + a), increasing=True)
     h0 = _log_integrand(theta0, kappa, psi, s)
     target = h0 - _DROP
-    acc = torch.zeros_like(a)  # the integral of exp(g - h0)
-    _piece(acc, theta0, psi - math.pi, kappa, psi, s, h0)
-    _piece(acc, theta0, psi + math.pi, kappa, psi, s, h0)
+    rules = [_piece(theta0, psi - math.pi, kappa, psi, s, target), _piece(theta0, psi + math.pi, kappa, psi, s, target)]
     for k in _periods(float(s.max())):
         if k == 0:
             continue
@@ -244,7 +256,7 @@ def phase_log_mean(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> t
         idx = (-0.5 * (near_end / s) ** 2 >= target).nonzero().squeeze(1)
         if idx.numel() == 0:
             continue
-        kk, pp, ss, tt, hh, a11, vcc, fv, mm = (t[idx] for t in (kappa, psi, s, target, h0, a1, vc, f_vc, multi))
+        kk, pp, ss, tt, a11, vcc, fv, mm = (t[idx] for t in (kappa, psi, s, target, a1, vc, f_vc, multi))
         c, ne, fe = centre[idx], near_end[idx], far_end[idx]
         level = (pp + 2 * math.pi * k) * -toward  # |psi_k| >= pi
         # a peak (and the minimum before it) in this period, high enough to count: it lies at
@@ -258,12 +270,11 @@ def phase_log_mean(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> t
             v_min = _solve_f(lvl, a2, v2, torch.full_like(lvl, math.pi), math.pi - (lvl - math.pi) / (a2 - 1.0), increasing=False)
             peak[sel] = c[sel] + toward * v_peak
             low[sel] = c[sel] + toward * v_min
-        sub = torch.zeros_like(kk)
-        _piece(sub, ne, low, kk, pp, ss, hh)  # falls from the end nearest 0 to the minimum (or the far end)
-        _piece(sub, peak, low, kk, pp, ss, hh)  # the peak down to the minimum
-        _piece(sub, peak, fe, kk, pp, ss, hh)  # the peak down to the far end
-        acc[idx] += sub
-    return (h0 + torch.log(acc) - torch.log(s) - 0.5 * math.log(2 * math.pi)).reshape(shape)
+        for top, end in ((ne, low), (peak, low), (peak, fe)):  # from the end nearest 0 to the minimum (or the far end); the peak to either side
+            rule = _piece(top, end, kk, pp, ss, tt)
+            if rule is not None:
+                rules.append((idx[rule[0]], rule[1], rule[2]))
+    return h0, [r for r in rules if r is not None]
 
 
 def symbol_log_likelihood(
