@@ -20,6 +20,7 @@ import torch
 
 from ..snr import noise_std_per_real_dim
 from .base import Channel, broadcast_no, check_flag, check_input, complex_normal, make_generator
+from .noise import gaussian
 
 __all__ = ["AWGN"]
 
@@ -60,7 +61,7 @@ class AWGN(Channel):
         no = broadcast_no(no, x)
         gen = make_generator(generator, x.device)
         if self.real:
-            noise = torch.randn(x.shape, dtype=x.dtype, device=x.device, generator=gen)
+            noise = gaussian(x.shape, gen, dtype=x.dtype, device=x.device)
             return x + noise * noise_std_per_real_dim(no)
         return x + complex_normal(x.shape, x, gen) * torch.sqrt(no)
 
