@@ -15,7 +15,10 @@ what the engine and the reports need: ``closed_form`` (the keywords of
 :func:`commae.theory.system_rates` that describe it; with its channel's
 :attr:`~commae.channels.Channel.closed_form` they give its closed-form
 rates) and ``exact_posterior`` (whether its ``symbol_logits`` are the exact
-posterior, so that k − CE/ln 2 estimates its MI). LLRs follow the convention :math:`\mathrm{LLR} = \ln P(b{=}1|y)/P(b{=}0|y)`,
+posterior, so that k − CE/ln 2 estimates its MI). :func:`receiver_logits`
+gives the posterior of the message given what the receiver decides from:
+``symbol_logits`` (the received samples) for every baseline but Hamming
+(7,4) with hard decisions, whose decoder sees only the 7 hard bits. LLRs follow the convention :math:`\mathrm{LLR} = \ln P(b{=}1|y)/P(b{=}0|y)`,
 a logit. BPSK maps bit ``b`` to :math:`1 - 2b`.
 
 Everything is vectorised in torch, batch first, on the device of the input.
@@ -44,7 +47,20 @@ from ._names import BASELINE_NAMES, is_baseline_name
 from .channels import AWGN, Channel, broadcast_no
 from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
 
-__all__ = ["Modem", "Hamming74", "UncodedBPSK", "PilotModem", "matching_baselines", "has_exact_posterior", "bpsk_metric", "matching_baseline", "make_baseline", "is_baseline_name", "BASELINE_NAMES"]
+__all__ = [
+    "Modem",
+    "Hamming74",
+    "UncodedBPSK",
+    "PilotModem",
+    "matching_baselines",
+    "has_exact_posterior",
+    "receiver_logits",
+    "bpsk_metric",
+    "matching_baseline",
+    "make_baseline",
+    "is_baseline_name",
+    "BASELINE_NAMES",
+]
 
 
 Demapping = Literal["app", "maxlog"]
@@ -381,6 +397,30 @@ class Hamming74(nn.Module):
         no = broadcast_no(no, metric)
         return (2 * (metric / no) @ self.codeword_symbols.T).unsqueeze(1)
 
+    def hard_decision_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        r"""Codeword log-posteriors given only the 7 hard decisions (and the gains), up to a common constant, ``[B, 1, 16]``.
+
+        What a hard-decision decoder knows: bit :math:`j` is decided wrong with
+        probability :math:`p_j = Q(|h_j|\sqrt{2/N_0})` (BPSK, noise
+        :math:`N_0/2` on the in-phase axis), independently, so with
+        :math:`s_j = \pm 1` the hard decision and
+        :math:`L_j = \ln\frac{1-p_j}{p_j}`,
+        :math:`\ln P(r \mid c) = \sum_j \tfrac12 s_j x_j(c) L_j` plus terms common to all codewords.
+        Their softmax is the exact posterior of the message given the hard
+        decisions: k − CE/ln 2 with it estimates :math:`I(M; \hat r)`, the
+        information a hard-decision decoder can use (below the soft one's).
+        """
+        metric = bpsk_metric(y, h).to(torch.float64)  # [B, 7]
+        gain = torch.ones_like(metric) if h is None else h.abs().to(torch.float64)
+        a = gain * torch.sqrt(2.0 / broadcast_no(no, metric))
+        reliability = torch.special.log_ndtr(a) - torch.special.log_ndtr(-a)  # ln((1 - p) / p), >= 0
+        signs = torch.where(metric < 0, -1.0, 1.0).to(torch.float64)  # the hard decision as a BPSK symbol (receive's: bit 1 where metric < 0)
+        return ((signs * reliability / 2) @ self.codeword_symbols.T.to(torch.float64)).unsqueeze(1)
+
+    def receiver_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """The posterior of the message given what this decoder sees: :meth:`symbol_logits` (soft), :meth:`hard_decision_logits` (hard)."""
+        return self.hard_decision_logits(y, no, h) if self.decoder == "hard" else self.symbol_logits(y, no, h)
+
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, 7]`` (and CSI ``h``) to decoded message bits ``[B, 4]``."""
         _check_received(y, 7)
@@ -574,6 +614,19 @@ def has_exact_posterior(system: object) -> bool:
         return bool(own)
     channel = getattr(system, "channel", None)
     return hasattr(system, "symbol_logits") and bool(getattr(channel, "coherent", True))
+
+
+def receiver_logits(system: object, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+    """The log-posterior of the message given what ``system``'s receiver decides from, per symbol ``[B, m, 2**b]``.
+
+    ``symbol_logits`` (the received samples) for a modem, uncoded BPSK and
+    soft decoding; for :class:`Hamming74` with hard decisions, the posterior
+    given its 7 hard bits (:meth:`Hamming74.hard_decision_logits`). With
+    exact posteriors (:func:`has_exact_posterior`), k − CE/ln 2 with these
+    logits estimates the information the receiver can use.
+    """
+    own = getattr(system, "receiver_logits", None)  # a system whose receiver decides from less than y says so
+    return own(y, no, h) if own is not None else system.symbol_logits(y, no, h)
 
 
 def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:

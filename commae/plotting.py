@@ -40,9 +40,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # the library only saves figures; no display is needed
 
+import matplotlib.artist  # noqa: E402
+import matplotlib.legend  # noqa: E402
 import matplotlib.patheffects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+import matplotlib.transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -60,13 +63,16 @@ __all__ = [
     "new_figure",
     "plot_constellation",
     "plot_system_constellation",
+    "trained_at",
     "plot_error_rates",
+    "merge_results",
     "plot_learning_curves",
     "save_figure",
     "is_baseline_name",
     "MARKERS",
     "DASHES",
     "paper_name",
+    "canonical_name",
     "project_codebook",
     "readable_log_axis",
 ]
@@ -227,11 +233,46 @@ def _clear_corner(ax: plt.Axes) -> None:
         ax.set_ylim(y0, y1)
 
 
+# Where a point's bit label may go, in the order tried: above, below, right, left ((dx, dy) in points, ha, va).
+_LABEL_PLACES = (((0, 2.5), "center", "bottom"), ((0, -2.5), "center", "top"), ((3.5, 0), "left", "center"), ((-3.5, 0), "right", "center"))
+
+
 def _write_bits(ax: plt.Axes, x: np.ndarray, y: np.ndarray, bit_labels: torch.Tensor) -> None:
-    """Each point's bits just above it, on a white halo so that they read over regions and clouds."""
+    """Each point's bits just above it, on a white halo so that they read over regions and clouds (:class:`_LabelSeparator` moves those that collide)."""
     halo = [matplotlib.patheffects.withStroke(linewidth=1.2, foreground="white")]
+    (offset, ha, va) = _LABEL_PLACES[0]
     for px, py, bits in zip(x.tolist(), y.tolist(), bit_labels.detach().cpu().to(torch.int64).tolist()):
-        ax.annotate("".join(map(str, bits)), (px, py), xytext=(0, 2.5), textcoords="offset points", ha="center", va="bottom", fontsize="x-small", zorder=5, path_effects=halo)
+        text = ax.annotate("".join(map(str, bits)), (px, py), xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize="x-small", zorder=5, path_effects=halo)
+        text.set_gid("bits")
+    if not any(isinstance(a, _LabelSeparator) for a in ax.artists):
+        ax.add_artist(_LabelSeparator())
+
+
+class _LabelSeparator(matplotlib.artist.Artist):
+    """Draws nothing: just before its axes' bit labels are drawn, in the figure's final layout, moves each label that
+    would touch one placed before it to the first free place of :data:`_LABEL_PLACES`.
+
+    Points closer than a label's width (a short training, a crowded constellation) put their labels on top of one
+    another; where none collide, every label stays above its point and the figure is as it would be without this.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_zorder(4.95)  # after the points (4), before the labels (5)
+        self.set_in_layout(False)
+
+    def draw(self, renderer: Any) -> None:
+        placed: list[Any] = []
+        for text in (t for t in self.axes.texts if t.get_gid() == "bits"):
+            for offset, ha, va in (*_LABEL_PLACES, _LABEL_PLACES[0]):  # nowhere free: above, as the others
+                text.xyann = offset
+                text.set_ha(ha)
+                text.set_va(va)
+                box = text.get_window_extent(renderer)
+                if not any(box.overlaps(other) for other in placed):
+                    break
+            placed.append(box)
+        self.stale = False
 
 
 def _system_points(system: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -341,6 +382,25 @@ def _tsne(x: np.ndarray, *, perplexity: float, seed: int, iterations: int = 1000
     return y
 
 
+def trained_at(train: Mapping[str, Any] | Any) -> str:
+    """What a run's training config says of its SNR, for a figure's title: ``"Trained at $E_b/N_0$ = 7 dB"``.
+
+    ``train`` is the ``"train"`` part of ``config.json`` or a
+    :class:`~commae.training.TrainConfig`. A range reads "5–10 dB"; a run
+    trained with ``--esno`` is named by its Es/N0, as it was given.
+
+    >>> trained_at({"ebno_db": [7.0, 7.0], "esno_db": None})
+    'Trained at $E_b/N_0$ = 7 dB'
+    >>> trained_at({"ebno_db": [5.0, 10.0]}), trained_at({"ebno_db": [7.0, 7.0], "esno_db": [13.0, 13.0]})
+    ('Trained at $E_b/N_0$ = 5–10 dB', 'Trained at $E_s/N_0$ = 13 dB')
+    """
+    get = train.get if isinstance(train, Mapping) else lambda key: getattr(train, key, None)
+    esno = get("esno_db")
+    low, high = (float(v) for v in (esno if esno is not None else get("ebno_db")))
+    values = f"{low:g}" if low == high else f"{low:g}–{high:g}"
+    return f"Trained at {'$E_s/N_0$' if esno is not None else '$E_b/N_0$'} = {values} dB"
+
+
 def _panel_grid(panels: int) -> tuple[int, int]:
     """Columns and rows for ``panels`` small square panels at the current style's width: none narrower than 1.55 in."""
     width = plt.rcParams["figure.figsize"][0]
@@ -360,6 +420,7 @@ def plot_system_constellation(
     seed: int = 0,
     limit: float | None = None,
     projection: str = "pca",
+    title: str | None = None,
 ) -> list[plt.Axes]:
     """The constellation of a learned :class:`~commae.models.Autoencoder` or a baseline ``Modem``.
 
@@ -386,6 +447,9 @@ def plot_system_constellation(
     projection : {"pca", "tsne"}
         How a codebook with more than two real coordinates (``n > 1``
         complex, or ``n > 2`` real uses) is drawn: see :func:`project_codebook`.
+    title : str, optional
+        The panel's title, or the figure's above several panels: e.g. the
+        SNR it was trained at (:func:`trained_at`).
 
     Returns
     -------
@@ -436,9 +500,9 @@ def plot_system_constellation(
 
     dims = n if real else 2 * n
     if dims > 2 or (real and n == 2):
-        return [_plot_codebook(symbols, labels if bits else None, real, axes[0], projection=projection, cloud=cloud, seed=seed)]
+        return _titled([_plot_codebook(symbols, labels if bits else None, real, axes[0], projection=projection, cloud=cloud, seed=seed)], title)
     if real:  # n = 1 real use: a line
-        return [_plot_real_line(symbols[:, 0].real, labels if bits else None, axes[0], cloud=None if cloud is None else cloud[:, 0].real)]
+        return _titled([_plot_real_line(symbols[:, 0].real, labels if bits else None, axes[0], cloud=None if cloud is None else cloud[:, 0].real)], title)
 
     span = limit or 1.3 * float(symbols.abs().max())
     if cloud is not None and limit is None:
@@ -478,6 +542,16 @@ def plot_system_constellation(
                 ax.set_xlabel("")
             if not ax.get_subplotspec().is_first_col():
                 ax.set_ylabel("")
+    return _titled(axes, title)
+
+
+def _titled(axes: list[plt.Axes], title: str | None) -> list[plt.Axes]:
+    """``axes`` with ``title`` above the one panel, or above the figure of several."""
+    if title:
+        if len(axes) == 1 and not axes[0].get_title():
+            axes[0].set_title(title)
+        else:
+            axes[0].figure.suptitle(title)
     return axes
 
 
@@ -551,12 +625,26 @@ _PAPER_NAMES = {
 }
 
 
-def paper_name(name: str) -> str:
-    """How a paper names a system: ``qam16`` -> ``16-QAM``, ``psk8`` -> ``8-PSK``, a run ``k4-n7-...`` -> ``Autoencoder (7,4)``.
+# Two names of one modem: a run's matching baseline is named by its constellation (qam4), --baseline by the paper (qpsk).
+_ALIASES = {"qam4": "qpsk", "psk2": "bpsk"}
 
-    >>> [paper_name(s) for s in ("qam16", "psk8", "hamming74-soft", "uncoded-bpsk-4", "k4-n7-real-awgn-7dB", "mine")]
-    ['16-QAM', '8-PSK', 'Hamming (7,4), soft ML', 'Uncoded BPSK (4 bits)', 'Autoencoder (7,4)', 'mine']
+
+def canonical_name(name: str) -> str:
+    """One name per system: ``qam4`` -> ``qpsk``, ``psk2`` -> ``bpsk`` (the same Gray constellations); others as they are.
+
+    >>> canonical_name("qam4"), canonical_name("qam16")
+    ('qpsk', 'qam16')
     """
+    return _ALIASES.get(name, name)
+
+
+def paper_name(name: str) -> str:
+    """How a paper names a system: ``qam16`` -> ``16-QAM``, ``qam4`` -> ``QPSK``, ``psk8`` -> ``8-PSK``, a run ``k4-n7-...`` -> ``Autoencoder (7,4)``.
+
+    >>> [paper_name(s) for s in ("qam16", "qam4", "psk8", "hamming74-soft", "uncoded-bpsk-4", "k4-n7-real-awgn-7dB", "mine")]
+    ['16-QAM', 'QPSK', '8-PSK', 'Hamming (7,4), soft ML', 'Uncoded BPSK (4 bits)', 'Autoencoder (7,4)', 'mine']
+    """
+    name = canonical_name(name)
     if name in _PAPER_NAMES:
         return _PAPER_NAMES[name]
     for prefix, kind in (("qam", "QAM"), ("psk", "PSK"), ("pam", "PAM")):
@@ -570,6 +658,67 @@ def paper_name(name: str) -> str:
     return name
 
 
+_COUNTS = ("bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors")
+
+
+def _counts(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row.get(c) for c in _COUNTS)
+
+
+def merge_results(files: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> list[dict[str, Any]]:
+    """The rows of several ``ber-curve`` CSVs as one set, in which each system is one curve.
+
+    Parameters
+    ----------
+    files : sequence of (name, rows)
+        Each file's name (``commae plot ber`` gives its stem) and its rows
+        (:func:`commae.simulation.read_results`).
+
+    Returns
+    -------
+    rows : list of dict
+        A system (its name, under :func:`canonical_name`, and its channel
+        column, which names every stage and parameter of the channel) that
+        several files hold is one curve, the union of their points, when the
+        files agree on it: the same counts at every Eb/N0 that both hold, as
+        the same system simulated with the same seed gives (a baseline beside
+        a run and the same baseline alone). Where they disagree (another seed
+        or budget, or another run of the same name), each measurement keeps
+        its rows, marked ``"run"``: the name of the first file that holds it,
+        which :func:`plot_error_rates` writes after the system's name
+        ("16-QAM (baselines)").
+
+    Examples
+    --------
+    >>> row = dict(system="qam16", channel="awgn", ebno_db=0.0, bits=8, bit_errors=1, symbols=2, symbol_errors=1, blocks=2, block_errors=1)
+    >>> [r.get("run") for r in merge_results([("results", [row]), ("baselines", [row, {**row, "ebno_db": 1.0}])])]
+    [None, None]
+    >>> [r.get("run") for r in merge_results([("results", [row]), ("baselines", [{**row, "bit_errors": 2}])])]
+    ['results', 'baselines']
+    """
+    curves: dict[tuple[str, str], list[tuple[str, dict[float, Mapping[str, Any]]]]] = {}
+    for name, rows in files:
+        mine: dict[tuple[str, str], dict[float, Mapping[str, Any]]] = {}
+        for row in rows:
+            system = canonical_name(row["system"])
+            mine.setdefault((system, row["channel"]), {})[float(row["ebno_db"])] = {**row, "system": system}
+        for key, points in mine.items():
+            measurements = curves.setdefault(key, [])
+            for _, held in measurements:
+                if all(_counts(held[x]) == _counts(points[x]) for x in held.keys() & points.keys()):
+                    for x, row in points.items():
+                        held.setdefault(x, row)
+                    break
+            else:
+                measurements.append((name, dict(points)))
+    merged = []
+    for measurements in curves.values():
+        for name, points in measurements:
+            for x in sorted(points):
+                merged.append({**points[x], **({"run": name} if len(measurements) > 1 else {})})
+    return merged
+
+
 def plot_error_rates(
     rows: Sequence[Mapping[str, Any]],
     *,
@@ -581,23 +730,41 @@ def plot_error_rates(
     labels: Mapping[str, str] | None = None,
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
+    legend: str | None = "auto",
+    title: str | None = None,
 ) -> plt.Axes:
     """Error-rate curves from ``ber-curve`` rows (see :func:`commae.simulation.read_results`).
 
     Parameters
     ----------
     rows : sequence of dict
-        One per (system, point), with the ``RESULT_COLUMNS`` keys.
+        One per (system, point), with the ``RESULT_COLUMNS`` keys, and
+        optionally ``"run"``, which tells measurements of the same system
+        apart (see :func:`merge_results`, which merges several files).
     metric : {"ber", "ser", "bler"}
     esno : bool
         Against Es/N0 instead of Eb/N0.
     theory : bool
-        Draw the closed forms (thin lines without markers) where the rows have them.
+        Draw the closed forms (thin lines without markers) where the rows
+        have them, once per system.
     labels : mapping, optional
         Legend names by system name; the others are named as a paper would
         (:func:`paper_name`: ``qam16`` -> "16-QAM").
     xlim, ylim : (float, float), optional
-        Axis limits (Eb/N0 or Es/N0 in dB; error rate).
+        Axis ranges (Eb/N0 or Es/N0 in dB; error rate), widened where a
+        marker sits on an edge, so that no marker is cut in half.
+    legend : "auto", "below", a matplotlib location such as "upper right", or None
+        ``"auto"``: inside the axes, in the first corner (lower left, upper
+        right, lower right, upper left) where it covers no point, line or
+        error bar and at most a quarter of the axes; otherwise, in a new
+        figure (``ax=None``), ``"below"``: under the x-axis label, in as
+        many columns as the axes' width holds, the figure taller by its
+        height; in a caller's axes (a panel of a row, which a legend below
+        would shrink with the others), the corner where it covers the least
+        data, a free one first. ``None``: no legend.
+    title : str, optional
+        The axes' title (set before the legend is placed, which needs the
+        final layout).
 
     Notes
     -----
@@ -610,50 +777,80 @@ def plot_error_rates(
     """
     if metric not in ("ber", "ser", "bler"):
         raise ValueError(f"metric must be 'ber', 'ser' or 'bler', got {metric!r}")
+    if legend not in (None, "auto", "below") and legend not in matplotlib.legend.Legend.codes:
+        raise ValueError(f"legend must be 'auto', 'below', None or a location ({', '.join(matplotlib.legend.Legend.codes)}), got {legend!r}")
+    new = ax is None
     if ax is None:
         _, axes = new_figure()
         ax = axes[0, 0]
+    if title:
+        ax.set_title(title)
     labels = dict(labels or {})
     x_key = "esno_db" if esno else "ebno_db"
-    systems: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    systems: dict[tuple[str, str], dict[str, dict[float, Mapping[str, Any]]]] = {}  # (system, channel) -> run -> x -> row
     for row in rows:
-        systems.setdefault((row["system"], row["channel"]), []).append(row)
+        points = systems.setdefault((row["system"], row["channel"]), {}).setdefault(row.get("run") or "", {})
+        x = float(row[x_key])
+        if x in points and _counts(points[x]) != _counts(row):
+            raise ValueError(f"two rows of {row['system']} ({row['channel']}) at {x:g} dB differ: tell the measurements apart with a 'run' key (merge_results does)")
+        points[x] = row
     several_channels = len({ch for _, ch in systems}) > 1
     handles: list[Any] = []
     any_zero = False
     halo = [matplotlib.patheffects.withStroke(linewidth=2.2, foreground="white")]
-    for index, ((name, channel), points) in enumerate(systems.items()):
-        points = sorted(points, key=lambda r: r[x_key])
+    marks: list[tuple[float, float]] = []  # every marker drawn, (x, rate): no axis range may cut one
+    index = 0
+    for drawn_theory, ((name, channel), runs) in enumerate(systems.items()):
         shown = labels.get(name, paper_name(name))
-        label = f"{shown} ({channel})" if several_channels else shown
-        x = np.array([r[x_key] for r in points])
-        rate = np.array([r[metric] for r in points])
-        low = np.array([r[f"{metric}_low"] for r in points])
-        high = np.array([r[f"{metric}_high"] for r in points])
-        marker = MARKERS[index % len(MARKERS)]
-        linestyle = "--" if is_baseline_name(name) else "-"
-        seen = rate > 0
-        line = ax.errorbar(
-            x[seen],
-            rate[seen],
-            yerr=[rate[seen] - low[seen], high[seen] - rate[seen]],
-            marker=marker,
-            linestyle=linestyle,
-            label=label + label_suffix,
-            markerfacecolor="white" if is_baseline_name(name) else None,
-            elinewidth=0.6,
-            zorder=3,
-        )
-        handles.append(line)
-        color = line.lines[0].get_color()
-        if (~seen).any():
-            any_zero = True
-            ax.plot(x[~seen], high[~seen], marker="v", linestyle="none", color=color, markersize=plt.rcParams["lines.markersize"] * 0.9, label="_no errors")
-        th = np.array([r.get(f"{metric}_theory", float("nan")) for r in points], dtype=float)
-        if theory and np.isfinite(th).any():
-            ok = np.isfinite(th) & (th > 0)
+        where = [channel] if several_channels else []
+        color = None
+        closed_form: dict[float, float] = {}
+        for run, by_x in runs.items():
+            points = [by_x[x] for x in sorted(by_x)]
+            qualifiers = where + ([run] if run else [])
+            label = f"{shown} ({', '.join(qualifiers)})" if qualifiers else shown
+            x = np.array([r[x_key] for r in points], dtype=float)
+            rate = np.array([r[metric] for r in points], dtype=float)
+            low = np.array([r[f"{metric}_low"] for r in points], dtype=float)
+            high = np.array([r[f"{metric}_high"] for r in points], dtype=float)
+            marker = MARKERS[index % len(MARKERS)]
+            linestyle = "--" if is_baseline_name(name) else "-"
+            seen = rate > 0
+            line = ax.errorbar(
+                x[seen],
+                rate[seen],
+                yerr=[rate[seen] - low[seen], high[seen] - rate[seen]],
+                marker=marker,
+                linestyle=linestyle,
+                label=label + label_suffix,
+                markerfacecolor="white" if is_baseline_name(name) else None,
+                elinewidth=0.6,
+                zorder=3,
+            )
+            index += 1
+            handles.append(line)
+            color = color or line.lines[0].get_color()
+            marks += zip(x[seen], rate[seen])
+            if (~seen).any():
+                any_zero = True
+                ax.plot(x[~seen], high[~seen], marker="v", linestyle="none", color=line.lines[0].get_color(), markersize=plt.rcParams["lines.markersize"] * 0.9, label="_no errors")
+                marks += zip(x[~seen], high[~seen])
+            for xi, r in zip(x, points):
+                value = float(r.get(f"{metric}_theory", float("nan")))
+                if math.isfinite(value) and value > 0:
+                    closed_form.setdefault(float(xi), value)
+        if theory and closed_form:  # one closed form per system, however many measurements of it
+            tx = sorted(closed_form)
             (curve,) = ax.plot(
-                x[ok], th[ok], linestyle=_THEORY_DASHES[index % len(_THEORY_DASHES)], linewidth=0.8, color=color, marker="none", label=f"{shown} (theory)" + label_suffix, zorder=5, path_effects=halo
+                tx,
+                [closed_form[v] for v in tx],
+                linestyle=_THEORY_DASHES[drawn_theory % len(_THEORY_DASHES)],
+                linewidth=0.8,
+                color=color,
+                marker="none",
+                label=f"{shown} ({', '.join([*where, 'theory'])})" + label_suffix,
+                zorder=5,
+                path_effects=halo,
             )
             handles.append(curve)
     if any_zero:
@@ -663,12 +860,140 @@ def plot_error_rates(
     ax.set_ylabel({"ber": "Bit error rate", "ser": "Symbol error rate", "bler": "Block error rate"}[metric])
     ax.grid(True, which="major", linestyle=":", linewidth=0.5)
     ax.grid(True, which="minor", linestyle=":", linewidth=0.3, alpha=0.5)
+    mx, my = (np.array(v, dtype=float) for v in zip(*marks)) if marks else (np.zeros(0), np.zeros(0))
     if xlim is not None:
-        ax.set_xlim(*xlim)
+        inside = (my >= min(ylim)) & (my <= max(ylim)) if ylim is not None else np.ones(len(my), dtype=bool)
+        ax.set_xlim(*_clear_of_marks(xlim, mx[inside], log=False))
     if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.legend(handles=handles, loc="lower left")
+        inside = (mx >= min(xlim)) & (mx <= max(xlim)) if xlim is not None else np.ones(len(mx), dtype=bool)
+        ax.set_ylim(*_clear_of_marks(ylim, my[inside], log=True))
+    _place_legend(ax, handles, legend, grow=new)
     return ax
+
+
+def _clear_of_marks(limits: tuple[float, float], values: np.ndarray, *, log: bool, edge: float = 0.04) -> tuple[float, float]:
+    """``limits`` widened on each side where a marker (at one of ``values``) lies within ``edge`` of the range from it, by ``edge`` of the range.
+
+    A marker on the edge of an axis range is cut in half; matplotlib's own margins avoid that only where it chooses the range.
+    Spans are measured on the axis' scale (decades on a log axis). Markers outside the range are not drawn and do not count.
+
+    >>> _clear_of_marks((0.0, 12.0), np.array([0.0, 6.0, 12.0]), log=False)
+    (-0.48, 12.48)
+    >>> _clear_of_marks((-5.0, 9.0), np.array([-4.0, 8.0]), log=False)  # 1 dB of 14 from each edge: as asked
+    (-5.0, 9.0)
+    """
+    lo, hi = sorted(float(v) for v in limits)
+    to, back = (np.log10, lambda v: float(10**v)) if log else ((lambda v: v), float)
+    if log and lo <= 0:
+        return limits
+    a, b = to(lo), to(hi)
+    v = to(values[(values >= lo) & (values <= hi) & (values > 0 if log else True)]) if len(values) else np.zeros(0)
+    pad = edge * (b - a)
+    new_a = a - pad if (v < a + pad).any() else a
+    new_b = b + pad if (v > b - pad).any() else b
+    if (new_a, new_b) == (a, b):
+        return limits
+    widened = (round(back(new_a), 12), round(back(new_b), 12))
+    return widened if limits[0] <= limits[1] else widened[::-1]
+
+
+_LEGEND_CORNERS = ("lower left", "upper right", "lower right", "upper left")
+
+
+def _place_legend(ax: plt.Axes, handles: list[Any], where: str | None, *, grow: bool) -> None:
+    """The legend: in the first free corner inside the axes, or below them (see :func:`plot_error_rates`)."""
+    if where is None or not handles:
+        return
+    if where not in ("auto", "below"):
+        ax.legend(handles=handles, loc=where)
+        return
+    fig = ax.figure
+    if where == "auto":
+        legend = ax.legend(handles=handles, loc=_LEGEND_CORNERS[0])
+        fig.canvas.draw()  # the final layout: the corners and the data in display coordinates
+        renderer = fig.canvas.get_renderer()
+        frame = ax.get_window_extent(renderer)
+        points, pad = _data_in_display(ax)
+        corners = []  # (points covered, whether it takes more than a quarter of the axes) at each corner
+        for loc in _LEGEND_CORNERS:
+            legend.set_loc(loc)
+            box = legend.get_window_extent(renderer)
+            covered = (points[:, 0] >= box.x0 - pad) & (points[:, 0] <= box.x1 + pad) & (points[:, 1] >= box.y0 - pad) & (points[:, 1] <= box.y1 + pad)
+            corners.append((int(covered.sum()), box.width * box.height > 0.25 * frame.width * frame.height))
+        best = min(range(len(corners)), key=lambda i: corners[i])  # the first free and small corner, else the first free one, else the least covered
+        if corners[best] == (0, False) or not grow:  # in a caller's axes, a legend below would shrink every panel of its row
+            legend.set_loc(_LEGEND_CORNERS[best])
+            return
+        legend.remove()
+    _legend_below(ax, handles, grow=grow)
+
+
+def _data_in_display(ax: plt.Axes) -> tuple[np.ndarray, float]:
+    """Every drawn point, line and error bar of ``ax`` as display points ``[P, 2]`` at most 2 px apart, inside the axes, and the largest marker's half-width in px.
+
+    What a legend must not cover. Call it after a draw (``fig.canvas.draw()``), which fixes the layout.
+    """
+    segments: list[np.ndarray] = []
+    pad = 0.0
+    for line in ax.lines:
+        xy = np.column_stack([np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)]) if len(line.get_xdata()) else np.zeros((0, 2))
+        if not line.get_visible() or not len(xy):
+            continue
+        xy = line.get_transform().transform(xy)
+        if line.get_marker() not in (None, "None", "none", ""):
+            segments.append(xy)
+            pad = max(pad, (line.get_markersize() / 2 + line.get_markeredgewidth()) * ax.figure.dpi / 72)
+        if line.get_linestyle() not in ("None", "none", "", " "):
+            segments.append(_densify(xy))
+    for collection in ax.collections:  # error bars
+        for seg in getattr(collection, "get_segments", lambda: [])():
+            if len(seg):
+                segments.append(_densify(collection.get_transform().transform(np.asarray(seg, dtype=float))))
+    points = np.concatenate(segments) if segments else np.zeros((0, 2))
+    points = points[np.isfinite(points).all(1)]
+    frame = ax.get_window_extent()
+    keep = (points[:, 0] >= frame.x0) & (points[:, 0] <= frame.x1) & (points[:, 1] >= frame.y0) & (points[:, 1] <= frame.y1)
+    return points[keep], pad
+
+
+def _densify(xy: np.ndarray, step: float = 2.0) -> np.ndarray:
+    """Points along the straight segments between display points ``xy`` ``[N, 2]``, ``step`` px apart."""
+    out = [xy[:1]]
+    for p, q in zip(xy[:-1], xy[1:]):
+        if not (np.isfinite(p).all() and np.isfinite(q).all()):
+            out.append(q[None])
+            continue
+        count = max(1, int(math.ceil(float(np.hypot(*(q - p))) / step)))
+        out.append(p + (q - p) * (np.arange(1, count + 1) / count)[:, None])
+    return np.concatenate(out)
+
+
+def _legend_below(ax: plt.Axes, handles: list[Any] | None = None, *, grow: bool = False) -> Any:
+    """A legend under the x-axis label of ``ax``, in balanced rows of as many columns as the axes' width holds.
+
+    ``grow``: make the figure taller by the legend's height, so that the axes keep their size.
+    """
+    fig = ax.figure
+    if handles is None:
+        handles, _ = ax.get_legend_handles_labels()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    under = ax.xaxis.get_tightbbox(renderer)
+    gap = (frame.y0 - under.y0) * 72 / fig.dpi + 2  # points from the axes' bottom to below the tick and axis labels
+    anchor = matplotlib.transforms.offset_copy(ax.transAxes, fig=fig, y=-gap, units="points")
+    columns = 1
+    for ncols in range(len(handles), 1, -1):
+        legend = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=anchor, ncols=ncols)
+        if legend.get_window_extent(renderer).width <= frame.width:
+            columns = ncols
+            break
+    columns = math.ceil(len(handles) / math.ceil(len(handles) / columns))  # balanced rows: 5 entries in 3 + 2, not 4 + 1
+    legend = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=anchor, ncols=columns)
+    if grow:
+        height = legend.get_window_extent(renderer).height / fig.dpi
+        fig.set_figheight(fig.get_figheight() + height + 2 / 72)
+    return legend
 
 
 # --- learning curves -------------------------------------------------------------------------

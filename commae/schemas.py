@@ -298,6 +298,10 @@ def check_model_state(state: Any, model: Any, path: str | os.PathLike, what: str
         said = f"lacks {missing[0]!r}" if missing else f"has {extra[0]!r}, which"
         tail = "" if missing else " the model does not have"
         raise SchemaError(f"{path} {said}{tail}: it was saved for another architecture than its config.json describes ({len(missing)} missing, {len(extra)} unexpected tensors)")
+    explain = getattr(model, "state_problem", None)  # a model that knows why an older layout cannot be its own says so
+    problem = explain(state) if explain is not None else None
+    if problem:
+        raise SchemaError(f"{path}: {problem}")
     for key, want in expected.items():
         got = state[key]
         if got.dtype != want.dtype:

@@ -57,7 +57,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed as _dist
-from .baselines import has_exact_posterior
+from .baselines import has_exact_posterior, receiver_logits
 from .channels import non_differentiable_stage, seed_from_text, split_channel_output
 from .config import dataclass_of, default
 from .constellations import bits_to_int, int_to_bits
@@ -274,31 +274,44 @@ def message_metrics(model: nn.Module, k: int) -> Callable[[torch.Tensor, torch.T
 
 
 def evaluate_system(system: System, batches: MessageBatches) -> dict[str, float]:
-    """SER, BER and BLER of any :class:`~commae.system.System` on the draws of ``batches``.
+    """SER, BER and BLER of any :class:`~commae.system.System` on the draws of ``batches``, with the counts behind them.
 
     With a fixed (validation) :class:`MessageBatches`, a baseline sees the
     messages, noise and fading an autoencoder of the same ``(k, n)`` saw.
-    A system with exact symbol posteriors (``symbol_logits``, as the modems
-    and the Hamming code have, over AWGN or fading with CSI) also gets ``mi_bits``: the MI estimate
-    :math:`\\sum_{\\text{symbols}} (\\log_2 M - \\mathrm{CE}/\\ln 2)` per message.
+    Rates ``ser``, ``ber``, ``bler``; counts ``messages`` and
+    ``message_errors`` (a message is a block), ``bits`` and ``bit_errors``.
+    A system with exact symbol posteriors (as the modems and the Hamming code
+    have, over AWGN or fading with CSI) also gets ``mi_bits``:
+    :math:`k - \\mathrm{CE}/\\ln 2` per message with the posterior of the message
+    given what its receiver decides from (:func:`~commae.baselines.receiver_logits`:
+    the received samples, or Hamming hard decoding's 7 hard bits), and
+    ``bmi_bits``: :math:`k - \\sum_b \\mathrm{BCE}_b/\\ln 2` with the bit posteriors that follow from it.
     """
-    counts = torch.zeros(4, dtype=torch.float64)
+    counts = torch.zeros(5, dtype=torch.float64)
     blocks = symbols = 0
     with_mi = has_exact_posterior(system)  # no MI from a metric that assumes h = 1 on a channel without CSI
+    b = system.bits_per_symbol
+    labels = int_to_bits(torch.arange(1 << b), b).bool()  # [2**b, b], the bits of each column of the logits
     with torch.inference_mode():
         for bits, no, gen in batches.bits():
             e = errors(system, bits, no, gen)
-            ce = torch.zeros((), dtype=torch.float64, device=bits.device)
+            ce = bce = torch.zeros((), dtype=torch.float64, device=bits.device)
             if with_mi:
-                logits = system.symbol_logits(e.y, no, e.h)  # [B, m, M]
-                sent = bits_to_int(bits.reshape(len(bits), -1, system.bits_per_symbol))  # [B, m]
-                ce = torch.nn.functional.cross_entropy(logits.flatten(0, 1).double(), sent.flatten(), reduction="sum")
-            counts += torch.stack([e.symbols.sum(), e.bits.sum(), e.blocks.sum(), ce]).double().cpu()
+                log_post = torch.log_softmax(receiver_logits(system, e.y, no, e.h).double(), -1)  # [B, m, M]
+                sent_bits = bits.reshape(len(bits), -1, b).bool()  # [B, m, b]
+                ce = -log_post.gather(-1, bits_to_int(sent_bits.float())[..., None]).sum()
+                table = labels.to(bits.device)
+                for j in range(b):  # -log P(bit j = its sent value | what the receiver sees)
+                    same = table[:, j] == sent_bits[..., j : j + 1]  # [B, m, M]
+                    bce = bce - torch.logsumexp(log_post.masked_fill(~same, -math.inf), -1).sum()
+            counts += torch.stack([e.symbols.sum(), e.bits.sum(), e.blocks.sum(), ce, bce]).double().cpu()
             blocks += len(bits)
             symbols += e.symbols.numel()
     result = {"ser": float(counts[0]) / symbols, "ber": float(counts[1]) / (blocks * system.k), "bler": float(counts[2]) / blocks}
+    result.update(messages=blocks, message_errors=int(counts[2]), bits=blocks * system.k, bit_errors=int(counts[1]))
     if with_mi:
         result["mi_bits"] = system.k - float(counts[3]) / blocks / math.log(2)
+        result["bmi_bits"] = system.k - float(counts[4]) / blocks / math.log(2)
     return result
 
 

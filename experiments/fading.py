@@ -10,9 +10,16 @@ pilot: one known symbol, then one 16-QAM symbol, the gain estimated from the
 pilot (`pilot-qam16`, block fading). Over fast fading without CSI a pilot
 tells nothing about the other uses, and there is no standard baseline.
 
+Beside every autoencoder runs ML detection of its own learned points over
+the same channel, on the same draws (`NAME-ml`: min_s sum_i |y_i - h_i s_i|^2
+with CSI; without CSI over block Rayleigh the exact non-coherent ML,
+y ~ CN(0, s s^H + N0 I)): the best any receiver can do with those points, so
+the gap between the two curves is the receiver's alone.
+
 Writes OUT/fading.{csv,json} (ber-curve results format), OUT/fading.{pdf,png}
 and OUT/fading_points.csv (the learned points), and prints the Eb/N0 at BLER
-1e-2 and 1e-3 of every system and what the no-CSI autoencoder loses.
+1e-2 and 1e-3 of every system, each receiver's BLER against ML on its points,
+and what the no-CSI autoencoder loses.
 
 Run: python experiments/fading.py             (full; OUT = figures/)
      python experiments/fading.py --quick     (CI: small budgets, asserts directions)
@@ -27,8 +34,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from _common import experiment_args, report_checks, train_or_load, write_csv
+from torch import nn
 
-from commae import Modem, PilotModem, Rayleigh, qam
+from commae import Modem, PilotModem, Rayleigh, broadcast_no, qam
 from commae.constellations import int_to_bits
 from commae.models import SystemConfig
 from commae.plotting import plot_constellation, plot_error_rates, save_figure, style
@@ -49,6 +57,37 @@ NAMES = {
     "ae-n2-block-csi": "Autoencoder n=2, CSI", "qpsk2-block": "2×QPSK, CSI",
     "ae-n2-block-nocsi": "Autoencoder n=2, no CSI", "pilot-qam16": "pilot + 16-QAM, no CSI",
 }  # fmt: skip
+
+
+class LearnedPointsML(nn.Module):
+    """ML detection of an autoencoder's learned codewords over its channel: the System the receiver is measured against.
+
+    With CSI, min_s sum_i |y_i - h_i s_i|^2. Without CSI over block Rayleigh
+    (one h ~ CN(0, 1) per message), y ~ CN(0, s s^H + N0 I), so
+    ln p(y | s) = -ln(N0 + |s|^2) + |s^H y|^2 / (N0 (N0 + |s|^2)) + terms without s.
+    """
+
+    def __init__(self, model, name: str) -> None:
+        super().__init__()
+        channel = model.channel
+        if not channel.csi and not (isinstance(channel, Rayleigh) and channel.fading == "block"):
+            raise ValueError(f"ML on learned points needs CSI or block Rayleigh fading, got {channel.name}")
+        self.model, self.channel, self.name = model, channel, name
+        self.k, self.n, self.bits_per_symbol = model.k, model.n, model.k
+
+    def transmit(self, bits: torch.Tensor) -> torch.Tensor:
+        return self.model.transmit(bits)
+
+    def receive(self, y: torch.Tensor, no=None, h: torch.Tensor | None = None) -> torch.Tensor:
+        codebook = self.model.transmitter.all_symbols().detach()  # [M, n]
+        if h is not None:
+            score = -(y[:, None, :] - h[:, None, :] * codebook).abs().pow(2).sum(-1)  # [B, M]
+        else:
+            no = broadcast_no(no, y).double()  # a scalar, or [B, 1]
+            energy = codebook.abs().pow(2).sum(-1).double()  # [M]
+            match = (codebook.conj()[None] * y[:, None, :]).sum(-1).abs().pow(2).double()  # |s^H y|^2, [B, M]
+            score = -torch.log(no + energy) + match / (no * (no + energy))
+        return int_to_bits(score.argmax(-1), self.k)
 
 
 def train(name: str, quick: bool, runs):
@@ -76,6 +115,8 @@ def main() -> None:
         "ae-n2-block-csi": models["ae-n2-block-csi"], "qpsk2-block": Modem(qam(4), Rayleigh("block", csi=True), symbols_per_message=2, name="qpsk2-block"),
         "ae-n2-block-nocsi": models["ae-n2-block-nocsi"], "pilot-qam16": PilotModem(qam(16), Rayleigh("block", csi=False)),
     }  # fmt: skip
+    for group in (systems, block):  # each autoencoder's twin: ML on its points, on the same draws
+        group.update({f"{name}-ml": LearnedPointsML(models[name], f"{name}-ml") for name in AUTOENCODERS if name in group})
     ebno = [float(e) for e in (np.arange(0, 41, 2.5) if not quick else (10, 20, 30))]
     target = 100 if not quick else 50
     settings = dict(ebno_db=ebno, target_errors=target, target_metric="block", max_bits=100_000_000, seed=0, train_ebno_db=list(TRAIN_EBNO_DB))
@@ -95,6 +136,17 @@ def main() -> None:
     print("\nEb/N0 (dB) at BLER 1e-2 and 1e-3:")
     for name, (a, b) in at.items():
         print(f"  {name:<20}{a:>7.2f}{b:>7.2f}")
+    print("\neach receiver's BLER / ML on its points' BLER, on the same draws (95 % Clopper-Pearson bounds in brackets), where ML counts errors:")
+    ratios = {}
+    for name in AUTOENCODERS:
+        cells = []
+        for e in ebno:
+            learned, ml = by.get((name, e)), by.get((f"{name}-ml", e))
+            if learned is None or ml is None or ml["block_errors"] == 0:
+                continue
+            ratios[(name, e)] = (learned["bler_low"] / ml["bler_high"], learned["bler"] / ml["bler"], learned["bler_high"] / ml["bler_low"])
+            cells.append(f"{e:g} dB {ratios[(name, e)][1]:.2f} [{ratios[(name, e)][0]:.2f}, {ratios[(name, e)][2]:.2f}]")
+        print(f"  {name:<20}" + "; ".join(cells))
     loss = at["ae-n2-block-nocsi"][0] - at["ae-n2-block-csi"][0]
     print(f"\nwithout CSI the n=2 autoencoder trails its CSI twin by {loss:.2f} dB at BLER 1e-2 (block fading); pilot + 16-QAM trails it by {at['pilot-qam16'][0] - at['ae-n2-block-csi'][0]:.2f} dB")
 
@@ -121,6 +173,11 @@ def main() -> None:
         "AE n=2 without CSI communicates over block fading (BLER < 0.1 at the top Eb/N0)": by[("ae-n2-block-nocsi", ebno[-1])]["bler"] < 0.1,
         "AE n=2 without CSI trails the CSI autoencoder (needs more Eb/N0)": by[("ae-n2-block-nocsi", ref)]["bler"] > by[("ae-n2-block-csi", ref)]["bler"],
     }
+    factor = 1.5 if not quick else 4.0  # a quick run trains too briefly for the n = 2 receiver's rarest fades
+    checks[
+        f"no error floor of the receivers: each autoencoder's BLER is within {factor:g}x of ML on its own points at every Eb/N0 from 20 dB where ML counts errors (its lower 95 % bound <= {factor:g} x ML's upper bound)"
+    ] = all(ratios[(name, e)][0] <= factor for name in AUTOENCODERS for e in ebno if e >= 20.0 and (name, e) in ratios)
+    checks["ML on the learned points is the better detector (no receiver significantly below it)"] = all(r[2] >= 1.0 for r in ratios.values())
     if not quick:
         checks["AE n=2 without CSI needs no more Eb/N0 than pilot + 16-QAM at BLER 1e-2 (it learns what a pilot does, and more)"] = at["ae-n2-block-nocsi"][0] <= at["pilot-qam16"][0]
         checks["its first use carries a common (pilot-like) component: > 20 % of that use's energy is the same for all messages"] = float(common.max()) > 0.2
@@ -148,6 +205,22 @@ def read_points(out) -> dict[str, torch.Tensor]:
     return points
 
 
+def add_ml_curves(ax, rows: list[dict], panel: tuple[str, ...]) -> None:
+    """ML on each autoencoder's points (its `-ml` rows) as a thin dotted line over the autoencoder's curve, with one legend entry."""
+    label = "ML on the learned points"
+    for name in panel:
+        ml = sorted((r["ebno_db"], r["bler"]) for r in rows if r["system"] == f"{name}-ml" and r["bler"] > 0)
+        if ml:
+            ax.plot(*zip(*ml), ":", color="0.1", linewidth=0.9, zorder=6, label=label)
+            label = "_nolegend_"
+    if label == "_nolegend_":  # the legend plot_error_rates drew, in its order, then this entry
+        legend = ax.get_legend()
+        drawn = dict(zip(*reversed(ax.get_legend_handles_labels())))
+        texts = [t.get_text() for t in legend.texts]
+        handles = [drawn.get(text, proxy) for text, proxy in zip(texts, legend.legend_handles)]  # the proxy only for "no errors: upper bound"
+        ax.legend(handles=[*handles, drawn["ML on the learned points"]], labels=[*texts, "ML on the learned points"], loc="lower left")
+
+
 def draw(rows: list[dict], points: dict[str, torch.Tensor], out) -> None:
     """fading.{pdf,png}: BLER over fast and block fading (a, b), and the learned points (c-f)."""
     with style("ieee-wide"):
@@ -156,11 +229,11 @@ def draw(rows: list[dict], points: dict[str, torch.Tensor], out) -> None:
         ax_a, ax_b = fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:])
         plot_error_rates([r for r in rows if r["system"] in FAST], metric="bler", ax=ax_a, labels=NAMES)
         plot_error_rates([{**r, "channel": "rayleigh-block"} for r in rows if r["system"] in BLOCK], metric="bler", ax=ax_b, labels=NAMES)  # one channel: the names say CSI or not
+        for ax, panel in ((ax_a, FAST), (ax_b, BLOCK)):
+            add_ml_curves(ax, rows, panel)
+            ax.set_ylim(max(1e-8, min(r["bler"] for r in rows if r["bler"] > 0 and r["system"].removesuffix("-ml") in panel) / 3), 1.0)
         ax_a.set_title("(a) fast fading, receiver knows h")
         ax_b.set_title("(b) block fading, n = 2, with and without CSI")
-        for ax in (ax_a, ax_b):
-            ax.set_ylim(max(1e-5, min(r["bler"] for r in rows if r["bler"] > 0) / 3), 1.0)
-        ax_a.get_legend().set_loc("upper right")  # the learned n=2 curve falls through the lower left
         panels = [
             ("ae-n1-csi", 0, "(c) n=1, CSI"),
             ("ae-n2-fast-csi", 0, "(d) n=2 fast, CSI: use 1"),

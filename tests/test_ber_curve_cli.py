@@ -118,6 +118,16 @@ def test_esno_points_are_converted_once_and_recorded(tmp_path):
     assert [r["bit_errors"] for r in read_results(ebno)] == [r["bit_errors"] for r in rows]
 
 
+def test_the_table_shows_the_es_n0_points_given(tmp_path):
+    """With --esno the table heads the points as given, then their Eb/N0 (to 4 digits); with --ebno there is no Es/N0 column."""
+    result = _run("--baseline", "qam16", "--esno", "10,14", "--out", str(tmp_path / "r.csv"), "--target-errors", "100", "--max-bits", "2e5")
+    assert result.exit_code == 0, result.output
+    head, first, second = result.output.splitlines()[:3]
+    assert head.split()[1:3] == ["Es/N0", "Eb/N0"] and first.split()[1:3] == ["10", "3.979"] and second.split()[1:3] == ["14", "7.979"]
+    result = _run("--baseline", "qam16", "--ebno", "4", "--out", str(tmp_path / "s.csv"), "--target-errors", "100", "--max-bits", "2e5")
+    assert result.exit_code == 0 and result.output.splitlines()[0].split()[1] == "Eb/N0"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -50,7 +50,8 @@ KINDS = {
     "cascade-nocsi": (["--channel", "rayleigh", "--fading", "block", "--no-csi", "--phase-noise", "0.05"], 4, 2, [PILOT], False, "message"),
 }
 _SMALL = ["--hidden", "8", "--batch-size", "64", "--val-size", "512"]
-_ROW = re.compile(r"^  (\S+)( \(baseline\))?\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+(\S+))?\s*$")
+# name, message errors, BLER, its [interval], bit errors, BER, the MI bound ('-' where a receiver has none)
+_ROW = re.compile(r"^  (\S+)( \(baseline\))?\s+(\d+)\s+(\S+)\s+\[(\S+), (\S+)\]\s+(\d+)\s+(\S+)\s+(\S+)\s*$")
 
 
 def _table(output: str) -> dict[str, float | None]:
@@ -61,7 +62,7 @@ def _table(output: str) -> dict[str, float | None]:
     for line in lines[start + 2 :]:
         match = _ROW.match(line)
         if match:
-            rows[match[1]] = None if match[6] is None else float(match[6])
+            rows[match[1]] = None if match[9] == "-" else float(match[9])
     return rows
 
 

@@ -99,9 +99,9 @@ def test_summary_says_the_unit_that_was_set_and_the_bound_it_reports(tmp_path):
     assert esno.exit_code == 0, esno.output
     assert "validation at Es/N0 10 dB (Eb/N0 6.99 dB)" in esno.output  # k = 2 bits in one use: Eb/N0 = Es/N0 - 3.01 dB
     bce = _run("train", "--out", str(tmp_path / "b"), "--loss", "bce", *TINY)
-    assert re.search(r"system\s+SER\s+BER\s+BLER\s+BMI \(bit\)", bce.output), bce.output
+    assert re.search(r"system\s+errors\s+BLER \(2-bit message\)\s+95% interval\s+bit errors\s+BER\s+BMI bound \(bit\)", bce.output), bce.output
     ce = _run("train", "--out", str(tmp_path / "c"), *TINY)
-    assert re.search(r"system\s+SER\s+BER\s+BLER\s+MI \(bit\)", ce.output) and "at Eb/N0 7 dB" in ce.output
+    assert re.search(r"system\s+errors\s+BLER \(2-bit message\)\s+95% interval\s+bit errors\s+BER\s+MI bound \(bit\)", ce.output) and "at Eb/N0 7 dB" in ce.output
 
 
 def test_summary_columns_line_up_with_long_system_names(tmp_path):
@@ -202,7 +202,7 @@ def test_a_bitwise_run_logs_the_bmi_every_epoch_as_its_table_heads_it(tmp_path):
     assert bce.exit_code == 0, bce.output
     epochs = [line for line in bce.output.splitlines() if line.startswith("epoch ")]
     assert len(epochs) == 2 and all(re.search(r"  BMI -?\d\.\d{3} bit  ", line) for line in epochs), epochs
-    assert re.search(r"BLER\s+BMI \(bit\)", bce.output)
+    assert re.search(r"BMI bound \(bit\)", bce.output) and "MI bound" not in bce.output.replace("BMI bound", "")
     from commae.training import _summary  # a symbol-wise loss's line says MI
 
     assert "  MI 3.500 bit  " in _summary({"epoch": 1, "train_loss": 0.1, "val_loss": 0.1, "mi_bits": 3.5, "lr": 1e-3, "seconds": 1.0}, 1)

@@ -64,6 +64,14 @@ def test_quick_reproductions_hold_their_claims(quick):
             assert (out / name / output).is_file(), f"{name} did not write {output}"
 
 
+def test_the_quick_oshea_hoydis_run_prints_what_it_measured(quick):
+    """Issue 23.9: after measuring 4 points (0, 2, 4, 6 dB) it printed the full run's "13 independent 95 % intervals" and "(0..8 dB)"."""
+    _, done = quick
+    text = done["oshea_hoydis"][1]
+    assert "(4 independent 95 % intervals miss 0.20 on average)" in text and "every BLER it reaches (0..6 dB)" in text, text[-3000:]
+    assert "13 independent" not in text and "0..8 dB" not in text
+
+
 def test_from_csv_redraws_the_figures_of_the_run_without_touching_its_csvs(quick):
     out, done = quick
     if any(code != 0 for code, _ in done.values()):

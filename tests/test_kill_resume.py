@@ -317,6 +317,25 @@ def test_ber_curve_interrupted_keeps_the_previous_results(results):
 
 
 @pytest.mark.long
+def test_a_second_ctrl_c_while_leaving_keeps_status_130(results):
+    """Ctrl-C, and again the moment "Interrupted." is printed: the shutdown is not cut short (exit 130, not death by SIGINT).
+
+    Python restores SIGINT's default action (terminate) when the interpreter
+    shuts down; a SIGINT that arrived then ended the process by the signal
+    (status -2) after the line had been printed.
+    """
+    before = _hashes(results.parent)
+    proc = _spawn("ber-curve", "--baseline", "qam16", "--ebno", "0:12:1", "--target-errors", "1000000000", "--max-bits", "1e13", "--out", str(results), "--force", "--quiet", "--threads", "1")
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    first = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and (first + rest).strip().splitlines() == ["Interrupted."], (proc.returncode, first + rest)
+    assert _hashes(results.parent) == before
+
+
+@pytest.mark.long
 @pytest.mark.parametrize("seed", [0, 1])
 def test_ber_curve_killed_leaves_the_old_pair_or_the_new_pair(seed, results):
     before = _hashes(results.parent)

@@ -41,6 +41,11 @@ def test_receiver_shapes_and_csi_features():
     with pytest.raises(ValueError, match="h must be given"):
         rx(y)
     assert Receiver(4, 7, real=True)(torch.randn(10, 7)).shape == (10, 16)
+    # inputs: y as I/Q (2n) over AWGN; direction and amplitude (2n + 1) over fading without CSI; 5n + 1 with CSI
+    assert [Receiver(4, 3, **kw).net[0].in_features for kw in ({}, {"fading": True}, {"csi": True})] == [6, 7, 16]
+    assert Receiver(4, 3, fading=True)(y).shape == (10, 16)
+    ae = Autoencoder(4, 2, Rayleigh("block", csi=False))
+    assert ae.receiver.fading and not ae.receiver.csi and not Autoencoder(4, 2, AWGN()).receiver.fading
 
 
 @pytest.mark.parametrize("channel", [AWGN(), Rayleigh("fast", csi=True), Rayleigh("block", csi=False)])
@@ -75,6 +80,7 @@ def test_system_config_builds_and_round_trips():
         (lambda: Transmitter(4, normalization="peak"), "normalization must be 'batch', 'message' or 'amplitude'"),
         (lambda: Transmitter(4, 2, constellation=True), "constellation=True needs n=1"),
         (lambda: Receiver(4, output="soft"), "output must be 'symbol' or 'bit'"),
+        (lambda: Receiver(4, real=True, fading=True), "fading needs complex channel uses"),
         (lambda: Autoencoder(4, 1, AWGN(), real=True), "channel must match real=True"),
         (lambda: Autoencoder(4, 1, "awgn"), "channel must be a commae Channel"),
         (lambda: make_channel("rician"), "channel must be 'awgn' or 'rayleigh'"),

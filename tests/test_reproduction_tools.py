@@ -96,7 +96,7 @@ def test_train_defaults_fit_the_channel_and_report_every_baseline(tmp_path, monk
     assert result.exit_code == 0, result.output
     assert json.load(open("nocsi/config.json"))["system"]["normalization"] == "message"
     line = next(text for text in result.output.splitlines() if "pilot-qam16 (baseline)" in text)
-    assert len(line.split()) == 5  # name, "(baseline)", SER, BER, BLER: no MI
+    assert line.split()[-1] == "-"  # no MI: the pilot receiver's metric is not the exact posterior
     result = runner.invoke(cli, ["train", "--k", "4", "--n", "7", "--real", "--hidden", "16", "--rx-layers", "1", "--out", "h", *common])
     assert result.exit_code == 0, result.output
     for name in ("hamming74-soft", "hamming74-hard", "uncoded-bpsk-4"):

@@ -109,7 +109,7 @@ def ber_curve(
     from ..baselines import make_baseline, matching_baselines
     from ..models import make_channel
     from ..runs import RunError, check_device, load_model
-    from ..simulation import result_settings, simulate, write_results
+    from ..simulation import point_flags, result_settings, simulate, write_results
     from ..simulation.importance import importance_settings
 
     if not run_dirs and not baselines:
@@ -179,6 +179,7 @@ def ber_curve(
     )
     if not main:
         return
+    flags = point_flags(rows, systems, dev, confidence)  # zeros below theory, rates the noise generator cannot produce
     settings = result_settings(
         seed=seed,
         runs=[str(Path(r)) for r in run_dirs],
@@ -198,6 +199,7 @@ def ber_curve(
         rank_counts=per_rank,
         precision=precision,
         precision_checks=checks,
+        flags=flags,
     )
     if importance is not None:  # the estimator, recorded beside the stopping rule it replaces
         settings["importance_sampling"] = importance_settings(importance)
@@ -207,10 +209,11 @@ def ber_curve(
         settings = {key: esno if key == "esno_db" else settings[key] for key in keys}
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
-        ber_table(rows, confidence)
+        ber_table(rows, confidence, flags, dict(zip(map(float, ebno), esno)) if esno is not None else None)
         if importance is not None:
             _importance_note(rows, confidence)
-    click.echo(f"wrote {csv_path} and {json_path}")
+    flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
+    click.echo(f"wrote {csv_path} and {json_path}{flagged}")
 
 
 def _importance(enabled: bool, relative_precision: float | None, method: str | None, precision: str):

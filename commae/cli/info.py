@@ -41,7 +41,7 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
     """
     from .._files import atomic_write, csv_text
     from ..baselines import make_baseline
-    from ..information import MI_TABLE_COLUMNS, mi_table
+    from ..information import MI_TABLE_COLUMNS, ImpossibleInformation, mi_table
     from ..models import make_channel
     from ..runs import RunError, load_model
 
@@ -75,7 +75,10 @@ def info(ctx, run_dirs, baselines, esno, channel, samples, seed, out, force, qui
     agreed(load_runs)
     law = make_channel(channel, **impairments)  # the channel says which MI estimator and capacity apply
     # the CSV names a plain channel by its option, one with impairments (rician's K is one) with its parameters
-    rows = mi_table(constellations, law, esno, num_samples=samples, seed=seed, channel_name=channel if impairments == no_impairments() else law.name)
+    try:
+        rows = mi_table(constellations, law, esno, num_samples=samples, seed=seed, channel_name=channel if impairments == no_impairments() else law.name)
+    except ImpossibleInformation as exc:  # an MI outside [0, k]: no row is written or printed
+        raise click.ClickException(str(exc)) from None
     if not main:
         return
     atomic_write(out_path, csv_text(MI_TABLE_COLUMNS, rows))

@@ -115,12 +115,12 @@ def out_file_option(default: str, help: str = "CSV to write."):
     return click.option("--out", type=LimitedPath(dir_okay=False), default=default, help=help)
 
 
-def plot_options(default_out: str):
-    """The options every ``commae plot`` figure takes: style, formats, ``--out``, title, ``--force``."""
+def plot_options(default_out: str, title_default: str = "none, as journals prefer"):
+    """The options every ``commae plot`` figure takes: style, formats, ``--out``, title (``title_default`` says what it is without one), ``--force``."""
 
     def decorate(f):
         f = force_option("plot")(f)
-        f = click.option("--title", default=None, help="Axes title  [default: none, as journals prefer]")(f)
+        f = click.option("--title", default=None, help=f"Axes title  [default: {title_default}]")(f)
         f = out_file_option(default_out, "Output path without extension; one file per format.")(f)
         f = click.option("--format", "formats", default="pdf,png", callback=figure_formats, help="Comma list of pdf, png, svg.")(f)
         f = click.option("--style", "style_name", type=click.Choice(["ieee", "ieee-wide", "presentation"]), default="ieee", help="Figure style (ieee: one 3.5-in column).")(f)

@@ -29,20 +29,23 @@ def plot() -> None:
 @click.option(
     "--projection", type=click.Choice(["pca", "tsne"]), default="pca", help="How a codebook of more than 2 real coordinates (n > 1, or n > 2 real uses) is drawn in 2-D: principal axes, or t-SNE."
 )
-@plot_options("constellation")
+@plot_options("constellation", title_default="the SNR the run was trained at; '' for none")
 def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name, formats, out, title, force) -> None:
     """The learned constellation of RUN_DIR.
 
     One complex use: the I/Q plane. More coordinates: one panel with the
     codewords projected to 2-D (--projection), readable at column width.
+    The title says the SNR the run was trained at (--title replaces it;
+    --title '' leaves none).
     """
     import_torch()
-    from ..plotting import plot_system_constellation, style
-    from ..runs import RunError, load_model
+    from ..plotting import plot_system_constellation, style, trained_at
+    from ..runs import RunError, load_config, load_model
 
     base = _targets(out, formats, force)
     try:
         model = load_model(run_dir)
+        _, train_cfg = load_config(run_dir)
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
     if regions and (model.n > 1 or model.real):
@@ -50,9 +53,7 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
     if cloud is not None and projection == "tsne" and (model.n > 2 or (model.n > 1 and not model.real)):
         raise click.UsageError("--cloud cannot be drawn with --projection tsne (t-SNE places the codewords only); use --projection pca")
     with style(style_name):
-        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud, projection=projection)
-        if title:
-            axes[0].figure.suptitle(title)
+        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud, projection=projection, title=trained_at(train_cfg) if title is None else title)
         _save(axes[0].figure, base, formats)
 
 
@@ -73,32 +74,36 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
 @click.option("--ylim", default=None, callback=axis_limits, metavar="LOW:HIGH", help="y-axis range, error rates (e.g. 1e-6:1)  [default: the data's]")
 @plot_options("ber")
 def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name, formats, out, title, force) -> None:
-    """Error-rate curves from ber-curve CSV files, with Clopper-Pearson error bars."""
+    """Error-rate curves from ber-curve CSV files, with Clopper-Pearson error bars.
+
+    A system that several files hold (the same name and channel) is one
+    curve where they agree on its counts (the same baseline simulated with
+    the same seed); where they differ, each is named after its file:
+    "16-QAM (baselines)". The legend goes where it covers no data: in a
+    free corner, or below the axes.
+    """
     import_torch()
-    from ..plotting import plot_error_rates, style
+    from ..plotting import canonical_name, merge_results, plot_error_rates, style
     from ..simulation import read_results
 
     base = _targets(out, formats, force)
-    rows = []
+    files = []
     for path in csv_files:
         try:
-            rows.append((Path(path).stem, read_results(path)))
+            files.append((path, read_results(path)))
         except (ValueError, KeyError, OSError) as exc:
             raise click.ClickException(str(exc).splitlines()[0]) from None
-    merged = []
-    for stem, file_rows in rows:
-        for r in file_rows:
-            clash = len(rows) > 1 and sum(1 for _, other in rows if any(o["system"] == r["system"] for o in other)) > 1
-            merged.append({**r, "system": f"{r['system']} [{stem}]" if clash else r["system"]})
+    stems = [Path(path).stem for path, _ in files]
+    names = [stem if stems.count(stem) == 1 else str(path) for stem, (path, _) in zip(stems, files)]  # a file's stem, or its path where two stems are the same
+    merged = merge_results([(name, file_rows) for name, (_, file_rows) in zip(names, files)])
+    labels = {canonical_name(system): name for system, name in labels.items()}  # qam4 and qpsk are one system, named qpsk
     unknown = sorted(set(labels) - {r["system"] for r in merged})
     if unknown:
         raise click.BadParameter(f"no system {unknown[0]!r} in the CSV; systems: {', '.join(dict.fromkeys(r['system'] for r in merged))}", param_hint="'--label'")
     if ylim is not None and ylim[0] <= 0:
         raise click.BadParameter(f"{ylim[0]:g}: error rates on a log axis must be > 0", param_hint="'--ylim'")
     with style(style_name):
-        ax = plot_error_rates(merged, metric=metric, esno=esno, theory=theory, labels=labels, xlim=xlim, ylim=ylim)
-        if title:
-            ax.set_title(title)
+        ax = plot_error_rates(merged, metric=metric, esno=esno, theory=theory, labels=labels, xlim=xlim, ylim=ylim, title=title)
         _save(ax.figure, base, formats)
 
 
@@ -107,7 +112,7 @@ def plot_ber_cmd(csv_files, metric, esno, theory, labels, xlim, ylim, style_name
 @click.option("--metric", type=click.Choice(["loss", "ser", "mi"]), default="loss", help="loss: train (thin) and val loss; ser: val SER; mi: MI bound in bits.")
 @plot_options("curves")
 def plot_curves_cmd(run_dirs, metric, style_name, formats, out, title, force) -> None:
-    """Learning curves of one or several runs, labelled by optimiser and learning rate."""
+    """Learning curves of one or several runs, labelled by optimiser, learning rate and schedule ("Adam, lr 0.003, cosine")."""
     import_torch()
     from ..plotting import plot_learning_curves, style
     from ..runs import RunError, load_config, load_history
@@ -157,4 +162,5 @@ def _run_label(train_cfg) -> str:
     name = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}[train_cfg.optimizer]
     if train_cfg.optimizer == "sgd" and train_cfg.momentum > 0:
         name += f" (mom. {train_cfg.momentum:g}{', Nesterov' if train_cfg.nesterov else ''})"
-    return f"{name}, lr {train_cfg.lr:g}"
+    schedule = "" if train_cfg.schedule == "constant" else f", {train_cfg.schedule}"  # a constant rate is what "lr 0.003" says alone
+    return f"{name}, lr {train_cfg.lr:g}{schedule}"

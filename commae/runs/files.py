@@ -123,13 +123,14 @@ def load_model(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -
 
 
 def save_constellation(run_dir: Path, model: Autoencoder) -> list[Path]:
-    """``constellation.{pdf,png}``: the learned points with their bits (n = 1), or one 2-D projection of the codebook."""
+    """``constellation.{pdf,png}``: the learned points with their bits (n = 1), or one 2-D projection of the codebook, titled with the SNR the run was trained at."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import plot_system_constellation, save_figure, style
+    from ..plotting import plot_system_constellation, save_figure, style, trained_at
 
+    _, train = schemas.read_config(run_dir / CONFIG)  # written when the run started
     with style("ieee"):
-        axes = plot_system_constellation(model, bits=model.k <= (6 if model.n == 1 else 4))  # labels that read at column width
+        axes = plot_system_constellation(model, bits=model.k <= (6 if model.n == 1 else 4), title=trained_at(train))  # labels that read at column width
         written = save_figure(axes[0].figure, run_dir / CONSTELLATION)
         plt.close(axes[0].figure)
     return written

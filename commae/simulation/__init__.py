@@ -25,7 +25,7 @@ from .fastpath import fast_counter
 from .gaps import GAP_COLUMNS, ebno_at_rate, ebno_gaps, write_gaps
 from .importance import ImportanceSampling
 from .precision import Bf16Receiver, PrecisionCheck, check_bf16
-from .results import RESULT_COLUMNS, channel_name, read_results, result_settings, write_results
+from .results import RESULT_COLUMNS, channel_name, ml_reach, point_flags, read_results, result_settings, write_results
 from .statistics import clopper_pearson
 from .theory_columns import theory_rates
 
@@ -44,6 +44,8 @@ __all__ = [
     "ebno_at_rate",
     "ebno_gaps",
     "write_gaps",
+    "point_flags",
+    "ml_reach",
     "GAP_COLUMNS",
     "Bf16Receiver",
     "PrecisionCheck",

@@ -6,28 +6,39 @@ closed-form rates (:func:`~commae.simulation.theory_columns.theory_rates`), in
 :data:`RESULT_COLUMNS` order. :func:`write_results` writes a table with the
 JSON of its settings (:func:`result_settings`, the keys in one place) beside
 it; :func:`read_results` reads one back, checked by :mod:`commae.schemas`.
+:func:`point_flags` marks the rows no reviewer should read as clean results
+(a zero whose bound lies below the closed form, a rate the noise generator
+cannot produce); they go into the JSON (``flags``) and the printed table.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .._files import atomic_paths, csv_text, writing
 from ..channels import Channel
+from ..constellations import int_to_bits
 from ..schemas import IMPORTANCE_COLUMNS, RESULT_COLUMNS
 from ..schemas import read_results as _read_results
 from ..snr import ebno_db_to_esno_db
-from ..system import System
+from ..system import System, system_no
 from .statistics import clopper_pearson
 from .theory_columns import theory_rates
 
-__all__ = ["RESULT_COLUMNS", "channel_name", "result_row", "result_settings", "write_results", "read_results"]
+__all__ = ["RESULT_COLUMNS", "channel_name", "result_row", "result_settings", "write_results", "read_results", "point_flags", "ml_reach", "SHORT_TAIL"]
+
+#: A point is flagged when the noise generator draws less than this fraction of the normal tail at its nearest decision boundary.
+SHORT_TAIL = 0.9
+# Codebooks above this many messages are not searched for their nearest boundary (no generator flag for them).
+_REACH_MESSAGES = 1 << 12
 
 
 def channel_name(channel: Channel) -> str:
@@ -63,6 +74,97 @@ def result_row(name: str, system: System, ebno_db: float, c: np.ndarray, confide
         value = rates.get(unit, float("nan")) if rates else float("nan")
         row[f"{unit}_theory"] = value
     return {key: row[key] for key in RESULT_COLUMNS}
+
+
+def ml_reach(system: System, device: str | torch.device = "cpu") -> float | None:
+    r"""The least noise, per real dimension, that takes a message of ``system`` over a decision boundary of an ML receiver of its points.
+
+    The receiver errs from :math:`x_i` towards :math:`x_j` only when the noise's
+    projection on :math:`\Delta = x_j - x_i` passes :math:`\|\Delta\|_2/2`; noise no
+    larger than :math:`a` in every real dimension projects to at most
+    :math:`a\|\Delta\|_1/\|\Delta\|_2`, so no error happens below
+
+    .. math:: a^* = \min_{i \ne j} \frac{\|x_i - x_j\|_2^2}{2\,\|x_i - x_j\|_1}
+
+    (BPSK and QAM: half the minimum distance; Hamming (7,4) with BPSK: 1,
+    which is also where its hard decisions flip). Learned receivers are no
+    better than ML, so where ML cannot err their true rate is still above
+    0. None for codebooks of more than 4096 messages.
+    """
+    k = int(system.k)
+    if (1 << k) > _REACH_MESSAGES:
+        return None
+    with torch.no_grad():
+        x = system.transmit(int_to_bits(torch.arange(1 << k, device=device), k).float())  # [M, n]
+    points = (torch.view_as_real(x).flatten(1) if x.is_complex() else x).detach().to("cpu", torch.float64)  # [M, D]
+    best = math.inf
+    for start in range(0, len(points), 256):
+        delta = points[start : start + 256, None, :] - points[None, :, :]  # [c, M, D]
+        l1, l2 = delta.abs().sum(-1), delta.pow(2).sum(-1)
+        ratio = torch.where(l1 > 0, l2 / (2 * l1.clamp_min(1e-300)), torch.inf)
+        rows = torch.arange(start, start + len(delta))
+        ratio[torch.arange(len(delta)), rows] = torch.inf  # a message against itself
+        best = min(best, float(ratio.min()))
+    return 0.0 if best == math.inf else best
+
+
+def point_flags(rows: Sequence[Mapping[str, Any]], systems: Mapping[str, System], device: str | torch.device = "cpu", confidence: float = 0.95) -> list[dict[str, Any]]:
+    """The rows of ``rows`` that are not clean results, one dict each: ``system``, ``ebno_db``, ``flag`` and a one-line ``note``.
+
+    * ``zero-below-theory``: no error at all, and the ``confidence`` upper
+      bound of the rate (BER, SER or BLER) lies below the closed form beside
+      it: the count contradicts the theory (the noise cap, usually).
+    * ``beyond-noise-generator``: the channel's noise generator stops
+      (:meth:`~commae.channels.AWGN.max_noise_sigma`) before the nearest
+      decision boundary of an ML receiver of these points (:func:`ml_reach`):
+      no such error can be drawn, so a simulated 0 there means nothing (the
+      true rate is above 0).
+    * ``short-noise-tail``: the generator draws less than :data:`SHORT_TAIL`
+      of the normal tail at that boundary (:meth:`~commae.channels.AWGN.noise_tail`):
+      the rate is biased low.
+
+    The generator flags need a channel that knows its generator (plain AWGN
+    on a CPU) and a codebook of at most 4096 messages.
+    """
+    flags: list[dict[str, Any]] = []
+    reach: dict[str, float | None] = {}
+    for row in rows:
+        name = row["system"]
+        if name not in reach:
+            reach[name] = _generator_reach(systems[name], device)
+        for kind, note in (*_zero_below_theory(row, confidence), *_beyond_generator(row, systems[name], reach[name], device)):
+            flags.append({"system": name, "ebno_db": float(row["ebno_db"]), "flag": kind, "note": note})
+    return flags
+
+
+def _zero_below_theory(row: Mapping[str, Any], confidence: float) -> list[tuple[str, str]]:
+    for unit, count in (("ber", "bit"), ("ser", "symbol"), ("bler", "block")):
+        theory, high = row.get(f"{unit}_theory", math.nan), row[f"{unit}_high"]
+        if row[f"{count}_errors"] == 0 and theory == theory and high < theory:
+            note = f"0 errors in {row[f'{count}s']} {count}s: the {confidence * 100:g}% upper bound {high:.2e} of the {unit.upper()} lies below its closed form {theory:.2e}"
+            return [("zero-below-theory", note)]
+    return []
+
+
+def _generator_reach(system: System, device: str | torch.device) -> float | None:
+    """:func:`ml_reach` where the channel knows its noise generator's limit, else None."""
+    limit = getattr(getattr(system, "channel", None), "max_noise_sigma", None)
+    return ml_reach(system, device) if callable(limit) and limit(device) is not None else None
+
+
+def _beyond_generator(row: Mapping[str, Any], system: System, reach: float | None, device: str | torch.device) -> list[tuple[str, str]]:
+    if not reach:  # no known generator, or a codebook with two equal messages (always wrong half the time)
+        return []
+    channel = system.channel
+    cap = channel.max_noise_sigma(device)
+    t = reach / math.sqrt(float(system_no(system, float(row["ebno_db"]))) / 2)  # in noise standard deviations per real dimension
+    if t >= cap:
+        note = f"the noise never passes {cap:.2f} sigma per real dimension and an ML receiver of these points errs only beyond {t:.2f} sigma: no such error can be drawn, the true rate is above 0"
+        return [("beyond-noise-generator", note)]
+    drawn = channel.noise_tail(t, device) / (0.5 * math.erfc(t / math.sqrt(2)))
+    if drawn < SHORT_TAIL:
+        return [("short-noise-tail", f"the noise generator draws {drawn:.0%} of the normal tail at the nearest decision boundary ({t:.2f} sigma): the rate is biased low")]
+    return []
 
 
 def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, settings: Mapping[str, Any]) -> tuple[Path, Path]:
@@ -118,6 +220,7 @@ def result_settings(
     rank_counts: Sequence[Mapping[str, Any]] = (),
     precision: str = "fp32",
     precision_checks: Mapping[str, Any] | None = None,
+    flags: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The settings JSON written beside a ``ber-curve`` results CSV, its keys in this order.
 
@@ -127,7 +230,9 @@ def result_settings(
     interval level, whether theory columns were asked for, the device and the
     number of processes (``world_size``, from ``rank_counts``: the per-rank
     counts of :func:`~commae.simulation.simulate`, recorded when there were
-    several). A reduced ``precision`` adds its checks against fp32.
+    several). A reduced ``precision`` adds its checks against fp32, and
+    ``flags`` (:func:`point_flags`), when there are any, the rows that are
+    not clean results.
     """
     from .. import __version__
 
@@ -155,4 +260,6 @@ def result_settings(
         settings["precision"] = {"learned": precision, "check": precision_checks}
     if world > 1:
         settings["rank_counts"] = list(rank_counts)
+    if flags:
+        settings["flags"] = [dict(f) for f in flags]
     return settings
