@@ -23,11 +23,15 @@
    and of ``torch.randn`` alone (seed 25, as ``tests/test_noise.py``'s long
    test): the counts beyond 5, 5.5, 5.77, 6 and 6.5 sigma against the normal
    tail's expected counts, and the largest draw.
+4. Plain Monte Carlo of uncoded BPSK over real AWGN at Eb/N0 = 12 dB (true
+   BER Q(sqrt(2 * 10**1.2)) = 9.0e-9) with ``--mc-bits`` (default 1e10) bits,
+   with the uncapped noise and with ``torch.randn`` alone: the errors, the
+   Clopper–Pearson interval, and whether it covers the closed form.
 
 The machine's load is printed before and after: on a shared machine the
 wall-clock numbers move a lot, the interleaved medians and the CPU time less.
 
-Run: ``python benchmarks/noise_tail.py [--parts 1,2,3] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
+Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
 """
 
 from __future__ import annotations
@@ -131,7 +135,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--baseline", type=Path, help="a checkout of commae before the uncapped noise, run side by side")
-    parser.add_argument("--parts", default="1,2,3", help="which parts to run")
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run (4, an hour-scale run, only when asked)")
+    parser.add_argument("--mc-bits", type=float, default=1e10, help="bits in part 4")
     parser.add_argument("--draws", type=float, default=2.0**30, help="draws in part 3")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -157,6 +162,25 @@ def main() -> None:
         throughput(args, bits)
     if 3 in parts:
         counts(int(args.draws))
+    if 4 in parts:
+        plain_bpsk(int(args.mc_bits), args.threads)
+
+
+def plain_bpsk(bits: int, threads: int) -> None:
+    from commae import AWGN, UncodedBPSK, simulate
+    from commae.theory import ber_bpsk
+
+    truth = float(ber_bpsk(12.0))
+    print(f"\n4. plain Monte Carlo, uncoded BPSK over real AWGN at Eb/N0 12 dB, {bits:.1e} bits, {threads} threads (closed form {truth:.3e}); {describe()}")
+    torch.set_num_threads(threads)
+    for label, plain in (("gaussian (uncapped)", False), ("torch.randn alone", True)):
+        start = time.perf_counter()
+        with plain_randn() if plain else contextlib.nullcontext():
+            (row,) = simulate([UncodedBPSK(8, AWGN(real=True))], [12.0], target_errors=1 << 62, max_bits=bits, seed=12, progress=False)
+        covers = row["ber_low"] <= truth <= row["ber_high"]
+        print(
+            f"  {label:<22}{row['bit_errors']:>6d} errors in {row['bits']:.3e} bits: BER {row['ber']:.3e} [{row['ber_low']:.3e}, {row['ber_high']:.3e}] {'covers' if covers else 'MISSES'} the closed form ({time.perf_counter() - start:.0f} s)"
+        )
 
 
 def counts(draws: int) -> None:

@@ -61,9 +61,10 @@ tail values and the redraws come from the same generator, after the
 shape the channel would, sees the same draws as the generic one. Finding the
 few draws beyond :math:`t` costs a row-wise ``amax``/``amin`` over rows of
 256 draws and a look inside the rows that cross :math:`t`; the extra random
-numbers are about :math:`4p` per draw. The engine's fast path keeps about
-0.9× its throughput with plain ``randn`` (16-QAM 0.92×, Hamming (7,4) hard
-0.93× wall-clock; ``benchmarks/noise_tail.py``, docs/ber-curve.md).
+numbers are about :math:`4p` per draw. The engine's fast path keeps
+0.8–0.9× of its throughput with ``randn`` alone (16-QAM 0.88× wall-clock,
+0.80× CPU time with two threads at low load, 0.92× CPU time with one;
+Hamming (7,4) hard 0.91×; ``benchmarks/noise_tail.py``, docs/ber-curve.md).
 
 A float64 or half-precision tensor gets the same treatment (its ``randn``
 body, exact tails). On an accelerator ``torch.randn`` is another generator
