@@ -41,7 +41,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("BitwiseBCE", "SymbolCrossEntropy", "make_loss"), "losses"),
     **dict.fromkeys(("Autoencoder", "Receiver", "SystemConfig", "Transmitter", "make_channel"), "models"),
     **dict.fromkeys(("RunError", "RunInterrupted", "load_config", "load_history", "load_model", "train_run"), "runs"),
-    **dict.fromkeys(("clopper_pearson", "read_results", "simulate", "theory_rates", "write_results"), "simulation"),
+    **dict.fromkeys(("ImportanceSampling", "clopper_pearson", "read_results", "simulate", "theory_rates", "write_results"), "simulation"),
     **dict.fromkeys(("Errors", "System", "errors", "system_no", "transmit_receive"), "system"),
     **dict.fromkeys(
         (
@@ -159,6 +159,7 @@ __all__ = [
     "make_step",
     # simulation
     "simulate",
+    "ImportanceSampling",
     "clopper_pearson",
     "theory_rates",
     "write_results",

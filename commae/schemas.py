@@ -67,6 +67,8 @@ __all__ = [
     "TRAIN_FIELDS",
     "HISTORY_COLUMNS",
     "RESULT_COLUMNS",
+    "IMPORTANCE_COLUMNS",
+    "IMPORTANCE_ESTIMATOR",
     "DB_LIMIT",
     "MAX_BATCH_SIZE",
     "MAX_BITS",
@@ -90,6 +92,9 @@ RESULT_COLUMNS = (
     "blocks", "block_errors", "bler", "bler_low", "bler_high",
     "ber_theory", "ser_theory", "bler_theory",
 )  # fmt: skip
+IMPORTANCE_COLUMNS = ("estimator", "is_method", "events", "effective_events", "rel_half_width")
+"""Columns an importance-sampled results table adds (commae.simulation.importance): its rates are weighted estimates, not errors / trials."""
+IMPORTANCE_ESTIMATOR = "importance-sampling"
 
 
 class SchemaError(ValueError):
@@ -360,6 +365,7 @@ def _result_row(row: dict[str, Any], where: str) -> dict[str, Any]:
     if None in row or any(v is None for v in row.values()):
         raise SchemaError(f"{where}: the row has {'more' if None in row else 'fewer'} fields than the header")
     parsed: dict[str, Any] = {}
+    weighted = (row.get("estimator") or "").strip() == IMPORTANCE_ESTIMATOR  # rates are importance-sampling estimates, not errors / trials
     for key in ("system", "channel"):
         if not row[key].strip():
             raise SchemaError(f"{where}: {key!r} is empty; it must name the {key}")
@@ -380,7 +386,7 @@ def _result_row(row: dict[str, Any], where: str) -> dict[str, Any]:
         value, low, high = (_cell_number(row[k], k, where) for k in (rate, f"{rate}_low", f"{rate}_high"))
         if not 0 <= value <= 1:
             raise SchemaError(f"{where}: {rate!r} is {value!r}; it must be an error rate in [0, 1]")
-        if not math.isclose(value, wrong / trials, rel_tol=1e-9, abs_tol=1e-15):
+        if not weighted and not math.isclose(value, wrong / trials, rel_tol=1e-9, abs_tol=1e-15):
             raise SchemaError(f"{where}: {rate!r} is {value!r} but {errors_key} / {trials_key} is {wrong / trials!r}; they must agree")
         if not (0 <= low <= value + 1e-12 and value - 1e-12 <= high <= 1):
             raise SchemaError(f"{where}: the interval [{rate}_low, {rate}_high] = [{low!r}, {high!r}] must lie in [0, 1] around {rate} = {value!r}")
@@ -393,7 +399,10 @@ def _result_row(row: dict[str, Any], where: str) -> dict[str, Any]:
         if not 0 <= value <= 1:
             raise SchemaError(f"{where}: {key!r} is {value!r}; it must be an error rate in [0, 1] or empty")
         parsed[key] = value
-    return {key: parsed[key] for key in RESULT_COLUMNS}
+    result = {key: parsed[key] for key in RESULT_COLUMNS}
+    if weighted:
+        result["estimator"] = IMPORTANCE_ESTIMATOR
+    return result
 
 
 def _cell_number(text: str, key: str, where: str) -> float:

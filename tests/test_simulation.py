@@ -185,8 +185,8 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_the_float32_noise_draw_never_passes_5_77_sigma():
-    # torch.randn in float32 (Box-Muller on 24-bit uniforms) cannot draw |w| > sqrt(-2 ln 2**-24) = 5.768:
-    # the engine cannot measure error events that need more noise in one real dimension (README, "Deep tails")
+    # torch.randn alone in float32 (Box-Muller on 24-bit uniforms) cannot draw |w| > sqrt(-2 ln 2**-24) = 5.768: why every
+    # channel draws through commae.channels.noise.gaussian, which has no cap (tests/test_noise.py; docs/ber-curve.md, "Deep tails")
     cap = math.sqrt(-2 * math.log(2.0**-24))
     gen = torch.Generator().manual_seed(0)
     w = torch.empty(1 << 24)

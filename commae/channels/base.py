@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from ..snr import noise_std_per_real_dim
+from .noise import gaussian
 
 __all__ = ["Channel", "Fading", "Normalization", "make_generator", "seed_from_text", "split_channel_output", "broadcast_no", "non_differentiable_stage", "check_flag", "check_input", "complex_normal"]
 
@@ -88,7 +89,7 @@ def broadcast_no(no: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def complex_normal(shape: torch.Size, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Samples of :math:`\\mathcal{CN}(0, 1)` of ``shape``, on ``like``'s device and precision."""
-    parts = torch.randn((*shape, 2), dtype=like.real.dtype, device=like.device, generator=generator)
+    parts = gaussian((*shape, 2), generator, dtype=like.real.dtype, device=like.device)
     return torch.view_as_complex(parts) * noise_std_per_real_dim(1.0)
 
 

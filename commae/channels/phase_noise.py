@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 
 from .base import Channel, check_input, make_generator
+from .noise import gaussian
 
 __all__ = ["PhaseNoise"]
 
@@ -67,7 +68,7 @@ class PhaseNoise(Channel):
     def forward(self, x: torch.Tensor, no: float | torch.Tensor = 0.0, generator: torch.Generator | int | None = None) -> torch.Tensor:
         check_input(x, real=False)
         gen = make_generator(generator, x.device)
-        theta = torch.randn(x.shape, dtype=x.real.dtype, device=x.device, generator=gen) * self.sigma
+        theta = gaussian(x.shape, gen, dtype=x.real.dtype, device=x.device) * self.sigma
         if self.model == "wiener":
             theta = theta.cumsum(-1)
         return x * torch.polar(torch.ones_like(theta), theta)

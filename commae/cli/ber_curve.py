@@ -53,20 +53,64 @@ __all__ = ["ber_curve"]
     default="fp32",
     help="Learned receivers' inference: bf16 autocast, first checked against fp32 on the same draws at every point (refused if its BER leaves fp32's interval).",
 )
+@click.option(
+    "--importance-sampling",
+    "importance_sampling",
+    is_flag=True,
+    help="Estimate the rates by importance sampling (biased noise, likelihood-ratio weights; AWGN only): rates far below 1/--max-bits, with normal intervals; each point stops at --relative-precision instead of --target-errors.",
+)
+@click.option(
+    "--relative-precision",
+    type=Finite(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="With --importance-sampling: stop a point when its interval's half-width over the estimate is at most this  [default: 0.1]",
+)
+@click.option(
+    "--is-method",
+    type=click.Choice(["auto", "shift", "scale"]),
+    default=None,
+    help="With --importance-sampling: mean translation toward the decision boundaries (shift), variance scaling (scale), or shift where the system has at most 2**12 messages (auto)  [default: auto]",
+)
 @threads_option
 @click.pass_context
 def ber_curve(
-    ctx, run_dirs, baselines, channel, fading, csi, ebno, esno, target_errors, target_metric, max_bits, batch_size, confidence, theory, seed, device, out, force, quiet, precision, **impairment_opts
+    ctx,
+    run_dirs,
+    baselines,
+    channel,
+    fading,
+    csi,
+    ebno,
+    esno,
+    target_errors,
+    target_metric,
+    max_bits,
+    batch_size,
+    confidence,
+    theory,
+    seed,
+    device,
+    out,
+    force,
+    quiet,
+    precision,
+    importance_sampling,
+    relative_precision,
+    is_method,
+    **impairment_opts,
 ) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
 
     Writes one CSV row per (system, Eb/N0) with counts, rates and
-    Clopper-Pearson bounds, and a JSON of the settings beside it.
+    Clopper-Pearson bounds, and a JSON of the settings beside it. With
+    --importance-sampling the rates are importance-sampling estimates with
+    normal intervals, and the rows say so.
     """
     from ..baselines import make_baseline, matching_baselines
     from ..models import make_channel
     from ..runs import RunError, check_device, load_model
     from ..simulation import point_flags, result_settings, simulate, write_results
+    from ..simulation.importance import importance_settings
 
     if not run_dirs and not baselines:
         raise click.UsageError("give at least one RUN_DIR or --baseline")
@@ -74,6 +118,7 @@ def ber_curve(
         raise click.UsageError("--ebno and --esno exclude each other: give the points as Eb/N0 or as Es/N0")
     impairments = checked_impairments(ctx, impairment_opts)
     _refuse_unused_channel(ctx, baselines, impairments)
+    importance = _importance(importance_sampling, relative_precision, is_method, precision)
     out_path = Path(out)
     if out_path.suffix.lower() == ".json":  # the settings go beside the CSV under the same name with .json
         raise click.BadParameter(f"{out} would be both the CSV and its settings file {out_path.with_suffix('.json').name}; give the CSV a .csv name", param_hint="'--out'")
@@ -107,6 +152,15 @@ def ber_curve(
         ebno = _esno_to_ebno(esno, {**learned, **compared})
     checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
     systems = {**learned, **compared}
+    if importance is not None:
+        from .. import distributed
+        from ..simulation.importance import supports_importance
+
+        if distributed.is_distributed():
+            raise click.UsageError("--importance-sampling runs in one process: launch it without torchrun")
+        unfit = [f"{name} ({getattr(system.channel, 'name', '?')})" for name, system in systems.items() if not supports_importance(system)]
+        if unfit:
+            raise click.UsageError(f"--importance-sampling needs an additive Gaussian channel (--channel awgn or awgn-real, no fading or impairments); not: {', '.join(unfit)}")
     per_rank: list = []
     rows = simulate(
         systems,
@@ -121,6 +175,7 @@ def ber_curve(
         progress=not quiet,
         target_metric=target_metric,
         rank_counts=per_rank,
+        **({"importance": importance} if importance is not None else {}),
     )
     if not main:
         return
@@ -146,6 +201,8 @@ def ber_curve(
         precision_checks=checks,
         flags=flags,
     )
+    if importance is not None:  # the estimator, recorded beside the stopping rule it replaces
+        settings["importance_sampling"] = importance_settings(importance)
     if esno is not None:  # the points as given, after their Eb/N0
         keys = list(settings)
         keys.insert(keys.index("ebno_db") + 1, "esno_db")
@@ -153,8 +210,31 @@ def ber_curve(
     csv_path, json_path = write_results(rows, out_path, settings)
     if not quiet:
         ber_table(rows, confidence, flags, dict(zip(map(float, ebno), esno)) if esno is not None else None)
+        if importance is not None:
+            _importance_note(rows, confidence)
     flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
     click.echo(f"wrote {csv_path} and {json_path}{flagged}")
+
+
+def _importance(enabled: bool, relative_precision: float | None, method: str | None, precision: str):
+    """The ImportanceSampling settings of --importance-sampling, or None; its options without it are refused."""
+    from ..simulation import ImportanceSampling
+
+    if not enabled:
+        for given, flag in ((relative_precision, "--relative-precision"), (method, "--is-method")):
+            if given is not None:
+                raise click.UsageError(f"{flag} applies to --importance-sampling: add it, or leave {flag} out")
+        return None
+    if precision != "fp32":
+        raise click.UsageError("--importance-sampling runs the receivers in fp32: leave --precision out")
+    return ImportanceSampling(method=method or "auto", relative_precision=0.1 if relative_precision is None else relative_precision)
+
+
+def _importance_note(rows: list, confidence: float) -> None:
+    """Under the table: the rows are importance-sampled; per row the method, error events, effective events and relative half-width."""
+    click.echo(f"importance-sampled rates (weighted estimates; {confidence:g} normal intervals); per row: method, error events, effective events, relative half-width")
+    for row in rows:
+        click.echo(f"  {row['system']} at {row['ebno_db']:g} dB: {row['is_method']}, {row['events']} events, {row['effective_events']:.0f} effective, {row['rel_half_width']:.3f}")
 
 
 def _refuse_unused_channel(ctx: click.Context, baselines: tuple[str, ...], impairments: dict) -> None:

@@ -7,6 +7,7 @@ One module per concept:
 ``runner``                    :class:`~commae.simulation.runner.BatchRunner`: a point's batches, several at once, in order
 ``draws``                     :class:`Messages`: random messages, 64 random bits a draw
 ``fastpath``                  :func:`fast_counter`: exact error counting for the classical baselines
+``importance``                :class:`ImportanceSampling`: rates far below plain Monte Carlo's reach, weighted, with intervals
 ``scratch``                   tensors a batch borrows and the next reuses
 ``statistics``                :func:`clopper_pearson`
 ``theory_columns``            :func:`theory_rates`: the closed-form ``*_theory`` columns
@@ -22,6 +23,7 @@ from .draws import Messages
 from .engine import simulate
 from .fastpath import fast_counter
 from .gaps import GAP_COLUMNS, ebno_at_rate, ebno_gaps, write_gaps
+from .importance import ImportanceSampling
 from .precision import Bf16Receiver, PrecisionCheck, check_bf16
 from .results import RESULT_COLUMNS, channel_name, ml_reach, point_flags, read_results, result_settings, write_results
 from .statistics import clopper_pearson
@@ -29,6 +31,7 @@ from .theory_columns import theory_rates
 
 __all__ = [
     "simulate",
+    "ImportanceSampling",
     "clopper_pearson",
     "theory_rates",
     "channel_name",

@@ -55,8 +55,9 @@ from tqdm.auto import tqdm
 
 from .. import distributed as _dist
 from ..system import System
+from .importance import ImportanceSampling, simulate_importance
 from .results import result_row
-from .runner import BatchRunner
+from .runner import BatchRunner, _batch_seed
 
 __all__ = ["simulate"]
 
@@ -84,6 +85,7 @@ def simulate(
     target_metric: str = "bit",
     fast: bool = True,
     threads: int | None = None,
+    importance: ImportanceSampling | None = None,
 ) -> list[dict[str, Any]]:
     """Monte-Carlo error rates of ``systems`` at each Eb/N0 in ``ebno_dbs`` (dB).
 
@@ -139,6 +141,17 @@ def simulate(
         called from several threads at once, out of batch order and for
         batches whose counts are dropped: a system of your own that keeps
         state between calls, or reduces over the batch, needs ``threads=1``.
+    importance : ImportanceSampling, optional
+        Estimate the rates by importance sampling
+        (:mod:`commae.simulation.importance`) instead of counting errors: the
+        noise comes from a biased density and every message is weighted by
+        its likelihood ratio; a point stops at the settings' relative
+        precision (after their ``min_events`` error events) or at
+        ``max_bits``, and ``target_errors`` is not used. The rows' rates are
+        the weighted estimates with normal intervals at ``confidence``, their
+        counts the raw ones under the biased noise, and they add the
+        :data:`~commae.simulation.importance.IMPORTANCE_COLUMNS`. Additive
+        Gaussian channels only; one process, one batch at a time, the generic path.
 
     Returns
     -------
@@ -197,6 +210,14 @@ def simulate(
     for system in named.values():
         if isinstance(system, torch.nn.Module):
             system.to(device).eval()
+    if importance is not None:
+        if not isinstance(importance, ImportanceSampling):
+            raise ValueError(f"importance must be an ImportanceSampling, got {type(importance).__name__}")
+        if world > 1:
+            raise ValueError("importance sampling runs in one process; launch it without torchrun")
+        return simulate_importance(
+            named, ebno_dbs, importance, target=target_metric, max_bits=max_bits, batch_size=batch_size, seed=seed, device=device, confidence=confidence, theory=theory, batch_seed=_batch_seed
+        )
     groups: dict[tuple[int, int], list[str]] = {}
     for name, system in named.items():
         groups.setdefault((system.k, system.n), []).append(name)

@@ -27,8 +27,9 @@ tensors:
   (:class:`~commae.simulation.scratch.Scratch`), and
   the engine gets each batch's counts of all its systems in one transfer.
 
-The noise is the generic path's: the channel draws the same ``torch.randn``
-tensor from the same generator state, and every float the decisions depend
+The noise is the generic path's: the counter draws the same
+:func:`~commae.channels.noise.gaussian` tensor (uncapped normal draws) from
+the same generator state, with the shape the channel would, and every float the decisions depend
 on is computed by the same operations in the same precision (or, for the
 hard BPSK decisions over AWGN, compared with the thresholds at which those
 floats change sign), so the counts are identical to the generic path's for
@@ -64,6 +65,7 @@ import torch
 
 from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric  # the counters' argument types; which counter runs a system is asked of it (fast_path)
 from ..channels import Channel, broadcast_no, split_channel_output
+from ..channels.noise import gaussian
 from ..snr import noise_std_per_real_dim
 from .draws import Messages, as_messages, bits_to_labels
 from .scratch import Scratch, fresh
@@ -165,9 +167,9 @@ def _awgn_real_part(channel: Channel, scale: _NoiseScale, x: torch.Tensor, no: f
     the same draw and the same float operations as :class:`AWGN`.
     """
     if channel.real:
-        w = torch.randn(shape, generator=gen, out=take("noise", shape, torch.float32, x.device))
+        w = gaussian(shape, gen, out=take("noise", shape, torch.float32, x.device))
         return w.mul_(scale(no, w)).add_(x)
-    w = torch.randn((*shape, 2), generator=gen, out=take("noise", (*shape, 2), torch.float32, x.device))
+    w = gaussian((*shape, 2), gen, out=take("noise", (*shape, 2), torch.float32, x.device))
     w.mul_(_SQRT_HALF).mul_(scale(no, w))
     if x.ndim == w.ndim:
         return w.add_(x)
@@ -184,7 +186,7 @@ def _bpsk_awgn_metric(channel: Channel, scale: _NoiseScale, x: torch.Tensor, no:
     """
     if channel.real:
         return _awgn_real_part(channel, scale, x, no, gen, tuple(x.shape))
-    w = torch.randn((*x.shape, 2), dtype=torch.float32, device=x.device, generator=gen)
+    w = gaussian((*x.shape, 2), gen, dtype=torch.float32, device=x.device)
     real = w[..., 0].mul(_SQRT_HALF)
     return real.mul_(scale(no, real)).add_(x)
 
@@ -368,7 +370,7 @@ class _HammingCounter:
         """
         code, batch, take, device = self.code, sent.shape[0], self.scratch, sent.device
         shape = (batch, 7) if code.channel.real else (batch, 7, 2)
-        w = torch.randn(shape, generator=gen, out=take("noise", shape, torch.float32, device))
+        w = gaussian(shape, gen, out=take("noise", shape, torch.float32, device))
         draw = w if code.channel.real else w[..., 0]
         below_minus, below_plus = self.thresholds(no, w)
         rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a 0 byte
@@ -395,7 +397,7 @@ class _UncodedCounter:
         bits = as_messages(messages).bits()
         if _additive(system.channel):  # a 0 is wrong below T(-1), a 1 at or above T(+1) (see _HardThresholds)
             shape = tuple(bits.shape) if system.channel.real else (*bits.shape, 2)
-            w = torch.randn(shape, dtype=torch.float32, device=bits.device, generator=gen)
+            w = gaussian(shape, gen, dtype=torch.float32, device=bits.device)
             draw = w if system.channel.real else w[..., 0]
             below_minus, below_plus = self.thresholds(no, w)
             wrong = torch.where(bits.bool(), draw.ge(below_plus), draw.lt(below_minus))  # [B, K]

@@ -26,7 +26,7 @@ import torch
 from .._files import atomic_paths, csv_text, writing
 from ..channels import Channel
 from ..constellations import int_to_bits
-from ..schemas import RESULT_COLUMNS
+from ..schemas import IMPORTANCE_COLUMNS, RESULT_COLUMNS
 from ..schemas import read_results as _read_results
 from ..snr import ebno_db_to_esno_db
 from ..system import System, system_no
@@ -176,7 +176,8 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
     beside another run's JSON or none.
     """
     path = Path(path)
-    text = csv_text(RESULT_COLUMNS, [[row[c] for c in RESULT_COLUMNS] for row in rows])
+    columns = RESULT_COLUMNS + (IMPORTANCE_COLUMNS if any("estimator" in row for row in rows) else ())  # importance-sampled rows say so
+    text = csv_text(columns, [[row.get(c, "") for c in columns] for row in rows])
     json_path = path.with_suffix(".json")
     if json_path == path:
         raise ValueError(f"{path}: the CSV needs a name other than .json, its settings go to {json_path.name}")

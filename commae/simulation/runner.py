@@ -66,7 +66,8 @@ class BatchRunner:
     (``tests/test_simulation.py`` checks it); the price is at most
     ``workers - 1`` batches a point computed and thrown away.
 
-    Why: the noise draw (``torch.randn`` with a generator) runs on one core
+    Why: the noise draw (``torch.randn`` with a generator, under
+    :func:`~commae.channels.noise.gaussian`) runs on one core
     whatever the intra-op thread count, and on 2 cores it is about half of a
     baseline's batch; two batches at once keep both cores drawing noise,
     where two intra-op threads on one batch left one idle for that half
