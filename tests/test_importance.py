@@ -157,7 +157,7 @@ def test_importance_sampling_agrees_with_plain_monte_carlo_at_1e_4_to_1e_5(make,
     assert 1e-6 < rate < 1e-3, (ebno, rate)
 
 
-@pytest.mark.long
+@pytest.mark.slow  # minutes (Hamming's alone about 12): not in CI's time budget; `python -m pytest -m slow tests/test_importance.py`
 @pytest.mark.parametrize(
     ("make", "metric", "rate_of", "target"),
     [(lambda: Modem(qam(4)), "bit", ber_bpsk, 1e-10), (lambda: Modem(qam(16)), "symbol", lambda e: ser_qam(e, 16), 1e-12), (lambda: Hamming74("hard"), "block", bler_hamming74_hard, 1e-12)],
