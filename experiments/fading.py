@@ -52,10 +52,10 @@ AUTOENCODERS = {
     "ae-n2-block-nocsi": (2, "block", False),
 }
 NAMES = {
-    "ae-n1-csi": "Autoencoder n=1, CSI", "qam16": "16-QAM, CSI",
-    "ae-n2-fast-csi": "Autoencoder n=2, CSI", "qpsk2-fast": "2×QPSK, CSI",
-    "ae-n2-block-csi": "Autoencoder n=2, CSI", "qpsk2-block": "2×QPSK, CSI",
-    "ae-n2-block-nocsi": "Autoencoder n=2, no CSI", "pilot-qam16": "pilot + 16-QAM, no CSI",
+    "ae-n1-csi": "Autoencoder (1,4), CSI", "qam16": "16-QAM, CSI",
+    "ae-n2-fast-csi": "Autoencoder (2,4), CSI", "qpsk2-fast": "2×QPSK, CSI",
+    "ae-n2-block-csi": "Autoencoder (2,4), CSI", "qpsk2-block": "2×QPSK, CSI",
+    "ae-n2-block-nocsi": "Autoencoder (2,4), no CSI", "pilot-qam16": "pilot + 16-QAM, no CSI",
 }  # fmt: skip
 
 
