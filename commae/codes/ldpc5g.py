@@ -31,8 +31,10 @@ The procedure, step by step (section numbers of TS 38.212):
    one circulant of the core, which gives the first parity block, the others
    follow row by row; every further row (the extension) holds exactly one
    parity bit of its own (an identity on the diagonal) and depends only on
-   the systematic and core parity bits. Both steps are batched gathers and
-   sums over the check rows (no generator matrix).
+   the systematic and core parity bits. The encoder runs this as three
+   batched gathers with sums mod 2 (no generator matrix): the core checks'
+   sums over the systematic bits, the core parity bits from those sums (the
+   core's inverse, at most six sums a bit), one extension bit per check row.
 5. **Rate matching** (§5.4.2.1), with :math:`I_{LBRM} = 0` (circular buffer
    :math:`N_{cb} = N`) and :math:`rv_{id} = 0` (:math:`k_0 = 0`): the first
    :math:`2 Z_c` systematic bits are punctured, so the buffer is
@@ -48,15 +50,19 @@ bit that is never transmitted has LLR 0 and degree 1, so it sends 0 to its
 check, and that check sends :math:`0 \boxplus \cdots = 0` (sum-product) or
 :math:`\pm\min(0, \ldots) = 0` (min-sum, normalised or offset) to every other
 bit at every iteration, whatever the schedule: removing the bit and its check
-changes no other message nor any decision (the removed check's syndrome is the
-parity of decisions on kept bits, and holds up to exact zero-LLR ties). So only
-the core and the check rows of the *transmitted* extension parity bits are
-built (bit by bit, not whole block rows), as Sionna's ``LDPC5GDecoder`` does
-with ``prune_pcm=True``: for (750, 1500) 1,710 variable nodes, 910 checks and
-5,910 edges instead of the mother code's 4,160, 3,360 and 15,760. The filler and punctured bits stay in the graph (LLR
-``-KNOWN_LLR`` and 0), so ``n_graph = K + 4 Z_c + n_ext`` and the graph word is
-:math:`[c_0 \ldots c_{K-1}, w_0 \ldots]` in the standard's order. ``prune=False``
-builds the whole mother code (``n_graph`` = 68 or 52 :math:`Z_c`).
+changes no other message, so no a-posteriori LLR of a kept bit. Only the
+early stop can differ: on the pruned graph it asks whether the kept bits form
+a codeword (the removed parity bits can always complete it), while on the
+mother code a removed bit's decision follows its check's message, not the
+others' decisions, and can hold the stop back. So only the core and the check
+rows of the *transmitted* extension parity bits are built (bit by bit, not
+whole block rows), as Sionna's ``LDPC5GDecoder`` does with ``prune_pcm=True``:
+for (750, 1500) 1,710 variable nodes, 910 checks and 5,910 edges instead of
+the mother code's 4,160, 3,360 and 15,760. The filler and punctured bits stay
+in the graph (LLR ``-KNOWN_LLR`` and 0), so ``n_graph = K + 4 Z_c + n_ext``
+and the graph word is :math:`[c_0 \ldots c_{K-1}, w_0 \ldots]` in the
+standard's order. ``prune=False`` builds the whole mother code (``n_graph`` =
+68 or 52 :math:`Z_c`).
 
 Supported: :math:`1 \le k \le 8448` (BG1 carries :math:`22 \cdot 384 = 8448`,
 BG2 :math:`10 \cdot 384 = 3840`, so a rate :math:`\le 1/4` allows at most 3840:
