@@ -36,9 +36,7 @@ from .phase_noise import PhaseNoise
 
 __all__ = ["symbol_log_likelihood", "chain_log_likelihood", "likelihood_chain"]
 
-# Gauss-Hermite nodes over the phase-noise angle (exact for the Gaussian weight up to degree 63).
-_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(32)
-# Most (row, point, phase node) triples evaluated at once.
+# Most (row, use, point) triples evaluated at once without phase noise.
 _CHUNK = 1 << 21
 # Most (row, point) pairs averaged over the phase at once.
 _PAIRS = 1 << 14
@@ -78,8 +76,10 @@ def _gaussian_log_interval(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     a = torch.where(flip, -hi, lo)
     b = torch.where(flip, -lo, hi)
     log_b = torch.special.log_ndtr(b)
-    log_a = torch.special.log_ndtr(a)
-    return log_b + torch.log1p(-torch.exp((log_a - log_b).clamp_max(0.0)).clamp_max(1 - 1e-16))
+    bounded = torch.isfinite(a)  # a = -inf (an outer cell): Phi(a) = 0, and no NaN in the gradient
+    log_a = torch.special.log_ndtr(torch.where(bounded, a, torch.zeros_like(a)))
+    ratio = torch.where(bounded, log_a - log_b, torch.full_like(a, -math.inf))
+    return log_b + torch.log1p(-torch.exp(ratio.clamp_max(0.0)).clamp_max(1 - 1e-16))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,6 +277,273 @@ def _phase_rule(kappa: torch.Tensor, psi: torch.Tensor, s: torch.Tensor) -> tupl
     return h0, [r for r in rules if r is not None]
 
 
+# ---------------------------------------------------------------------------------------------
+# After an ADC: ln E P(cell | m e^{j theta}), the probability of the received cell averaged over the phase
+# ---------------------------------------------------------------------------------------------
+
+# Gauss–Kronrod 7/15 on [-1, 1]: QUADPACK's qk15 (Piessens, de Doncker-Kapenga, Überhuber and Kahaner,
+# "QUADPACK", Springer 1983), nodes x > 0 and their weights; the node 0 weighs _K15_W0. The 7 Gauss
+# nodes are every other Kronrod node (indices 1, 3, ..., 13 of the ascending 15).
+_K15_X = (
+    0.991455371120812639206854697526329,
+    0.949107912342758524526189684047851,
+    0.864864423359769072789712788640926,
+    0.741531185599394439863864773280788,
+    0.586087235467691130294144845693013,
+    0.405845151377397166906606412076961,
+    0.207784955007898467600689403773245,
+)
+_K15_W = (
+    0.022935322010529224963732008058970,
+    0.063092092629978553290700663189204,
+    0.104790010322250183839876322541518,
+    0.140653259715525918745189590510238,
+    0.169004726639267902826583426598550,
+    0.190350578064785409913256402421014,
+    0.204432940075298892414161999234649,
+)
+_K15_W0 = 0.209482141084727828012999174891714
+_KRONROD_NODES = np.concatenate([-np.asarray(_K15_X), [0.0], np.asarray(_K15_X)[::-1]])  # ascending, [15]
+_KRONROD_WEIGHTS = np.concatenate([np.asarray(_K15_W), [_K15_W0], np.asarray(_K15_W)[::-1]])
+_GAUSS7_WEIGHTS = np.polynomial.legendre.leggauss(7)[1]  # of _KRONROD_NODES[1::2]
+# An interval is accepted when |K15 - G7| over it is below this fraction of its pair's integral so far
+# (K15's own error is far smaller: 1e-10 is the most the tests measure in ln p).
+_CELL_RTOL = 1e-8
+# The mesh from each end of a piece: _FIRST sharpest widths, then growing by _GRADE (the narrowest
+# feature, sigma / max(|m|, 1) or s, then has a Kronrod node within 0.07 of its width of the end).
+_GRADE = 4.0
+_FIRST = 16.0
+# Mesh intervals starting within the same _MERGE sharpest widths are integrated as one.
+_MERGE = 4.0
+# Most rounds of bisection (the last round accepts what is left).
+_CELL_ROUNDS = 40
+# Most (received cell, candidate) pairs integrated at once.
+_CELL_PAIRS = 1 << 11
+
+
+def _wrapped_images(s_max: float) -> int:
+    """``K``: the wrapped normal on ``[-pi, pi]`` as its images ``|k| <= K``; each one left out lies ``e^-45`` below the largest.
+
+    At ``|theta| <= pi`` image ``k`` is at most ``exp(-((2|k| - 1) pi)^2 / (2 s^2))`` and image 0 at
+    least ``exp(-pi^2 / (2 s^2))``.
+    """
+    k = 1
+    while math.pi**2 * ((2 * k + 1) ** 2 - 1) / (2 * s_max**2) < 45.0:
+        k += 1
+    return k
+
+
+def _log_wrapped_normal(theta: torch.Tensor, s: torch.Tensor, images: int) -> torch.Tensor:
+    """The log density at ``theta`` in ``[-pi, pi]`` of ``N(0, s^2)`` wrapped onto the circle: image 0, and ``log1p`` of the others relative to it."""
+    z = (theta / s).abs()
+    rest = torch.zeros_like(z)
+    for k in range(1, images + 1):
+        shift = 2 * math.pi * k / s  # images -k and +k relative to image 0: exp(-shift (shift / 2 -+ |z|))
+        rest = rest + torch.exp(-shift * (0.5 * shift - z)) + torch.exp(-shift * (0.5 * shift + z))
+    return torch.log1p(rest) - 0.5 * z * z - torch.log(s) - 0.5 * math.log(2 * math.pi)
+
+
+# Below this a cell's probability given the phase is taken in log space (log_ndtr), above it as a difference of erfc.
+_LINEAR_FLOOR = 1e-280
+
+
+def _fast_log_interval(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """:func:`_gaussian_log_interval` without a gradient, as the log of a difference of ``erfc`` where that does not underflow (twice as fast)."""
+    flip = lo > 0  # both in the upper tail: Phi(b) - Phi(a) = Phi(-a) - Phi(-b), so that a <= 0
+    a = torch.where(flip, -hi, lo)
+    b = torch.where(flip, -lo, hi)
+    # relatively exact for a <= 0 (torch's ndtr is not, below -5); erfc(26) = 6e-296 is below the floor, and erfc is twice as fast there
+    p = torch.erfc((b * -math.sqrt(0.5)).clamp_max_(26.0)).sub_(torch.erfc((a * -math.sqrt(0.5)).clamp_max_(26.0))).mul_(0.5)
+    tail = (p < _LINEAR_FLOOR).nonzero(as_tuple=True)
+    out = p.log_()
+    if tail[0].numel():  # b < -35 here, and Phi(a) / Phi(b) < exp(-(a^2 - b^2) / 2): below e^-40 it is left out
+        a, b = a[tail], b[tail]
+        log_b = torch.special.log_ndtr(b)
+        near = (a * a - b * b < 80.0).nonzero(as_tuple=True)
+        ratio = torch.full_like(b, -math.inf)
+        ratio[near] = torch.special.log_ndtr(a[near]) - log_b[near]
+        out[tail] = log_b + torch.log1p(-torch.exp(ratio.clamp_max(0.0)).clamp_max(1 - 1e-16))
+    return out
+
+
+def _cell_terms(theta: torch.Tensor, cell: tuple[torch.Tensor, ...], s: torch.Tensor, images: int, fast: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The three terms of the log integrand at ``theta``: the wrapped prior, ``ln P(I in cell)``, ``ln P(Q in cell)`` of ``m e^{j theta}``.
+
+    ``cell``: ``(Re m, Im m, lo_I, hi_I, lo_Q, hi_Q, sigma)``, broadcastable to ``theta``;
+    ``fast``: without a gradient (:func:`_fast_log_interval`).
+    """
+    re, im, lo_i, hi_i, lo_q, hi_q, sigma = cell
+    c, sn = torch.cos(theta), torch.sin(theta)
+    u = re * c - im * sn
+    v = re * sn + im * c
+    interval = _fast_log_interval if fast else _gaussian_log_interval
+    return (
+        _log_wrapped_normal(theta, s, images),
+        interval((lo_i - u) / sigma, (hi_i - u) / sigma),
+        interval((lo_q - v) / sigma, (hi_q - v) / sigma),
+    )
+
+
+def _cell_breakpoints(re: torch.Tensor, im: torch.Tensor, lo_i: torch.Tensor, hi_i: torch.Tensor, lo_q: torch.Tensor, hi_q: torch.Tensor) -> torch.Tensor:
+    """``[P, 23]``, ascending in ``[-pi, pi]``: the phases between which each term of the log integrand is monotone, and where it is sharp.
+
+    With ``alpha = arg m + theta`` the angle of the rotated point: ``theta = 0`` and ``+-pi`` (the
+    prior), the axes ``alpha = k pi / 2`` (``|m| cos alpha`` and ``|m| sin alpha`` turn), where the
+    point crosses the middle of the cell's slab in I or in Q (the slab's probability turns), where
+    it crosses an edge of the cell (the probability falls from about 1 to about 0 over
+    ``sigma / |m|``) and the directions of the cell's corners (the nearest approach to a corner).
+    A phase that does not exist for a pair repeats ``-pi``.
+    """
+    rho = torch.hypot(re, im)
+    phi = torch.atan2(im, re)
+    start = torch.full_like(rho, -math.pi)
+
+    def wrap(alpha: torch.Tensor) -> torch.Tensor:
+        return torch.remainder(alpha - phi + math.pi, 2 * math.pi) - math.pi
+
+    points = [start, torch.zeros_like(rho), torch.full_like(rho, math.pi)]
+    points += [wrap(torch.full_like(rho, k * math.pi / 2)) for k in range(4)]
+    safe = rho.clamp_min(1e-300)
+    for lo, hi, cosine in ((lo_i, hi_i, True), (lo_q, hi_q, False)):
+        for edge in (lo, hi, 0.5 * (lo + hi)):
+            ratio = edge / safe
+            ok = torch.isfinite(ratio) & (ratio.abs() <= 1)
+            ratio = torch.where(ok, ratio, torch.zeros_like(ratio))
+            first = torch.arccos(ratio) if cosine else torch.arcsin(ratio)
+            second = -first if cosine else math.pi - first
+            points += [torch.where(ok, wrap(first), start), torch.where(ok, wrap(second), start)]
+    for x in (lo_i, hi_i):
+        for y in (lo_q, hi_q):
+            ok = torch.isfinite(x) & torch.isfinite(y)
+            points.append(torch.where(ok, wrap(torch.atan2(torch.where(ok, y, 0.0), torch.where(ok, x, 1.0))), start))
+    return torch.stack(points, -1).sort(-1).values
+
+
+def _group_logsumexp(values: torch.Tensor, groups: torch.Tensor, size: int) -> torch.Tensor:
+    """``[size]``: the log of the sum of ``exp(values)`` ([N, J]) over the rows of each group (``groups`` [N]); ``-inf`` for an empty group."""
+    with torch.no_grad():
+        top = torch.full((size,), -math.inf, dtype=values.dtype, device=values.device)
+        top = top.scatter_reduce(0, groups, values.detach().amax(1), "amax")
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+    acc = torch.zeros(size, dtype=values.dtype, device=values.device).index_add(0, groups, torch.exp(values - top[groups, None]).sum(1))
+    return top + torch.log(acc)
+
+
+def _cell_phase_rule(args: tuple[torch.Tensor, ...], s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(log integral [P], pairs [K], nodes [K, 15], log weights [K, 15])``: the Gauss–Kronrod intervals :func:`cell_phase_log_mean` accepts."""
+    re, im, lo_i, hi_i, lo_q, hi_q, sigma = args
+    size = re.numel()
+    images = _wrapped_images(float(s.max()))
+
+    def terms(theta: torch.Tensor, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _cell_terms(theta, tuple(t[pairs, None] for t in args), s[pairs, None], images)
+
+    def upper(parts: tuple[torch.Tensor, ...]) -> torch.Tensor:  # every term is monotone between two mesh points
+        return sum(torch.maximum(t[:, :-1], t[:, 1:]) for t in parts)
+
+    # the pieces between breakpoints; those whose bound lies _DROP below the best value seen are left out
+    bounds = _cell_breakpoints(re, im, lo_i, hi_i, lo_q, hi_q)  # [P, 23]
+    everyone = torch.arange(size, device=re.device)
+    parts = terms(bounds, everyone)
+    best = sum(parts).amax(1)
+    keep = (bounds[:, 1:] > bounds[:, :-1]) & (upper(parts) >= best[:, None] - _DROP)
+    pairs, piece = keep.nonzero(as_tuple=True)
+    a, b = bounds[pairs, piece], bounds[pairs, piece + 1]
+    # a mesh graded from both ends of each piece (the sharp places): _FIRST narrowest widths, then by _GRADE
+    sharpest = torch.minimum(s, sigma / torch.hypot(re, im).clamp_min(1.0))  # [P]
+    width = _FIRST * sharpest[pairs]
+    levels = max(1, math.ceil(math.log(2 * math.pi / float(width.min())) / math.log(_GRADE)) + 1) if pairs.numel() else 1
+    d = torch.minimum(width[:, None] * _GRADE ** torch.arange(levels, dtype=a.dtype, device=a.device), 0.5 * (b - a)[:, None])
+    mesh = torch.cat([a[:, None], a[:, None] + d, (b[:, None] - d).flip(-1), b[:, None]], 1)  # [pieces, 2 levels + 2], ascending
+    parts = terms(mesh, pairs)
+    best = best.scatter_reduce(0, pairs, sum(parts).amax(1), "amax")
+    keep = (mesh[:, 1:] > mesh[:, :-1]) & (upper(parts) >= best[pairs, None] - _DROP)
+    sub, j = keep.nonzero(as_tuple=True)
+    pairs, lo, hi = pairs[sub], mesh[sub, j], mesh[sub, j + 1]  # ascending within each pair
+    # intervals that start in the same stretch of _MERGE sharpest widths are one: the adaptive rule splits it where needed
+    stretch = torch.floor((lo + math.pi) / (_MERGE * sharpest[pairs]))
+    new = torch.ones_like(stretch, dtype=torch.bool)  # the intervals are ordered by pair, then by phase
+    new[1:] = (pairs[1:] != pairs[:-1]) | (stretch[1:] != stretch[:-1])
+    groups = new.cumsum(0) - 1
+    count = int(groups[-1]) + 1 if groups.numel() else 0
+    pairs = torch.zeros(count, dtype=pairs.dtype, device=pairs.device).scatter_(0, groups, pairs)
+    lo = torch.full((count,), math.inf, dtype=lo.dtype, device=lo.device).scatter_reduce(0, groups, lo, "amin")
+    hi = torch.full((count,), -math.inf, dtype=hi.dtype, device=hi.device).scatter_reduce(0, groups, hi, "amax")
+    # adaptive Gauss–Kronrod over the intervals left
+    x = torch.as_tensor(_KRONROD_NODES, dtype=re.dtype, device=re.device)
+    log_wk = torch.log(torch.as_tensor(_KRONROD_WEIGHTS, dtype=re.dtype, device=re.device))
+    log_wg = torch.log(torch.as_tensor(_GAUSS7_WEIGHTS, dtype=re.dtype, device=re.device))
+    total = torch.full((size,), -math.inf, dtype=re.dtype, device=re.device)
+    accepted: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for round_ in range(_CELL_ROUNDS):
+        if pairs.numel() == 0:
+            break
+        half = 0.5 * (hi - lo)
+        nodes = (0.5 * (hi + lo))[:, None] + half[:, None] * x  # [N, 15]
+        log_w = log_wk + torch.log(half)[:, None]
+        values = sum(terms(nodes, pairs)) + log_w
+        kronrod = torch.logsumexp(values, 1)
+        gauss = torch.logsumexp(values[:, 1::2] - log_wk[1::2] + log_wg, 1)
+        finite = torch.isfinite(kronrod)
+        error = torch.where(finite, kronrod + torch.log(torch.abs(torch.expm1(gauss - torch.where(finite, kronrod, 0.0)))), kronrod)
+        now = torch.logaddexp(total, _group_logsumexp(kronrod[:, None], pairs, size))
+        done = (error <= now[pairs] + math.log(_CELL_RTOL)) | ~finite | (round_ == _CELL_ROUNDS - 1)
+        total = torch.logaddexp(total, _group_logsumexp(kronrod[done, None], pairs[done], size))
+        accepted.append((pairs[done], nodes[done], log_w[done]))
+        middle = 0.5 * (lo + hi)[~done]
+        pairs = pairs[~done].repeat(2)
+        lo, hi = torch.cat([lo[~done], middle]), torch.cat([middle, hi[~done]])
+    return total, *(torch.cat(t) for t in zip(*accepted))
+
+
+def cell_phase_log_mean(mean: torch.Tensor, lo_i: torch.Tensor, hi_i: torch.Tensor, lo_q: torch.Tensor, hi_q: torch.Tensor, sigma: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    r""":math:`\ln E_\theta\, P(m e^{j\theta} + w \in \text{cell})`, :math:`\theta \sim \mathcal{N}(0, s^2)`, :math:`w \sim \mathcal{CN}(0, 2\sigma^2)`: a quantiser cell's probability averaged over the phase.
+
+    The cell is :math:`[lo_I, hi_I) \times [lo_Q, hi_Q)` (an edge may be infinite). Given
+    :math:`\theta` the probability is a product of two Gaussian interval
+    probabilities, :math:`P(\theta) = A(\mathrm{Re}\, m e^{j\theta})\, B(\mathrm{Im}\, m e^{j\theta})`;
+    being :math:`2\pi`-periodic it is integrated over :math:`[-\pi, \pi]`
+    against the wrapped normal density. At high SNR :math:`P(\theta)` falls
+    from about 1 to about 0 within :math:`\sigma/|m|` of the phases where the
+    noiseless point crosses an edge of the cell (0.002 rad at Es/N0 50 dB), so
+    no fixed set of phases samples it. The axis is split at the phases
+    between which each log-term is monotone and where it is sharp
+    (:func:`_cell_breakpoints`: the crossings of the cell's edges and of its
+    middle, the axes, the corners' directions, 0 and :math:`\pm\pi`); a piece
+    whose monotone bound lies 36 nats below the best value seen is left out.
+    From each end of the others a mesh grows by 4 from 16 times the narrowest
+    width the integrand can have, :math:`\min(s, \sigma/\max(|m|, 1))`, is
+    pruned the same way, and its intervals starting within 4 such widths of
+    each other are joined; each interval is then bisected until its
+    Gauss–Kronrod 7/15 estimates agree to 1e-8 of the pair's integral, in log
+    space (the 15-node value is kept: its error is far smaller). Everything is
+    vectorised over the pairs. ``tests/test_phase_noise_adc_likelihood.py``
+    holds it to a dense trapezoid rule written independently (numpy and scipy,
+    float64) to 1e-7 in :math:`\ln p` from Es/N0 10 to 50 dB, 3- and 4-bit
+    ADCs, phase noise 0.02, 0.1, 0.2 and 2 rad, for every candidate; 1e-10 is
+    the largest error it measures.
+
+    Parameters
+    ----------
+    mean : Tensor, [P], complex128 — the noiseless received point of each pair
+    lo_i, hi_i, lo_q, hi_q : Tensor, [P], float64 — the cell's edges (``lo < hi``)
+    sigma : Tensor, [P], float64, > 0 — the noise's standard deviation per real dimension
+    s : Tensor, [P], float64, > 0 — the phase's standard deviation (rad)
+
+    Returns
+    -------
+    Tensor, [P], float64 (differentiable in ``mean``: the rule is chosen without a gradient).
+    """
+    args = (mean.real, mean.imag, lo_i, hi_i, lo_q, hi_q, sigma)
+    with torch.no_grad():
+        total, pairs, nodes, log_w = _cell_phase_rule(tuple(t.detach() for t in args), s.detach())
+    if not (torch.is_grad_enabled() and any(t.requires_grad for t in (*args, s))):
+        return total
+    images = _wrapped_images(float(s.detach().max()))
+    values = sum(_cell_terms(nodes, tuple(t[pairs, None] for t in args), s[pairs, None], images, fast=False)) + log_w
+    return _group_logsumexp(values, pairs, mean.numel())
+
+
 def symbol_log_likelihood(
     channel: Channel,
     y: torch.Tensor,
@@ -333,9 +600,11 @@ def chain_log_likelihood(
     \mathcal{N}(0, \mathrm{Var}\,\theta_i)`. Without an ADC that
     expectation is :func:`phase_log_mean`, integrated where the integrand
     lives, exact to 1e-8 in :math:`\ln p` at every SNR; after an ADC it is
-    32-node Gauss–Hermite quadrature. With Wiener phase noise and ``n > 1``
-    this is the per-use marginal (symbol-by-symbol detection), not the joint
-    ML metric.
+    :func:`cell_phase_log_mean`, adaptive Gauss–Kronrod between the phases
+    where the noiseless point crosses the cell's edges, exact to 1e-7 (1e-10
+    measured) from 10 to 50 dB and built for every SNR, computed once per distinct (cell, :math:`N_0`,
+    gain) of the batch. With Wiener phase noise and ``n > 1`` this is the
+    per-use marginal (symbol-by-symbol detection), not the joint ML metric.
 
     Parameters and returns as :func:`symbol_log_likelihood`.
     """
@@ -368,35 +637,60 @@ def chain_log_likelihood(
             psi = torch.angle(target * mean.conj()).abs()
             out.append(-((r - rho) ** 2) / var + phase_log_mean(kappa, psi, std))
         return torch.cat(out)
-    if pn is not None:
-        std = pn.phase_std(n).to(yy.device)  # [n]
-        thetas = math.sqrt(2) * std[:, None] * torch.as_tensor(_GH_NODES, device=yy.device)  # [n, J]
-        log_w = torch.as_tensor(np.log(_GH_WEIGHTS / math.sqrt(math.pi)), device=yy.device)  # [J]
-    else:
-        thetas = torch.zeros(n, 1, dtype=torch.float64, device=yy.device)
-        log_w = torch.zeros(1, dtype=torch.float64, device=yy.device)
-    rotation = torch.polar(torch.ones_like(thetas), thetas)  # [n, J]
     if adc is not None:
-        c = adc.full_scale(no, y).double().expand(rows, n)
+        c = adc.full_scale(no, yy).expand(rows, n)  # float64: the edges rounded to float32 would move ln p by 1e-7 of itself
         step = 2 * c / (1 << adc.bits)
-    out = []
-    per = max(1, _CHUNK // (s.numel() * thetas.shape[-1] * n))
+    if pn is not None:  # and an ADC: the cell's probability averaged over the phase, at every SNR
+        return _cell_log_likelihood(yy, s, no_b, hh, pn.phase_std(n).to(yy.device), adc.bits, c, step)
+    out = []  # no phase noise: a Gaussian density, or a cell's probability after the ADC, per dimension
+    per = max(1, _CHUNK // (s.numel() * n))
     for start in range(0, rows, per):
         sl = slice(start, start + per)
-        mean = (hh[sl, :, None, None] * s[:, None]) * rotation[None, :, None, :]  # [b, n, M, J]
-        target = yy[sl, :, None, None]
-        var = no_b[sl, :, None, None]
+        mean = hh[sl, :, None] * s  # [b, n, M]
+        target = yy[sl, :, None]
+        var = no_b[sl, :, None]
+        dims = [(target.real, mean.real)] if real else [(target.real, mean.real), (target.imag, mean.imag)]
         if adc is None:
-            dims = [(target.real, mean.real)] if real else [(target.real, mean.real), (target.imag, mean.imag)]
-            ll = sum(-((t - m) ** 2) / var for t, m in dims)
+            out.append(sum(-((t - m) ** 2) / var for t, m in dims))
         else:
-            cc, dd = c[sl, :, None, None], step[sl, :, None, None]
-            sigma = torch.sqrt(var / 2)
-            ll = 0.0
-            for t, m in [(target.real, mean.real)] if real else [(target.real, mean.real), (target.imag, mean.imag)]:
-                index = torch.round((t + cc) / dd - 0.5)
-                lo = torch.where(index <= 0, torch.full_like(t, -math.inf), -cc + index * dd)
-                hi = torch.where(index >= (1 << adc.bits) - 1, torch.full_like(t, math.inf), -cc + (index + 1) * dd)
-                ll = ll + _gaussian_log_interval((lo - m) / sigma, (hi - m) / sigma)
-        out.append(torch.logsumexp(ll + log_w, dim=-1))  # [b, n, M]
+            cc, dd, sigma = c[sl, :, None], step[sl, :, None], torch.sqrt(var / 2)
+            out.append(sum(_gaussian_log_interval((lo - m) / sigma, (hi - m) / sigma) for t, m in dims for lo, hi in [_cell_edges(t, cc, dd, adc.bits)]))
     return torch.cat(out)
+
+
+def _cell_index(t: torch.Tensor, c: torch.Tensor, step: torch.Tensor, bits: int) -> torch.Tensor:
+    """The quantiser cell ``0 .. 2^bits - 1`` of the received values ``t`` (the ADC's output levels or any value)."""
+    return torch.round((t + c) / step - 0.5).clamp(0, (1 << bits) - 1)
+
+
+def _index_edges(index: torch.Tensor, c: torch.Tensor, step: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(lo, hi)``: the edges of the quantiser cells ``index``, infinite beyond the outer ones."""
+    inf = torch.full(torch.broadcast_shapes(index.shape, c.shape), math.inf, dtype=c.dtype, device=c.device)
+    return torch.where(index <= 0, -inf, -c + index * step), torch.where(index >= (1 << bits) - 1, inf, -c + (index + 1) * step)
+
+
+def _cell_edges(t: torch.Tensor, c: torch.Tensor, step: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(lo, hi)``: the edges of the quantiser cell of the received values ``t``."""
+    return _index_edges(_cell_index(t, c, step, bits), c, step, bits)
+
+
+def _cell_log_likelihood(y: torch.Tensor, s: torch.Tensor, no: torch.Tensor, h: torch.Tensor, std: torch.Tensor, bits: int, c: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+    """``[B, n, M]``: ln p(y | s) after phase noise and an ADC, by :func:`cell_phase_log_mean` once per distinct (cell, N0, phase std, gain).
+
+    ``y``, ``no``, ``h``, ``c``, ``step``: [B, n]; ``s``: [M] (the PA applied); ``std``: [n]. A
+    quantised output takes at most ``4^bits`` values, so without fading the distinct
+    received values are few whatever the batch.
+    """
+    rows, n = y.shape
+    cell_i, cell_q = _cell_index(y.real, c, step, bits), _cell_index(y.imag, c, step, bits)
+    keys = torch.stack([cell_i, cell_q, no, std.expand(rows, n), h.real, h.imag], -1).reshape(-1, 6)
+    distinct, inverse = torch.unique(keys, dim=0, return_inverse=True)  # [U, 6], [B n]
+    cell_i, cell_q, no_u, std_u = distinct[:, 0], distinct[:, 1], distinct[:, 2], distinct[:, 3]
+    first = torch.zeros(len(distinct), dtype=torch.long, device=y.device).scatter_(0, inverse, torch.arange(inverse.numel(), device=y.device))
+    c_u, step_u, h_u = c.reshape(-1)[first], step.reshape(-1)[first], h.reshape(-1)[first]
+    edges = [*_index_edges(cell_i, c_u, step_u, bits), *_index_edges(cell_q, c_u, step_u, bits)]
+    m = s.numel()
+    mean = (h_u[:, None] * s).reshape(-1)  # [U M]
+    per_pair = [t[:, None].expand(-1, m).reshape(-1) for t in (*edges, torch.sqrt(no_u / 2), std_u)]
+    out = torch.cat([cell_phase_log_mean(mean[i : i + _CELL_PAIRS], *(t[i : i + _CELL_PAIRS] for t in per_pair)) for i in range(0, mean.numel(), _CELL_PAIRS)])
+    return out.reshape(-1, m)[inverse].reshape(rows, n, m)
