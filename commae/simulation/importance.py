@@ -26,10 +26,16 @@ finite variance whatever the system does.
   (Sadowsky & Bucklew 1990). This holds for Gray QAM, PSK and PAM, for the
   Hamming (7,4) code with soft decisions (7 neighbours at squared distance 12)
   and with hard ones (the 21 pairs of flipped bits that make a block error are
-  each inside one of those 7 triples), for uncoded BPSK blocks, and for a learned
-  transmitter, whose receiver's regions need not be the Voronoi cells: the
-  estimator stays unbiased for any receiver, only its variance depends on how
-  well the shifts aim. Needs :math:`k \le 12`.
+  each inside one of those 7 triples), and for uncoded BPSK blocks. For a
+  learned transmitter, whose receiver's regions need not be the Voronoi cells,
+  the estimator stays unbiased, but only over runs long enough to draw, from
+  the defensive component, the errors the shifts do not aim at, with weights
+  up to :math:`1/\alpha_0`; the stopping rule stops long before. On the (4, 1)
+  autoencoder of ``tests/test_importance.py`` at 11 dB the 95 % intervals
+  covered a long plain Monte-Carlo reference 45 times in 100, the estimates
+  averaging 0.916 ± 0.008 of it (``benchmarks/deep_tails.py --learned 100``).
+  ``"auto"`` therefore translates only where the receiver is a known decision
+  rule. Needs :math:`k \le 12`.
   :math:`L(w) = 1 / \big(\alpha_0 + \sum_j \alpha_j e^{(w\cdot\mu_{ij} - |\mu_{ij}|^2/2)/\sigma^2}\big)`.
 * **Variance scaling** (``"scale"``): the other component is
   :math:`\mathcal N(0, s^2\sigma^2 I)`, which needs nothing of the system —
@@ -38,8 +44,12 @@ finite variance whatever the system does.
   deviations (:math:`a = d_\mathrm{min}/2\sigma` from the codebook, or
   :math:`\sqrt{1/2}/\sigma` without one), at least 1.
   :math:`L(w) = 1/\big(\alpha_0 + (1-\alpha_0) s^{-D} e^{|w|^2(1 - s^{-2})/2\sigma^2}\big)`.
-  It loses efficiency fast as :math:`D` grows; mean translation is the
-  default (``"auto"``) wherever the codebook exists.
+  It loses efficiency fast as :math:`D` grows, but it reaches every
+  direction, so no error region of the receiver goes unseen: the same
+  autoencoder's intervals cover the reference 96 times in 100, the estimates
+  averaging 1.001 ± 0.005 of it. ``"auto"`` draws this way for every system whose
+  receiver is not a known decision rule (learned receivers), and for any
+  system of more than :math:`2^{12}` messages.
 
 The estimator and its interval
 ------------------------------
@@ -119,8 +129,12 @@ class ImportanceSampling:
     ----------
     method : {"auto", "shift", "scale"}
         Mean translation toward the nearest neighbours' midpoints, variance
-        scaling, or ``"auto"``: mean translation where the codebook exists
-        (``k <= 12``), variance scaling elsewhere.
+        scaling, or ``"auto"``: mean translation for the classical systems,
+        whose receivers are known decision rules (those with an engine fast
+        path, :attr:`~commae.baselines.Modem.fast_path`) and which have at most
+        ``2**12`` messages; variance scaling for any other system, learned
+        receivers included (mean translation misses the error regions of a
+        receiver away from the midpoints: see the module notes).
     relative_precision : float
         A point stops when the interval's half-width over the estimate (of the
         target unit) is at most this, after ``min_events`` error events, or at
@@ -205,8 +219,8 @@ class BiasedNoise:
             distance.fill_diagonal_(math.inf)
             self.d_min = float(distance.min().sqrt())
         method = settings.method
-        if method == "auto":
-            method = "shift" if codebook is not None else "scale"
+        if method == "auto":  # translation only toward the dominating points of a receiver known to decide by them
+            method = "shift" if codebook is not None and getattr(system, "fast_path", None) is not None else "scale"
         if method == "shift" and codebook is None:
             raise ValueError(f"mean translation needs the codebook of a system of at most {_MAX_CODEBOOK_BITS} bits a message, got k={system.k}; use method='scale'")
         self.method = method
