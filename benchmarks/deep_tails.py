@@ -9,7 +9,9 @@ relative half-width, the messages simulated, the error events and their
 effective number, and the wall-clock and CPU seconds from the call to the row
 (``--batch-size`` messages a batch: the rule is checked after each batch, so a
 smaller batch stops nearer the precision asked for). Target: each within 30 s
-on 2 cores. The load is printed before and after.
+on 2 cores. The load is printed before and after. ``--threads`` is torch's
+thread count before the call; importance sampling runs its batches on one
+intra-op thread (:func:`~commae.simulation.importance.simulate_importance`).
 
 ``--learned N``: instead, a learned receiver — the (4, 1) autoencoder that
 ``tests/test_importance.py`` trains (``trained_receiver``: 60 batches of 512,

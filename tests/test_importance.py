@@ -208,6 +208,25 @@ def test_the_rows_say_they_are_importance_sampled_and_a_point_without_events_is_
     assert row["ber"] == 0 and row["events"] == 0 and 0 < row["ber_high"] < 1e-2
 
 
+def test_importance_sampling_runs_on_one_thread_and_restores_the_count():
+    # small batches: on a shared 2-core machine two intra-op threads made each deep-tail estimate 5-20x slower
+    # (benchmarks/deep_tails.py); the caller's thread count comes back afterwards
+    seen: set[int] = set()
+
+    class Watched(Modem):
+        def receive(self, y, no, h=None):
+            seen.add(torch.get_num_threads())
+            return super().receive(y, no, h)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        simulate([Watched(qam(4))], [10.0], importance=ImportanceSampling(), batch_size=1024, progress=False)
+        assert seen == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_bad_settings_and_channels_are_refused():
     for kwargs, match in [
         ({"method": "tilt"}, "method must be"),

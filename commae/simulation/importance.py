@@ -387,7 +387,12 @@ def simulate_importance(
     theory: bool,
     batch_seed: Any,
 ) -> list[dict[str, Any]]:
-    """The rows of :func:`~commae.simulation.simulate` with ``importance=settings`` (one process, one batch at a time).
+    """The rows of :func:`~commae.simulation.simulate` with ``importance=settings`` (one process, one batch at a time, on one intra-op thread on a CPU).
+
+    One thread: the batches are small (``batch_size`` messages, a few
+    operations each), and on a shared 2-core machine two intra-op threads
+    made every deep-tail estimate of ``benchmarks/deep_tails.py`` 5 to 20
+    times slower (at load 4.5: 0.2–2.4 s against 0.01–0.2 s).
 
     Batch ``j`` of point ``i`` seeds its generator as the plain engine does
     (``batch_seed(seed, i, j)``), draws each ``(k, n)`` group's messages, then
@@ -400,42 +405,48 @@ def simulate_importance(
         groups.setdefault((system.k, system.n), []).append(name)
     rows: list[dict[str, Any]] = []
     gen = torch.Generator(device=device)
-    for point, ebno_db in enumerate(ebno_dbs):
-        tallies = {name: _Tally() for name in named}
+    threads_before = torch.get_num_threads()
+    if device.type == "cpu":  # one intra-op thread, as the engine's batches: on small batches more threads mostly wait for each other
+        torch.set_num_threads(1)
+    try:
+        for point, ebno_db in enumerate(ebno_dbs):
+            tallies = {name: _Tally() for name in named}
 
-        def running(name: str, tallies: dict[str, _Tally] = tallies) -> bool:
-            tally, system = tallies[name], named[name]
-            if tally.messages * system.k >= max_bits:
-                return False
-            if tally.sums[unit, 3] < settings.min_events:
-                return True
-            return tally.estimate(unit, confidence)[3] > settings.relative_precision
+            def running(name: str, tallies: dict[str, _Tally] = tallies) -> bool:
+                tally, system = tallies[name], named[name]
+                if tally.messages * system.k >= max_bits:
+                    return False
+                if tally.sums[unit, 3] < settings.min_events:
+                    return True
+                return tally.estimate(unit, confidence)[3] > settings.relative_precision
 
-        batch = 0
-        with torch.inference_mode():
-            while any(running(name) for name in named):
-                for (k, n), members in groups.items():
-                    members = [m for m in members if running(m)]
-                    if not members:
-                        continue
-                    size = min(batch_size, max(1, math.ceil((max_bits - tallies[members[0]].messages * k) / k)))
-                    gen.manual_seed(batch_seed(seed, point, batch))
-                    messages = Messages.draw(size, k, gen, device)
-                    after = gen.get_state()
-                    bits = messages.float_bits()
-                    labels = messages.labels if messages.labels is not None else torch.zeros(size, dtype=torch.int64, device=device)
-                    no = ebno_db_to_no(ebno_db, k, n)
-                    for name in members:
-                        system = named[name]
-                        gen.set_state(after)
-                        x = system.transmit(bits)
-                        noise, log_weight, defensive = samplers[name].draw(labels, no, gen, x)
-                        decided = system.receive(x + noise, no, None)
-                        units = (k, k // system.bits_per_symbol, 1)
-                        tallies[name].add(_per_message_errors(system, decided, bits), units, log_weight.exp(), defensive)
-                batch += 1
-        for name, system in named.items():
-            rows.append(_row(name, system, ebno_db, tallies[name], samplers[name].method, unit, confidence, theory))
+            batch = 0
+            with torch.inference_mode():
+                while any(running(name) for name in named):
+                    for (k, n), members in groups.items():
+                        members = [m for m in members if running(m)]
+                        if not members:
+                            continue
+                        size = min(batch_size, max(1, math.ceil((max_bits - tallies[members[0]].messages * k) / k)))
+                        gen.manual_seed(batch_seed(seed, point, batch))
+                        messages = Messages.draw(size, k, gen, device)
+                        after = gen.get_state()
+                        bits = messages.float_bits()
+                        labels = messages.labels if messages.labels is not None else torch.zeros(size, dtype=torch.int64, device=device)
+                        no = ebno_db_to_no(ebno_db, k, n)
+                        for name in members:
+                            system = named[name]
+                            gen.set_state(after)
+                            x = system.transmit(bits)
+                            noise, log_weight, defensive = samplers[name].draw(labels, no, gen, x)
+                            decided = system.receive(x + noise, no, None)
+                            units = (k, k // system.bits_per_symbol, 1)
+                            tallies[name].add(_per_message_errors(system, decided, bits), units, log_weight.exp(), defensive)
+                    batch += 1
+            for name, system in named.items():
+                rows.append(_row(name, system, ebno_db, tallies[name], samplers[name].method, unit, confidence, theory))
+    finally:
+        torch.set_num_threads(threads_before)
     return rows
 
 
