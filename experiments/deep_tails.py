@@ -126,7 +126,15 @@ def main() -> None:
             (row,) = simulate({name: make()}, [ebno], target_errors=plain_errors, target_metric=metric, max_bits=PLAIN_MAX_BITS, seed=seed, theory=True, progress=False)
         else:
             (row,) = simulate(
-                {name: make()}, [ebno], importance=ImportanceSampling(relative_precision=precision), target_metric=metric, max_bits=IS_MAX_BITS, batch_size=BATCH, seed=seed, theory=True, progress=False
+                {name: make()},
+                [ebno],
+                importance=ImportanceSampling(relative_precision=precision),
+                target_metric=metric,
+                max_bits=IS_MAX_BITS,
+                batch_size=BATCH,
+                seed=seed,
+                theory=True,
+                progress=False,
             )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         rows.append(row)
