@@ -9,9 +9,21 @@ relative half-width, the messages simulated, the error events and their
 effective number, and the wall-clock and CPU seconds from the call to the row
 (``--batch-size`` messages a batch: the rule is checked after each batch, so a
 smaller batch stops nearer the precision asked for). Target: each within 30 s
-on 2 cores. The load is printed before and after.
+on 2 cores. The load is printed before and after. ``--threads`` is torch's
+thread count before the call; importance sampling runs its batches on one
+intra-op thread (:func:`~commae.simulation.importance.simulate_importance`).
+
+``--learned N``: instead, a learned receiver — the (4, 1) autoencoder that
+``tests/test_importance.py`` trains (``trained_receiver``: 60 batches of 512,
+2 epochs, Eb/N0 8 dB, seed 0) — at ``--learned-ebno`` dB: a long plain
+Monte-Carlo reference (``--learned-errors`` symbol errors), then N estimates
+(seeds 500...) by mean translation (``shift``) and by variance scaling
+(``scale``, what ``auto`` uses for it): their mean over the reference, how
+many of their 95 % intervals (widened by the reference's own error) cover it,
+and the seconds.
 
 Run: ``python benchmarks/deep_tails.py [--batch-size 8192] [--threads 2] [--seed 1]``
+     ``python benchmarks/deep_tails.py --learned 100 [--learned-ebno 11] [--learned-errors 20000]``
 """
 
 from __future__ import annotations
@@ -50,8 +62,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--learned", type=int, default=0, help="estimates a method on the learned receiver (0: the closed-form table)")
+    parser.add_argument("--learned-ebno", type=float, default=11.0)
+    parser.add_argument("--learned-errors", type=int, default=20000)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.learned:
+        learned(args)
+        return
     print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}, seed {args.seed}, relative precision 0.1, 95 % intervals")
     print(f"before: {describe()}")
     unit = {"bit": "ber", "symbol": "ser", "block": "bler"}
@@ -68,6 +86,43 @@ def main() -> None:
                 f"  {label:<26}{target:>8.0e}{ebno:>8.2f}{est:>11.3e}{f'[{low:.3e}, {high:.3e}]':>24}{'yes' if low <= target <= high else 'NO':>7}"
                 f"{row['rel_half_width']:>7.3f}{row['blocks']:>9d}{row['events']:>7d}{row['effective_events']:>6.0f}{wall:>7.2f}{cpu:>7.2f}"
             )
+    print(f"after:  {describe()}")
+
+
+def learned(args) -> None:
+    """Mean translation and variance scaling on a learned receiver, against a long plain Monte-Carlo reference."""
+    from scipy.stats import norm
+
+    from commae import Autoencoder
+    from commae.losses import SymbolCrossEntropy
+    from commae.training import MessageBatches, fit, make_optimizer
+
+    z = float(norm.ppf(0.975))
+    torch.manual_seed(0)  # tests/test_importance.py's trained_receiver()
+    model = Autoencoder(4, 1, hidden=64)
+    train = MessageBatches(4, 1, 512, 60, 8.0, seed=1)
+    fit(model, SymbolCrossEntropy(4), train, MessageBatches(4, 1, 2048, 1, 8.0, seed=2, fixed=True), make_optimizer("adam", model.parameters(), 1e-2), 2, progress=False, log=None)
+    model.eval()
+    ebno = args.learned_ebno
+    print(f"torch {torch.__version__}, {args.threads} threads; the (4, 1) autoencoder of tests/test_importance.py at Eb/N0 {ebno:g} dB, SER")
+    print(f"before: {describe()}")
+    wall = time.perf_counter()
+    (row,) = simulate([model], [ebno], target_errors=args.learned_errors, target_metric="symbol", max_bits=10**11, seed=99, progress=False)
+    reference, se_reference = row["ser"], (row["ser_high"] - row["ser_low"]) / (2 * z)
+    print(f"  plain Monte Carlo: SER {reference:.4e} +- {z * se_reference / reference:.2%} (95 %), {row['symbol_errors']} errors, {time.perf_counter() - wall:.0f} s")
+    for method in ("shift", "scale"):
+        wall, estimates, hits = time.perf_counter(), [], 0
+        for seed in range(args.learned):
+            (row,) = simulate([model], [ebno], importance=ImportanceSampling(method=method), target_metric="symbol", batch_size=4096, max_bits=10**9, seed=500 + seed, progress=False)
+            half = (row["ser_high"] - row["ser_low"]) / 2
+            estimates.append(row["ser"])
+            hits += abs(row["ser"] - reference) <= z * math.hypot(half / z, se_reference)
+        mean = sum(estimates) / len(estimates)
+        sd = math.sqrt(sum((e - mean) ** 2 for e in estimates) / (len(estimates) - 1))
+        print(
+            f"  {method:<6} {args.learned} estimates: mean {mean / reference:.3f} +- {sd / math.sqrt(len(estimates)) / reference:.3f} of the reference,"
+            f" {hits} of {args.learned} intervals cover it, {(time.perf_counter() - wall) / args.learned:.2f} s each"
+        )
     print(f"after:  {describe()}")
 
 

@@ -9,9 +9,10 @@
    on uncoded Gray 16-QAM and on Hamming (7,4) hard, over complex AWGN at
    Eb/N0 4 dB, the engine's default batch and threads — side by side:
 
-   * ``--baseline DIR``: today's code against another checkout (e.g. the
-     commit before the uncapped noise: ``git worktree add /tmp/before
-     <commit>``), each in its own long-lived worker process, runs interleaved;
+   * ``--baseline DIR`` (repeatable): today's code against other checkouts
+     (the commit before the uncapped noise, ``git worktree add /tmp/before
+     eb3e80a^``; the previous implementation of the correction,
+     ``git worktree add /tmp/prev d4bd766``), each in its own long-lived worker process, runs interleaved;
    * always: the correction switched on and off in one process (off:
      :func:`~commae.channels.noise.gaussian` is ``torch.randn`` alone), which
      isolates its cost.
@@ -23,6 +24,15 @@
    and of ``torch.randn`` alone (seed 25, as ``tests/test_noise.py``'s long
    test): the counts beyond 5, 5.5, 5.77, 6 and 6.5 sigma against the normal
    tail's expected counts, and the largest draw.
+5. Where the correction's time goes, inside the engine (the same runs as
+   part 2, in this process): the thread CPU time of each
+   :func:`~commae.channels.noise.gaussian` call on the fast path, with the
+   correction off (``torch.randn`` alone), with only its detection (the
+   row-wise max and min and the look inside the rows that cross,
+   ``noise._beyond``), and whole; the median and the 10th percentile (the
+   calls the machine's other load disturbed least) over the calls of
+   ``--repeats`` interleaved runs. The difference of the last two is the sparse work:
+   redraws, uniforms, tail values and writes.
 4. Plain Monte Carlo of uncoded BPSK over real AWGN at Eb/N0 = 12 dB (true
    BER Q(sqrt(2 * 10**1.2)) = 9.0e-9) with ``--mc-bits`` (default 1e10) bits,
    with the uncapped noise and with ``torch.randn`` alone: the errors, the
@@ -31,7 +41,7 @@
 The machine's load is printed before and after: on a shared machine the
 wall-clock numbers move a lot, the interleaved medians and the CPU time less.
 
-Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
+Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4,5] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
 """
 
 from __future__ import annotations
@@ -134,8 +144,8 @@ def main() -> None:
     parser.add_argument("--bits", type=float, default=2e7, help="bits per timed run")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--baseline", type=Path, help="a checkout of commae before the uncapped noise, run side by side")
-    parser.add_argument("--parts", default="1,2,3", help="which parts to run (4, an hour-scale run, only when asked)")
+    parser.add_argument("--baseline", type=Path, action="append", default=[], help="a checkout of commae to run side by side (repeatable); the first is 'before' in the ratios")
+    parser.add_argument("--parts", default="1,2,3,5", help="which parts to run (4, an hour-scale run, only when asked)")
     parser.add_argument("--mc-bits", type=float, default=1e10, help="bits in part 4")
     parser.add_argument("--draws", type=float, default=2.0**30, help="draws in part 3")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -164,6 +174,51 @@ def main() -> None:
         counts(int(args.draws))
     if 4 in parts:
         plain_bpsk(int(args.mc_bits), args.threads)
+    if 5 in parts:
+        stages(args, bits)
+
+
+def stages(args, bits: int) -> None:
+    """Part 5: thread CPU time a ``gaussian`` call on the fast path, correction off, detection only, whole."""
+    from commae.channels import noise
+    from commae.simulation import fastpath
+
+    torch.set_num_threads(args.threads)
+    print(f"\n5. where the correction's time goes: thread CPU time a gaussian() call on the fast path, median over the calls of {args.repeats} interleaved runs of {bits:.1e} bits; {describe()}")
+    real_tails, real_gaussian = noise._exact_tails_, fastpath.gaussian
+    modes = {
+        "randn alone": lambda flat, generator: None,
+        "randn + detection": lambda flat, generator: noise._beyond(flat, flat.numpy() if flat.dtype == torch.float32 else None, noise.TAIL_THRESHOLD),
+        "randn + whole correction": real_tails,
+    }
+    calls: dict[tuple[str, str], list[float]] = {}
+    try:
+        for name in SYSTEMS:
+            system = make(name)
+            engine(system, 8 * BATCH)  # warm-up
+            for _ in range(args.repeats):
+                for mode, tails in modes.items():
+                    spent = calls.setdefault((name, mode), [])
+
+                    def timed(*a, spent=spent, **k):
+                        start = time.thread_time()
+                        out = real_gaussian(*a, **k)
+                        spent.append(time.thread_time() - start)
+                        return out
+
+                    noise._exact_tails_, fastpath.gaussian = tails, timed
+                    engine(system, bits)
+    finally:
+        noise._exact_tails_, fastpath.gaussian = real_tails, real_gaussian
+    print(f"  after: {describe()}")
+    for name in SYSTEMS:
+        for label, pick in (("median", statistics.median), ("10th percentile", lambda v: float(np.percentile(v, 10)))):
+            ms = {mode: pick(calls[(name, mode)]) * 1e3 for mode in modes}
+            base, detect, whole = ms["randn alone"], ms["randn + detection"], ms["randn + whole correction"]
+            print(
+                f"  {name:<16}{label:<16}randn {base:.3f} ms; detection {detect - base:+.3f} ms, sparse work {whole - detect:+.3f} ms:"
+                f" the correction {whole - base:+.3f} ms a call ({(whole - base) / base:.0%} of randn's time)"
+            )
 
 
 def plain_bpsk(bits: int, threads: int) -> None:
@@ -206,8 +261,8 @@ def throughput(args, bits: int) -> None:
     print(f"\n2. engine throughput: {bits:.2e} bits a run, median of {args.repeats} interleaved, {args.threads} threads, Eb/N0 {EBNO_DB} dB, batch {BATCH}")
     print(f"  before: {describe()}")
     workers = {"uncapped": Worker(ROOT, args.threads)}
-    if args.baseline is not None:
-        workers["before (baseline checkout)"] = Worker(args.baseline.resolve(), args.threads)
+    for tree in args.baseline:
+        workers[f"checkout {tree}"] = Worker(tree.resolve(), args.threads)
     contenders = [(name, label, False) for name in SYSTEMS for label in workers] + [(name, "uncapped", True) for name in SYSTEMS]
     times: dict[tuple[str, str, bool], list[tuple[float, float]]] = {c: [] for c in contenders}
     try:
@@ -226,9 +281,10 @@ def throughput(args, bits: int) -> None:
         on = speed[(name, "uncapped", False)]
         off = speed[(name, "uncapped", True)]
         print(f"  {name}: correction on / off: wall {on[0] / off[0]:.3f}, CPU {off[1] / on[1]:.3f}")
-        if args.baseline is not None:
-            before = speed[(name, "before (baseline checkout)", False)]
-            print(f"  {name}: uncapped / before: wall {on[0] / before[0]:.3f}, CPU {before[1] / on[1]:.3f}  (target >= 0.9)")
+        for i, tree in enumerate(args.baseline):
+            other = speed[(name, f"checkout {tree}", False)]
+            target = "  (target >= 0.9)" if i == 0 else ""
+            print(f"  {name}: uncapped / checkout {tree}: wall {on[0] / other[0]:.3f}, CPU {other[1] / on[1]:.3f}{target}")
 
 
 if __name__ == "__main__":

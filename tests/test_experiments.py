@@ -1,4 +1,4 @@
-"""The four reproductions in experiments/ run in --quick mode and assert the direction of every claim they make;
+"""The reproductions in experiments/ and its deep-tails figure run in --quick mode and assert the direction of every claim they make;
 ``--from-csv`` redraws their figures from the CSVs alone, the same figures the run drew.
 
 They run at the same time, one torch thread each (about 60 s of CPU in all);
@@ -17,18 +17,20 @@ import pytest
 pytestmark = pytest.mark.long  # the experiments' quick runs: CI's longer set
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics")
+SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics", "deep_tails")
 OUTPUTS = {
     "oshea_hoydis": ("oshea_hoydis.csv", "oshea_hoydis.json", "oshea_hoydis.png", "oshea_hoydis_gaps.csv", "oshea_hoydis_constellations.pdf"),
     "fading": ("fading.csv", "fading.png", "fading_points.csv"),
     "bitwise_shaping": ("bitwise_shaping.csv", "bitwise_shaping.png", "bitwise_shaping_points.csv"),
     "training_dynamics": ("training_dynamics.csv", "training_dynamics.png", "sgd_convex.png", "training_mistakes.csv"),
+    "deep_tails": ("deep_tails.csv", "deep_tails.json", "deep_tails_is.csv", "deep_tails_is.json", "deep_tails.png"),
 }
 FIGURES = {
     "oshea_hoydis": ("oshea_hoydis", "oshea_hoydis_constellations"),
     "fading": ("fading",),
     "bitwise_shaping": ("bitwise_shaping",),
     "training_dynamics": ("training_dynamics", "sgd_convex"),
+    "deep_tails": ("deep_tails",),
 }
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 

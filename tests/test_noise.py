@@ -55,12 +55,17 @@ def test_the_tail_sampler_is_not_discretised_between_5_and_7_sigma():
     assert stats.chisquare(observed, expected * observed.sum() / expected.sum()).pvalue > 1e-3
 
 
-def test_the_tail_positions_are_an_exact_bernoulli_process(monkeypatch):
+@pytest.mark.parametrize("budget", ["as drawn", "one at a time"])
+def test_the_tail_positions_are_an_exact_bernoulli_process(monkeypatch, budget):
     # with the threshold lowered to 2 sigma the tail machinery runs at 4.6 % of the draws: the mass beyond 2 is
-    # P(|Z| > 2) exactly, the law beyond it is the conditional normal tail, the body within it is randn's
+    # P(|Z| > 2) exactly, the law beyond it is the conditional normal tail, the body within it is randn's.
+    # "one at a time": the uniforms drawn up front are one gap and one pair, so the rare branches (more gaps,
+    # more tail pairs, signs drawn apart) run on every call, and the law is still exact
     t = 2.0
     monkeypatch.setattr(noise, "TAIL_THRESHOLD", t)
     monkeypatch.setattr(noise, "TAIL_PROBABILITY", math.erfc(t / math.sqrt(2.0)))
+    if budget == "one at a time":
+        monkeypatch.setattr(noise, "_budget", lambda mean, accept: (1, 1))
     z = gaussian((1 << 20,), torch.Generator().manual_seed(3)).numpy().astype(np.float64)
     a = np.abs(z)
     p = 2 * q(t)
@@ -95,6 +100,62 @@ def test_gaussian_is_randn_within_the_threshold_and_a_function_of_the_seed():
     assert bool(changed_at[plain.abs() > t].all())  # and every randn draw beyond t is replaced
     assert gaussian((1 << 10,), gen(), dtype=torch.float64).dtype == torch.float64
     assert gaussian((0, 3), gen()).shape == (0, 3)
+
+
+def reference_draws(shape: tuple[int, ...], seed: int, t: float) -> np.ndarray:
+    """The module notes' steps 1-3, written again in vectorised numpy on the same generator: the draws gaussian must give."""
+    p = 2 * q(t)
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(shape, generator=gen).numpy().ravel().copy()
+    body_beyond = np.flatnonzero(np.abs(z) > t)  # step 3: replaced by the next randn draws within t, in order
+    fills, need = [], body_beyond.size
+    while need:
+        fresh = torch.randn(16 * (need // 16 + 2), generator=gen).numpy()
+        fills.append(fresh[np.abs(fresh) <= t][:need])
+        need -= fills[-1].size
+    mean = z.size * p  # steps 1 and 2 from one draw of uniforms: gaps, then Marsaglia pairs, then signs
+    accept = t * q(t) / (math.exp(-t * t / 2) / math.sqrt(2 * math.pi))
+    gaps = int(mean + 6 * math.sqrt(mean) + 8)
+    pairs = int(gaps / accept * 1.1) + 8
+    u = torch.rand(gaps + 3 * pairs, dtype=torch.float64, generator=gen).numpy()
+    where = np.cumsum(np.floor(np.log1p(-u[:gaps]) / math.log1p(-p)).astype(np.int64) + 1) - 1
+    assert where[-1] >= z.size  # the up-front gaps pass the end (all but ~1e-9 of the calls)
+    where = where[where < z.size]
+    x = np.sqrt(t * t - 2 * np.log1p(-u[gaps : gaps + pairs]))
+    tails = x[u[gaps + pairs : gaps + 2 * pairs] * x <= t]
+    assert tails.size >= where.size
+    signs = u[gaps + 2 * pairs : gaps + 2 * pairs + where.size]
+    if fills:
+        z[body_beyond] = np.concatenate(fills)
+    z[where] = np.where(signs < 0.5, -tails[: where.size], tails[: where.size])
+    return z.reshape(shape)
+
+
+@pytest.mark.parametrize(("shape", "t"), [((1 << 17, 2), 4.0), ((131072, 7, 2), 4.0), ((3000,), 4.0), ((70001,), 4.0), ((1 << 16,), 2.0)])
+def test_gaussian_is_the_notes_method_draw_for_draw(monkeypatch, shape, t):
+    # the fast implementation (scalar Python on the few tail places) draws exactly what the method of the notes,
+    # written again here in numpy, draws from the same generator: same places, same values, same stream after.
+    # A change of these draws is a change of every seeded result: it must be deliberate and in the changelog
+    monkeypatch.setattr(noise, "TAIL_THRESHOLD", t)
+    monkeypatch.setattr(noise, "TAIL_PROBABILITY", 2 * q(t))
+    for seed in range(3):
+        z = gaussian(shape, torch.Generator().manual_seed(seed)).numpy()
+        assert np.array_equal(z, reference_draws(shape, seed, t)), (shape, t, seed)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64], ids=str)
+def test_gaussian_in_other_floating_dtypes(monkeypatch, dtype):
+    # the correction runs on every floating dtype (bfloat16 raised a TypeError in numpy before); with t = 2 the mass
+    # beyond t is exact and the tail values are the exact tail, rounded to the dtype
+    t = 2.0
+    monkeypatch.setattr(noise, "TAIL_THRESHOLD", t)
+    monkeypatch.setattr(noise, "TAIL_PROBABILITY", 2 * q(t))
+    z = gaussian((1 << 16,), torch.Generator().manual_seed(8), dtype=dtype)
+    assert z.dtype == dtype and z.shape == (1 << 16,)
+    a = z.abs().double().numpy()
+    p = 2 * q(t)
+    assert abs(int((a > t).sum()) - a.size * p) < 5 * math.sqrt(a.size * p), int((a > t).sum())
+    assert a.max() > 4.0
 
 
 def test_the_channels_draw_the_uncapped_noise():

@@ -69,7 +69,7 @@ __all__ = ["ber_curve"]
     "--is-method",
     type=click.Choice(["auto", "shift", "scale"]),
     default=None,
-    help="With --importance-sampling: mean translation toward the decision boundaries (shift), variance scaling (scale), or shift where the system has at most 2**12 messages (auto)  [default: auto]",
+    help="With --importance-sampling: mean translation toward the decision boundaries (shift), variance scaling (scale), or shift for the classical baselines and scale for learned systems and any of more than 2**12 messages (auto)  [default: auto]",
 )
 @threads_option
 @click.pass_context
