@@ -203,22 +203,24 @@ def _check_sum_product(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor) -
 def _check_min_sum(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor, scale: float, offset: float) -> None:
     """Min-sum on ``v`` ``[rows, d, B]``: sign product and the smallest other magnitude, scaled or offset, into ``out``."""
     a = torch.abs(v, out=work)
-    m1 = a.amin(1, keepdim=True)  # [rows, 1, B]
-    at_min = torch.sub(m1, a, out=out).sign_().add_(1.0)  # 1 where the minimum is, 0 elsewhere
+    mins = v.new_empty((2,) + a[:, :1].shape)  # the smallest and the second smallest magnitude, [2, rows, 1, B]
+    m1, m2 = mins[0], mins[1]
+    torch.amin(a, 1, keepdim=True, out=m1)
+    at_min = torch.eq(a, m1, out=out)  # 1. where the minimum is (comparisons into a float tensor are fast)
     ties = at_min.sum(1, keepdim=True)  # how many inputs sit at the minimum
-    m2 = a.add_(at_min, alpha=_BIG).amin(1, keepdim=True)  # the smallest of the others
-    m2 = torch.where(ties > 1, m1, m2).clamp_max_(_MIN_SUM_CAP)  # two at the minimum give each other the minimum
-    m1 = m1.clamp_max_(_MIN_SUM_CAP)
+    torch.amin(a.add_(at_min, alpha=_BIG), 1, keepdim=True, out=m2)  # the smallest of the others
+    m2.copy_(torch.where(ties > 1, m1, m2))  # two at the minimum give each other the minimum
+    mins.clamp_max_(_MIN_SUM_CAP)
     if scale != 1.0:
-        m1.mul_(scale)
-        m2.mul_(scale)
+        mins.mul_(scale)
     if offset != 0.0:
-        m1.sub_(offset).clamp_min_(0.0)
-        m2.sub_(offset).clamp_min_(0.0)
-    mag = torch.addcmul(m1, at_min, m2.sub_(m1), out=work)  # m2 on the edge at the minimum, m1 elsewhere
-    signs = torch.copysign(torch.ones((), dtype=v.dtype, device=v.device), v, out=out)  # +-1 (a -0 counts as negative)
-    parity = signs.prod(1, keepdim=True)
-    out.mul_(mag).mul_(parity)
+        mins.sub_(offset).clamp_min_(0.0)
+    signs = torch.copysign(torch.ones((), dtype=v.dtype, device=v.device), v, out=work)  # +-1 (a -0 counts as negative)
+    parity = signs.prod(1, keepdim=True)  # the product of all the signs
+    m2.sub_(m1).mul_(parity)
+    m1.mul_(parity)
+    torch.addcmul(m1, at_min, m2, out=out)  # parity * (m2 on the edge at the minimum, m1 elsewhere)
+    out.mul_(signs)  # times the edge's own sign: the product of the others'
 
 
 class _State:
@@ -250,8 +252,10 @@ class _State:
         graph = self.graph
         torch.lt(self.T, 0, out=self.hard)
         hard = torch.index_select(self.hard.view(torch.uint8), 0, graph.check_var_of_edge, out=self.hard_edges)
-        parities = [hard[b.start : b.start + b.rows * b.degree].view(b.rows, b.degree, -1).sum(1, dtype=torch.uint8) for b in graph.check_blocks]
-        unsatisfied = torch.cat(parities).bitwise_and_(1).amax(0)
+        unsatisfied = None
+        for b in graph.check_blocks:
+            odd = hard[b.start : b.start + b.rows * b.degree].view(b.rows, b.degree, -1).sum(1, dtype=torch.uint8).bitwise_and_(1).amax(0)
+            unsatisfied = odd if unsatisfied is None else unsatisfied.bitwise_or_(odd)
         return unsatisfied == 0
 
 
@@ -369,11 +373,14 @@ class BPDecoder(nn.Module):
             raise ValueError(f"llr must be float32 or float64, got {llr.dtype}")
         graph_llr = self.code.graph_llrs(llr)
         graph = self._graph(llr.device)
-        parts = [self._decode_chunk(graph, graph_llr[i : i + self.chunk_size]) for i in range(0, graph_llr.shape[0], self.chunk_size)]
-        app = torch.cat([p[0] for p in parts]) if parts else graph_llr.new_empty(0, self.code.n_graph)
-        iterations = torch.cat([p[1] for p in parts]) if parts else torch.zeros(0, dtype=torch.int64, device=llr.device)
-        satisfied = torch.cat([p[2] for p in parts]) if parts else torch.zeros(0, dtype=torch.bool, device=llr.device)
-        word = (app > 0).to(llr.dtype)
+        B = graph_llr.shape[0]
+        app = graph_llr.new_empty(B, self.code.n_graph)
+        iterations = torch.full((B,), self.iterations, dtype=torch.int64, device=llr.device)
+        satisfied = torch.zeros(B, dtype=torch.bool, device=llr.device)
+        for i in range(0, B, self.chunk_size):
+            rows = slice(i, i + self.chunk_size)
+            self._decode_chunk(graph, graph_llr[rows], app[rows], iterations[rows], satisfied[rows])
+        word = torch.gt(app, 0, out=torch.empty_like(app))  # 1 where the a-posteriori LLR is > 0
         return BPResult(self.code.info_bits(word), word, app, iterations, satisfied)
 
     def _check(self, v: torch.Tensor, out: torch.Tensor, work: torch.Tensor) -> None:
@@ -382,31 +389,27 @@ class BPDecoder(nn.Module):
         else:
             _check_min_sum(v, out, work, self.scale, self.offset)
 
-    def _decode_chunk(self, graph: _Graph, llr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Decode ``[B, n_graph]`` graph LLRs: a-posteriori LLRs ``[B, n_graph]`` (commae sign), iterations ``[B]``, satisfied ``[B]``."""
+    def _decode_chunk(self, graph: _Graph, llr: torch.Tensor, app: torch.Tensor, iterations: torch.Tensor, satisfied: torch.Tensor) -> None:
+        """Decode ``[B, n_graph]`` graph LLRs into ``app`` ``[B, n_graph]`` (commae sign), ``iterations`` and ``satisfied`` ``[B]``."""
         B = llr.shape[0]
         device = llr.device
-        state = _State(graph, llr.t().neg().contiguous())  # lambda = ln P(0)/P(1), [n, B]
-        app = torch.empty_like(state.lam)  # results, by original position
-        iterations = torch.full((B,), self.iterations, dtype=torch.int64, device=device)
-        satisfied = torch.zeros(B, dtype=torch.bool, device=device)
-        active = torch.arange(B, device=device)  # original positions of the working columns
+        state = _State(graph, torch.sub(0.0, llr.t()).contiguous())  # lambda = ln P(0)/P(1) [n, B]; 0 - x: never a -0
+        result = torch.empty_like(state.lam)  # a-posteriori sums by original column, lambda sign
+        active = torch.arange(B, device=device)  # original columns of the working columns
         done = torch.zeros(B, dtype=torch.bool, device=device)  # per working column: stopped (not yet dropped)
         iteration = self._layered_iteration if self.schedule == "layered" else self._flooding_iteration
         for it in range(self.iterations + 1):
             if self.early_stop or it == self.iterations:
                 ok = state.satisfied()
-                if it == self.iterations:
-                    keep = ~done
-                    app[:, active[keep]] = state.T[:, keep]
-                    satisfied[active[keep]] = ok[keep]
-                    break
-                new = ok & ~done
-                if bool(new.any()):
-                    app[:, active[new]] = state.T[:, new]
+                last = it == self.iterations
+                new = torch.nonzero(~done if last else ok & ~done).flatten()
+                if new.numel():
+                    result.index_copy_(1, active[new], state.T.index_select(1, new))
+                    satisfied[active[new]] = ok[new]
+                    if last:
+                        break
                     iterations[active[new]] = it
-                    satisfied[active[new]] = True
-                    done |= new
+                    done[new] = True
                     if bool(done.all()):
                         break
                     if int(done.sum()) * 8 >= done.numel():  # drop the stopped columns
@@ -414,8 +417,10 @@ class BPDecoder(nn.Module):
                         active = active[keep]
                         state.keep(keep)
                         done = torch.zeros(keep.numel(), dtype=torch.bool, device=device)
+                elif last:
+                    break
             iteration(state)
-        return app.t().neg(), iterations, satisfied
+        torch.neg(result.t(), out=app)
 
     def _flooding_iteration(self, state: _State) -> None:
         graph = state.graph
