@@ -212,7 +212,7 @@ def test_running_on_past_a_satisfied_syndrome_rarely_moves_the_word():
     full = BPDecoder(code, "sum-product", "flooding", 30, early_stop=False).decode(llr)
     stopped = early.iterations < 30
     moved = stopped & (early.word != full.word).any(1)
-    assert stopped.sum() == 560 and moved.sum() == 1
+    assert 540 <= stopped.sum() <= 580 and 1 <= moved.sum() <= 5  # 560 and 1 with torch 2.13 on x86
     assert (early.bits[moved] == bits[moved]).all() and not full.satisfied[moved].any()  # it had found the right word
 
 
@@ -226,6 +226,9 @@ def test_a_codeword_result_does_not_depend_on_its_batch():
     assert torch.equal(shuffled.word, whole.word[perm]) and torch.equal(shuffled.iterations, whole.iterations[perm])
     alone = [decoder.decode(llr[i : i + 1]) for i in range(0, 300, 37)]
     assert all(torch.equal(a.word[0], whole.word[i]) for a, i in zip(alone, range(0, 300, 37)))
+    # without the stop, batches of 128 (three of them, the last partial) against one batch of 300
+    small, large = (BPDecoder(code, "normalized-min-sum", "layered", 8, early_stop=False, chunk_size=c).decode(llr) for c in (128, 300))
+    assert torch.equal(small.word, large.word) and (small.iterations == 8).all()
 
 
 def test_iterations_count_from_zero_and_the_channel_word_stops_at_once():
@@ -296,6 +299,8 @@ def test_bad_arguments_are_refused_by_name():
         BPDecoder(code, "offset-min-sum", offset=-1.0)
     with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):
         BPDecoder(code, chunk_size=0)
+    with pytest.raises(ValueError, match="has no parity check"):
+        BPDecoder(LinearCode([[0, 0, 0]]))
     with pytest.raises(ValueError, match="code must be a BlockCode"):
         BPDecoder(object())
     decoder = BPDecoder(code)

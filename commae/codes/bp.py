@@ -63,9 +63,10 @@ With ``early_stop=True`` (default) the decoder checks :math:`H\hat c = 0`
 before each iteration (so before the first, too) and a codeword whose
 syndrome is satisfied stops there: its decision, a-posteriori LLRs and
 iteration count are recorded and never touched again, while the others go
-on. Stopped codewords are dropped from the working batch (when at least an
-eighth of it has stopped), so the work follows the codewords still
-decoding. ``iterations`` counts the iterations a codeword ran (0 when the
+on. The decoder works on a batch of ``chunk_size`` columns; when an eighth
+of them hold stopped codewords these are dropped and, while the input lasts,
+the next codewords of the input join the batch, so the operations run on a
+nearly full batch until the input runs out. ``iterations`` counts the iterations a codeword ran (0 when the
 channel's hard decisions already form a codeword).
 
 Layout
@@ -241,12 +242,26 @@ class _State:
         self.W = self.C.new_empty(E, width)  # the check rules' scratch
         self.hard = torch.empty(self.T.shape, dtype=torch.bool, device=self.T.device)
         self.hard_edges = torch.empty(self.graph.check_var_of_edge.numel(), width, dtype=torch.uint8, device=self.T.device)
+        # each layer's views, made once per allocation: (variables of its edges, its V, its C, (v, c, scratch) per block)
+        self.layers = []
+        for start, end, blocks in self.graph.layers:
+            V, C = self.V[: end - start], self.C[start:end]
+            views = []
+            for b in blocks:
+                local = slice(b.start - start, b.start - start + b.rows * b.degree)
+                shape = (b.rows, b.degree, width)
+                views.append((V[local].view(shape), C[local].view(shape), self.W[local].view(shape)))
+            self.layers.append((self.graph.var_of_edge[start:end], V, C, views))
 
-    def keep(self, columns: torch.Tensor) -> None:
-        """Keep only ``columns`` (drop the codewords that stopped)."""
+    def keep(self, columns: torch.Tensor, lam: torch.Tensor | None = None) -> None:
+        """Keep only ``columns`` (drop the codewords that stopped), then start new codewords after them (``lam`` ``[n, new]``)."""
         self.lam = self.lam.index_select(1, columns)
         self.T = self.T.index_select(1, columns)
         self.C = self.C.index_select(1, columns)
+        if lam is not None:  # their sums are their LLRs, their messages 0
+            self.lam = torch.cat([self.lam, lam], 1)
+            self.T = torch.cat([self.T, lam], 1)
+            self.C = torch.cat([self.C, self.C.new_zeros(self.C.shape[0], lam.shape[1])], 1)
         self._scratch()
 
     def satisfied(self) -> torch.Tensor:
@@ -282,8 +297,8 @@ class BPDecoder(nn.Module):
         Stop each codeword as soon as its decision satisfies every check (module notes).
     chunk_size : int, optional
         Codewords decoded together; a larger batch is decoded chunk by chunk.
-        By default: on a CPU, flooding takes about :math:`2^{21}/E` codewords
-        for ``E`` edges (its messages stay in the cache: 1149 for WiMAX
+        By default: on a CPU, flooding takes about :math:`2^{20}/E` codewords
+        for ``E`` edges (its messages stay in the cache: 574 for WiMAX
         (576,288)) and layered 4096 (fewer, larger operations); on an
         accelerator 65536. Memory: about ``3 E`` numbers a codeword
         flooding, ``E`` layered.
@@ -334,6 +349,8 @@ class BPDecoder(nn.Module):
         H = code.parity_check
         if not isinstance(H, torch.Tensor) or H.ndim != 2 or H.shape[1] != code.n_graph:
             raise ValueError(f"code.parity_check must be a [m, n_graph = {code.n_graph}] tensor")
+        if not bool(H.any()):
+            raise ValueError("code.parity_check has no parity check (every row is empty): there is nothing to decode")
         self.code = code
         self.algorithm = algorithm
         self.schedule = schedule
@@ -383,10 +400,8 @@ class BPDecoder(nn.Module):
         app = graph_llr.new_empty(B, self.code.n_graph)
         iterations = torch.full((B,), self.iterations, dtype=torch.int64, device=llr.device)
         satisfied = torch.zeros(B, dtype=torch.bool, device=llr.device)
-        chunk = self.chunk_size or self._default_chunk(graph, llr.device)
-        for i in range(0, B, chunk):
-            rows = slice(i, i + chunk)
-            self._decode_chunk(graph, graph_llr[rows], app[rows], iterations[rows], satisfied[rows])
+        if B:
+            self._decode_all(graph, graph_llr, app, iterations, satisfied)
         word = torch.gt(app, 0, out=torch.empty_like(app))  # 1 where the a-posteriori LLR is > 0
         return BPResult(self.code.info_bits(word), word, app, iterations, satisfied)
 
@@ -395,7 +410,7 @@ class BPDecoder(nn.Module):
             return 1 << 16
         if self.schedule == "layered":
             return 4096
-        return int(min(4096, max(128, 2**21 // graph.num_edges)))
+        return int(min(4096, max(128, 2**20 // graph.num_edges)))
 
     def _check(self, v: torch.Tensor, out: torch.Tensor, work: torch.Tensor) -> None:
         if self.algorithm == "sum-product":
@@ -403,57 +418,63 @@ class BPDecoder(nn.Module):
         else:
             _check_min_sum(v, out, work, self.scale, self.offset)
 
-    def _decode_chunk(self, graph: _Graph, llr: torch.Tensor, app: torch.Tensor, iterations: torch.Tensor, satisfied: torch.Tensor) -> None:
-        """Decode ``[B, n_graph]`` graph LLRs into ``app`` ``[B, n_graph]`` (commae sign), ``iterations`` and ``satisfied`` ``[B]``."""
+    def _decode_all(self, graph: _Graph, llr: torch.Tensor, app: torch.Tensor, iterations: torch.Tensor, satisfied: torch.Tensor) -> None:
+        """Decode ``[B, n_graph]`` graph LLRs into ``app`` ``[B, n_graph]`` (commae sign), ``iterations`` and ``satisfied`` ``[B]``.
+
+        A working batch of ``chunk`` columns runs one iteration at a time. A
+        codeword that stops (syndrome satisfied, or the last iteration) is
+        recorded at once and its column idles; when an eighth of the columns
+        idle they are dropped (one copy of the batch), and when fewer than
+        half a batch remain the next codewords of the input join them, so the
+        slow codewords of one batch decode beside the next batch instead of
+        in a batch of their own.
+        """
         B = llr.shape[0]
         device = llr.device
-        state = _State(graph, torch.sub(0.0, llr.t()).contiguous())  # lambda = ln P(0)/P(1) [n, B]; 0 - x: never a -0
-        result = torch.empty_like(state.lam)  # a-posteriori sums by original column, lambda sign
-        active = torch.arange(B, device=device)  # original columns of the working columns
-        done = torch.zeros(B, dtype=torch.bool, device=device)  # per working column: stopped (not yet dropped)
+        width = min(B, self.chunk_size or self._default_chunk(graph, device))
+        state = _State(graph, torch.sub(0.0, llr[:width].t()).contiguous())  # lambda = ln P(0)/P(1) [n, width]; 0 - x: never a -0
+        origin = torch.arange(width, device=device)  # the input row each column decodes
+        count = torch.zeros(width, dtype=torch.int64, device=device)  # iterations it has run
+        alive = torch.ones(width, dtype=torch.bool, device=device)  # False once its codeword has stopped
+        next_row = width
         iteration = self._layered_iteration if self.schedule == "layered" else self._flooding_iteration
-        for it in range(self.iterations + 1):
-            if self.early_stop or it == self.iterations:
+        while True:
+            at_limit = count >= self.iterations
+            if self.early_stop or bool(at_limit.any()):
                 ok = state.satisfied()
-                last = it == self.iterations
-                new = torch.nonzero(~done if last else ok & ~done).flatten()
-                if new.numel():
-                    result.index_copy_(1, active[new], state.T.index_select(1, new))
-                    satisfied[active[new]] = ok[new]
-                    if last:
+                finished = torch.nonzero(((ok | at_limit) if self.early_stop else at_limit) & alive).flatten()
+                if finished.numel():
+                    rows = origin[finished]
+                    app.index_copy_(0, rows, state.T.index_select(1, finished).t().neg())  # commae's sign
+                    iterations[rows] = count[finished]
+                    satisfied[rows] = ok[finished]
+                    alive[finished] = False
+                    idle = int((~alive).sum())
+                    if idle == alive.numel() and next_row == B:
                         break
-                    iterations[active[new]] = it
-                    done[new] = True
-                    if bool(done.all()):
-                        break
-                    if int(done.sum()) * 8 >= done.numel():  # drop the stopped columns
-                        keep = torch.nonzero(~done).flatten()
-                        active = active[keep]
-                        state.keep(keep)
-                        done = torch.zeros(keep.numel(), dtype=torch.bool, device=device)
-                elif last:
-                    break
+                    if idle * 8 >= alive.numel():  # drop the idle columns; below half a batch, new codewords join
+                        keep = torch.nonzero(alive).flatten()
+                        fresh = min(width - keep.numel(), B - next_row) if keep.numel() * 2 < width else 0
+                        new = torch.sub(0.0, llr[next_row : next_row + fresh].t()) if fresh else None
+                        state.keep(keep, new)
+                        origin = torch.cat([origin[keep], torch.arange(next_row, next_row + fresh, device=device)])
+                        count = torch.cat([count[keep], count.new_zeros(fresh)])
+                        alive = torch.ones(keep.numel() + fresh, dtype=torch.bool, device=device)
+                        next_row += fresh
+                        continue  # the new codewords' syndromes before their first iteration
             iteration(state)
-        torch.neg(result.t(), out=app)
+            count += 1
 
     def _flooding_iteration(self, state: _State) -> None:
-        graph = state.graph
-        V = torch.index_select(state.T, 0, graph.var_of_edge, out=state.V).sub_(state.C)  # variable-to-check [E, B]
-        ((_, _, blocks),) = graph.layers  # flooding: one layer, every check
-        for b in blocks:
-            rows = slice(b.start, b.start + b.rows * b.degree)
-            shape = (b.rows, b.degree, -1)
-            self._check(V[rows].view(shape), state.C[rows].view(shape), state.W[rows].view(shape))
-        state.T.copy_(state.lam).index_add_(0, graph.var_of_edge, state.C)
+        ((edges_var, V, C, views),) = state.layers  # flooding: one layer, every check
+        torch.index_select(state.T, 0, edges_var, out=V).sub_(C)  # variable-to-check [E, B]
+        for v, c, work in views:
+            self._check(v, c, work)
+        state.T.copy_(state.lam).index_add_(0, edges_var, C)
 
     def _layered_iteration(self, state: _State) -> None:
-        graph = state.graph
-        for start, end, blocks in graph.layers:
-            idx = graph.var_of_edge[start:end]
-            V = torch.index_select(state.T, 0, idx, out=state.V[: end - start]).sub_(state.C[start:end])
-            for b in blocks:
-                rows = slice(b.start, b.start + b.rows * b.degree)
-                local = slice(b.start - start, b.start - start + b.rows * b.degree)
-                shape = (b.rows, b.degree, -1)
-                self._check(V[local].view(shape), state.C[rows].view(shape), state.W[local].view(shape))
-            state.T.index_copy_(0, idx, V.add_(state.C[start:end]))
+        for edges_var, V, C, views in state.layers:
+            torch.index_select(state.T, 0, edges_var, out=V).sub_(C)
+            for v, c, work in views:
+                self._check(v, c, work)
+            state.T.index_copy_(0, edges_var, V.add_(C))
