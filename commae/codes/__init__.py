@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from .alist import format_alist, parse_alist, read_alist, write_alist
 from .base import KNOWN_LLR, BlockCode
+from .bp import ALGORITHMS, SCHEDULES, BPDecoder, BPResult
+from .linear import LinearCode, gf2_row_echelon, hamming74
 
-__all__ = ["BlockCode", "KNOWN_LLR"]
+__all__ = [
+    "BlockCode",
+    "KNOWN_LLR",
+    "LinearCode",
+    "hamming74",
+    "gf2_row_echelon",
+    "read_alist",
+    "parse_alist",
+    "write_alist",
+    "format_alist",
+    "BPDecoder",
+    "BPResult",
+    "ALGORITHMS",
+    "SCHEDULES",
+]
