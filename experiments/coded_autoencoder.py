@@ -47,7 +47,7 @@ import matplotlib.pyplot as plt
 import torch
 from _common import experiment_args, report_checks
 
-from commae import Modem, qam
+from commae import Modem, information, qam
 from commae.bicm import BICM
 from commae.codes.bp import BPDecoder
 from commae.codes.ldpc5g import LDPC5G
@@ -129,6 +129,18 @@ def train(training: str, spec: dict, runs) -> torch.nn.Module:
     return model.eval()
 
 
+def bmi_table(models: dict) -> None:
+    """The BMI (bits per use, Gauss-Hermite quadrature) of each learned constellation (its points and labels) and of Gray 64-QAM at the Es/N0 of coded Eb/N0 5 to 8 dB."""
+    coded = [5.0, 6.0, 7.0, 8.0]
+    esno = [e + 10 * math.log10(RATE * BITS) for e in coded]
+    rows = {"Gray 64-QAM": qam(64), **{f"learned ({name})": model.constellation() for name, model in models.items()}}
+    print(f"\nBMI in bits per use (the points with exact demapping), at coded Eb/N0 {coded} dB = Es/N0 {[round(e, 2) for e in esno]} dB:")
+    gray = [float(information.bmi(qam(64), esno_db=e)) for e in esno]
+    for name, points in rows.items():
+        values = [float(information.bmi(points, esno_db=e)) for e in esno]
+        print(f"  {name:<24}" + "".join(f"{v:>9.4f}" for v in values) + ("" if name == "Gray 64-QAM" else "   gain " + " ".join(f"{v - g:+.4f}" for v, g in zip(values, gray))))
+
+
 def link(mapper: torch.nn.Module, name: str) -> BICM:
     code = LDPC5G(*CODE)
     return BICM(code, mapper, BPDecoder(code, **DECODER), name=name)
@@ -156,6 +168,7 @@ def main() -> None:
     quick = args.quick
     spec = QUICK if quick else FULL
     models = {training: train(training, spec, args.runs) for training in ("backprop", "model-free")}
+    bmi_table(models)
     systems = {
         "qam64-ldpc": link(Modem(qam(64), demapping="app"), "qam64-ldpc"),
         "ae64-ldpc": link(models["backprop"], "ae64-ldpc"),
