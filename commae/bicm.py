@@ -95,8 +95,10 @@ class BICM(nn.Module):
         Channel LLRs ``[B, code.n]`` to information bits ``[B, code.k]``,
         e.g. :class:`~commae.codes.bp.BPDecoder` ``(code, ...)``. When it
         has a ``code`` attribute, that code's ``(k, n)`` must be ``code``'s.
-    interleave : bool
-        Permute the (padded) code bits with :class:`~commae.codes.interleaver.Interleaver` ``(seed)``.
+    interleave : bool or Interleaver
+        Permute the (padded) code bits with :class:`~commae.codes.interleaver.Interleaver` ``(seed)``
+        (True), not at all (False), or with the interleaver given (of ``code_bits``
+        positions; e.g. :meth:`Interleaver.row_column <commae.codes.interleaver.Interleaver.row_column>`, 5G NR's).
     scramble : bool
         XOR the (padded) code bits with :class:`~commae.codes.interleaver.Scrambler` ``(seed)``'s fixed sequence.
     seed : int
@@ -129,7 +131,7 @@ class BICM(nn.Module):
         mapper: nn.Module,
         decoder: Callable[[torch.Tensor], torch.Tensor],
         *,
-        interleave: bool = True,
+        interleave: bool | Interleaver = True,
         scramble: bool = True,
         seed: int = 0,
         name: str | None = None,
@@ -151,7 +153,12 @@ class BICM(nn.Module):
         self.mapper_messages = -(-code.n // bits)
         self.code_bits = self.mapper_messages * bits
         self.padding = self.code_bits - code.n
-        self.interleaver = Interleaver(self.code_bits, seed) if interleave else None
+        if isinstance(interleave, Interleaver):
+            if interleave.n != self.code_bits:
+                raise ValueError(f"interleave permutes {interleave.n} bits, but a codeword takes {self.code_bits} ({code.n} code bits in {self.mapper_messages} labels of {bits})")
+            self.interleaver: Interleaver | None = interleave
+        else:
+            self.interleaver = Interleaver(self.code_bits, seed) if interleave else None
         self.scrambler = Scrambler(self.code_bits, seed)
         self.scramble = bool(scramble)
         self.seed = seed

@@ -81,6 +81,18 @@ def test_scrambler_round_trip_on_bits_and_sign_flip_on_llrs():
     assert torch.equal(s.scramble(torch.zeros(5, 64), seqs), seqs)
 
 
+def test_the_nr_row_column_interleaver_puts_row_j_on_label_position_levels_j():
+    pi = Interleaver.row_column(12, 3, levels=[2, 0, 1])
+    out = pi.interleave(torch.arange(12.0)).view(4, 3)  # [symbol, label position]
+    assert out[:, 2].tolist() == [0, 1, 2, 3] and out[:, 0].tolist() == [4, 5, 6, 7] and out[:, 1].tolist() == [8, 9, 10, 11]
+    x = torch.randn(2, 12)
+    assert torch.equal(pi.deinterleave(pi.interleave(x)), x)
+    with pytest.raises(ValueError, match="levels a permutation"):
+        Interleaver.row_column(12, 3, levels=[0, 0, 1])
+    with pytest.raises(ValueError, match="interleave permutes 12 bits, but a codeword takes 8"):
+        BICM(hamming74(), Modem(qam(4)), hard_decision, interleave=pi)
+
+
 def test_bad_lengths_and_shapes_are_refused():
     with pytest.raises(ValueError, match="n must be a positive integer"):
         Interleaver(0)

@@ -122,6 +122,34 @@ class Interleaver(nn.Module):
     def extra_repr(self) -> str:
         return f"n={self.n}, seed={self.seed}"
 
+    @classmethod
+    def row_column(cls, n: int, bits_per_symbol: int, levels: list[int] | None = None) -> Interleaver:
+        r"""The 5G NR bit interleaver (TS 38.212 §5.4.2.2): bit ``j·n/Q + s`` of the word goes to label position ``levels[j]`` of symbol ``s``.
+
+        The standard writes the rate-matched word row by row into ``Q =
+        bits_per_symbol`` rows and reads it column by column, so the first
+        ``n/Q`` bits (the systematic bits of a 5G LDPC word, which come first)
+        all sit on the first bit of each label, the next ``n/Q`` on the second,
+        and so on. ``levels`` (a permutation of ``range(Q)``, default the
+        identity) says which label position each row goes to: list the
+        mapper's positions from the most reliable to the least to put the
+        systematic bits where the bit channels are best, as the standard's
+        Gray QAM (whose first two label bits are the signs) does by its labels.
+        """
+        n, q = _length(n), _length(bits_per_symbol)
+        levels = list(range(q)) if levels is None else [int(v) for v in levels]
+        if n % q or sorted(levels) != list(range(q)):
+            raise ValueError(f"row_column needs n a multiple of bits_per_symbol and levels a permutation of 0..{q - 1}, got n={n}, bits_per_symbol={q}, levels={levels}")
+        rows = n // q
+        permutation = torch.empty(n, dtype=torch.int64)
+        for j, level in enumerate(levels):
+            permutation[torch.arange(rows) * q + level] = j * rows + torch.arange(rows)
+        interleaver = cls(n)
+        interleaver.seed = f"row-column Q={q} levels={levels}"
+        interleaver.permutation.copy_(permutation)
+        interleaver.inverse[permutation] = torch.arange(n)
+        return interleaver
+
     def interleave(self, x: torch.Tensor) -> torch.Tensor:
         """Permute the last dimension: ``out[..., i] = x[..., permutation[i]]`` (bits or LLRs, any dtype)."""
         _check_last(x, self.n, "x")
