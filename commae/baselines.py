@@ -293,6 +293,10 @@ class Modem(nn.Module):
             parts.append(ones - zeros)
         return torch.cat(parts).reshape(*y.shape[:-1], y.shape[-1] * self.bits_per_symbol)
 
+    def bit_llrs(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """The demapper of a coded link (:class:`~commae.bicm.BICM`): :meth:`llr` ``[B, k]`` by :attr:`demapping` (exact APP or max-log)."""
+        return self.llr(y, no, h)
+
 
 class Hamming74(nn.Module):
     r"""The (7,4) Hamming code with BPSK: ``k = 4`` bits in ``n = 7`` channel uses.

@@ -438,6 +438,22 @@ class Autoencoder(nn.Module):
     def extra_repr(self) -> str:
         return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}"
 
+    def bit_llrs(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
+        r"""Bit LLRs ``ln P(b=1|y)/P(b=0|y)`` ``[B, k]`` for a coded link (:class:`~commae.bicm.BICM`); ``no`` is not used.
+
+        A bit-wise receiver's logits are these LLRs (BCE trains them so). A
+        symbol-wise one's log-softmax is the log-posterior of each message;
+        bit ``j`` gets :math:`\ln\sum_{m: b_j(m)=1} P(m|y) - \ln\sum_{m: b_j(m)=0} P(m|y)` (logsumexp).
+        """
+        logits = self.receiver(y, h).float()
+        if self.output == "bit":
+            return logits
+        labels = int_to_bits(torch.arange(self.num_messages, device=logits.device), self.k).bool().T  # [k, M]
+        ones = torch.nonzero(labels)[:, 1].view(self.k, -1)  # [k, M/2]: the messages whose bit j is 1
+        zeros = torch.nonzero(~labels)[:, 1].view(self.k, -1)
+        log_p = logits.log_softmax(-1)
+        return log_p[:, ones].logsumexp(-1) - log_p[:, zeros].logsumexp(-1)
+
 
 CHANNELS = ("awgn", "rayleigh", "rician")
 

@@ -1,7 +1,7 @@
 """The reproductions in experiments/ and its deep-tails figure run in --quick mode and assert the direction of every claim they make;
 ``--from-csv`` redraws their figures from the CSVs alone, the same figures the run drew.
 
-They run at the same time, one torch thread each (about 60 s of CPU in all);
+They run at the same time, one torch thread each (about 60 s of CPU in all, and about 25 s more for coded_autoencoder);
 each writes into its own temporary directory, never into figures/.
 """
 
@@ -17,13 +17,14 @@ import pytest
 pytestmark = pytest.mark.long  # the experiments' quick runs: CI's longer set
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics", "deep_tails")
+SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics", "deep_tails", "coded_autoencoder")
 OUTPUTS = {
     "oshea_hoydis": ("oshea_hoydis.csv", "oshea_hoydis.json", "oshea_hoydis.png", "oshea_hoydis_gaps.csv", "oshea_hoydis_constellations.pdf"),
     "fading": ("fading.csv", "fading.png", "fading_points.csv"),
     "bitwise_shaping": ("bitwise_shaping.csv", "bitwise_shaping.png", "bitwise_shaping_points.csv"),
     "training_dynamics": ("training_dynamics.csv", "training_dynamics.png", "sgd_convex.png", "training_mistakes.csv"),
     "deep_tails": ("deep_tails.csv", "deep_tails.json", "deep_tails_is.csv", "deep_tails_is.json", "deep_tails.png"),
+    "coded_autoencoder": ("coded_autoencoder.csv", "coded_autoencoder.json", "coded_autoencoder.png", "coded_autoencoder_gaps.csv"),
 }
 FIGURES = {
     "oshea_hoydis": ("oshea_hoydis", "oshea_hoydis_constellations"),
@@ -31,6 +32,7 @@ FIGURES = {
     "bitwise_shaping": ("bitwise_shaping",),
     "training_dynamics": ("training_dynamics", "sgd_convex"),
     "deep_tails": ("deep_tails",),
+    "coded_autoencoder": ("coded_autoencoder",),
 }
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 

@@ -14,7 +14,12 @@ from .options import force_option, impairment_options, out_file_option, out_pare
 from .report import ber_table
 from .types import Finite, LimitedPath, ebno_points, known_baselines, positive_count, run_names
 
-__all__ = ["ber_curve"]
+__all__ = ["ber_curve", "parse_code", "DECODERS", "CODED_BATCH"]
+
+#: The BP check-node rules --decoder takes (commae.codes.bp.ALGORITHMS, listed here so that --help needs no torch).
+DECODERS = ("sum-product", "min-sum", "normalized-min-sum", "offset-min-sum")
+#: Codewords per batch of a coded run unless --batch-size says.
+CODED_BATCH = 1000
 
 
 @click.command("ber-curve", short_help="Monte-Carlo BER/SER/BLER curves of runs and baselines.")
@@ -71,6 +76,28 @@ __all__ = ["ber_curve"]
     default=None,
     help="With --importance-sampling: mean translation toward the decision boundaries (shift), variance scaling (scale), or shift for the classical baselines and scale for learned systems and any of more than 2**12 messages (auto)  [default: auto]",
 )
+@click.option(
+    "--code",
+    "code_spec",
+    default=None,
+    metavar="FILE.alist|ldpc5g:K:N",
+    help="Code every system (BICM: scrambler, interleaver, bit LLRs, BP decoder): a parity-check matrix in alist format, or the 5G NR LDPC code of K information bits rate-matched to N; rows then count information bits and codewords (BLER), Eb/N0 per information bit  [default: uncoded]",
+)
+@click.option("--decoder", "decoder_name", type=click.Choice(list(DECODERS)), default=None, help="With --code: the check-node rule of belief propagation  [default: sum-product]")
+@click.option("--iterations", type=click.IntRange(min=1, max=10_000), default=None, help="With --code: most BP iterations per codeword (each stops early on a satisfied syndrome)  [default: 20]")
+@click.option(
+    "--schedule",
+    "bp_schedule",
+    type=click.Choice(["flooding", "layered"]),
+    default=None,
+    help="With --code: BP schedule, all checks then all bits (flooding) or check by check (layered)  [default: flooding]",
+)
+@click.option(
+    "--demapper",
+    type=click.Choice(["app", "max-log"]),
+    default=None,
+    help="With --code: the baselines' bit LLRs, exact a-posteriori (app) or max-log; a run's LLRs are its receiver's  [default: app]",
+)
 @threads_option
 @click.pass_context
 def ber_curve(
@@ -97,6 +124,11 @@ def ber_curve(
     importance_sampling,
     relative_precision,
     is_method,
+    code_spec,
+    decoder_name,
+    iterations,
+    bp_schedule,
+    demapper,
     **impairment_opts,
 ) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
@@ -105,6 +137,11 @@ def ber_curve(
     Clopper-Pearson bounds, and a JSON of the settings beside it. With
     --importance-sampling the rates are importance-sampling estimates with
     normal intervals, and the rows say so.
+
+    With --code every system is coded: a row's bits are information bits,
+    its blocks codewords (SER = BLER), its Eb/N0 per information bit; points
+    stop on --target-errors block errors unless --target-metric says
+    otherwise, and a batch holds 1000 codewords unless --batch-size says.
     """
     from ..baselines import make_baseline, matching_baselines
     from ..models import make_channel
@@ -119,6 +156,12 @@ def ber_curve(
     impairments = checked_impairments(ctx, impairment_opts)
     _refuse_unused_channel(ctx, baselines, impairments)
     importance = _importance(importance_sampling, relative_precision, is_method, precision)
+    coding = _coding(ctx, code_spec, decoder_name, iterations, bp_schedule, demapper, precision, importance)
+    if coding is not None:
+        if ctx.get_parameter_source("target_metric") != click.core.ParameterSource.COMMANDLINE:
+            target_metric = "block"
+        if ctx.get_parameter_source("batch_size") != click.core.ParameterSource.COMMANDLINE:
+            batch_size = CODED_BATCH
     out_path = Path(out)
     if out_path.suffix.lower() == ".json":  # the settings go beside the CSV under the same name with .json
         raise click.BadParameter(f"{out} would be both the CSV and its settings file {out_path.with_suffix('.json').name}; give the CSV a .csv name", param_hint="'--out'")
@@ -148,6 +191,8 @@ def ber_curve(
         for model in learned.values():
             for base in matching_baselines(model.k, model.n, model.channel):
                 compared.setdefault(base.name, base)
+    if coding is not None:
+        learned, compared = coding.wrap(learned), coding.wrap(compared)
     if esno is not None:
         ebno = _esno_to_ebno(esno, {**learned, **compared})
     checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
@@ -203,6 +248,8 @@ def ber_curve(
     )
     if importance is not None:  # the estimator, recorded beside the stopping rule it replaces
         settings["importance_sampling"] = importance_settings(importance)
+    if coding is not None:
+        settings["code"] = coding.settings()
     if esno is not None:  # the points as given, after their Eb/N0
         keys = list(settings)
         keys.insert(keys.index("ebno_db") + 1, "esno_db")
@@ -212,8 +259,96 @@ def ber_curve(
         ber_table(rows, confidence, flags, dict(zip(map(float, ebno), esno)) if esno is not None else None)
         if importance is not None:
             _importance_note(rows, confidence)
+        if coding is not None:
+            _coded_note(rows, confidence)
     flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
     click.echo(f"wrote {csv_path} and {json_path}{flagged}")
+
+
+class _Coding:
+    """What --code and its options ask for: the code, the BP decoder's settings, the baselines' demapping; wraps systems into coded links."""
+
+    def __init__(self, spec: str, code, decoder: str, iterations: int, schedule: str, demapper: str) -> None:
+        self.spec, self.code, self.decoder, self.iterations, self.schedule, self.demapper = spec, code, decoder, iterations, schedule, demapper
+        self.tag = "ldpc" if spec.lower().startswith("ldpc5g:") else Path(spec).stem
+
+    def wrap(self, systems: dict) -> dict:
+        """Each system as a BICM link named ``NAME-TAG`` (``qam64-ldpc``); a system without bit LLRs is refused."""
+        from ..bicm import BICM
+        from ..codes.bp import BPDecoder
+
+        coded = {}
+        for name, system in systems.items():
+            if not callable(getattr(system, "bit_llrs", None)):
+                raise click.UsageError(f"{name} gives no bit LLRs and cannot carry --code: code a modem baseline (bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32) or a run")
+            if hasattr(system, "demapping"):  # a modem: --demapper picks its LLRs
+                system.demapping = "maxlog" if self.demapper == "max-log" else "app"
+            decoder = BPDecoder(self.code, self.decoder, self.schedule, self.iterations)
+            coded_name = f"{name}-{self.tag}"
+            coded[coded_name] = BICM(self.code, system, decoder, name=coded_name)
+        return coded
+
+    def settings(self) -> dict:
+        """The ``code`` entry of the settings JSON."""
+        return {
+            "code": self.spec,
+            "k": self.code.k,
+            "n": self.code.n,
+            "decoder": self.decoder,
+            "iterations": self.iterations,
+            "schedule": self.schedule,
+            "early_stop": True,
+            "demapper": self.demapper,
+            "interleaver_seed": 0,
+            "scrambler_seed": 0,
+        }
+
+
+def parse_code(spec: str):
+    """The code ``--code`` names: ``ldpc5g:K:N`` or an alist file (a one-line ``click.BadParameter`` otherwise)."""
+    if spec.lower().startswith("ldpc5g:"):
+        from ..codes.ldpc5g import LDPC5G
+
+        parts = spec.split(":")
+        if len(parts) != 3 or not all(p.strip().isdigit() for p in parts[1:]):
+            raise click.BadParameter(f"{spec!r}: write ldpc5g:K:N with whole numbers K (information bits) and N (transmitted bits), e.g. ldpc5g:750:1500", param_hint="'--code'")
+        try:
+            return LDPC5G(int(parts[1]), int(parts[2]))
+        except ValueError as exc:
+            raise click.BadParameter(f"{spec}: {exc}", param_hint="'--code'") from None
+    from ..codes.linear import LinearCode
+
+    path = Path(spec)
+    if not path.is_file():
+        raise click.BadParameter(f"{spec}: no such file; give an alist file (FILE.alist) or ldpc5g:K:N", param_hint="'--code'")
+    try:
+        return LinearCode.from_alist(path, name=path.stem)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{spec}: cannot be read ({exc.__class__.__name__}: {exc})", param_hint="'--code'") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc) if spec in str(exc) else f"{spec}: {exc}", param_hint="'--code'") from None
+
+
+def _coding(ctx: click.Context, spec: str | None, decoder: str | None, iterations: int | None, schedule: str | None, demapper: str | None, precision: str, importance) -> _Coding | None:
+    """The coded-link settings of --code, or None; its options without it, or beside what a coded link cannot do, are refused."""
+    if spec is None:
+        for given, flag in ((decoder, "--decoder"), (iterations, "--iterations"), (schedule, "--schedule"), (demapper, "--demapper")):
+            if given is not None:
+                raise click.UsageError(f"{flag} applies to coded links: add --code FILE.alist or --code ldpc5g:K:N, or leave {flag} out")
+        return None
+    if precision != "fp32":
+        raise click.UsageError("--code runs the receivers in fp32: leave --precision out")
+    if importance is not None:
+        raise click.UsageError("--importance-sampling applies to uncoded systems: leave it out with --code")
+    code = parse_code(spec)
+    return _Coding(spec, code, decoder or "sum-product", iterations or 20, schedule or "flooding", demapper or "app")
+
+
+def _coded_note(rows: list, confidence: float) -> None:
+    """Under the table of a coded run: block errors and the BLER interval of each row (the SER column is the BLER)."""
+    click.echo(f"coded rows: bits are information bits, blocks codewords; BLER with its {confidence:g} Clopper-Pearson interval:")
+    for row in rows:
+        click.echo(f"  {row['system']} at {row['ebno_db']:g} dB: {row['block_errors']}/{row['blocks']} codewords, BLER {row['bler']:.2e} [{row['bler_low']:.2e}, {row['bler_high']:.2e}]")
 
 
 def _importance(enabled: bool, relative_precision: float | None, method: str | None, precision: str):

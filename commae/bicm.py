@@ -1,0 +1,263 @@
+r"""Bit-interleaved coded modulation: a block code, a scrambler, an interleaver and a mapper as one :class:`~commae.system.System`.
+
+:class:`BICM` ``(code, mapper, decoder)`` sends one codeword per message:
+
+.. code-block:: text
+
+    info bits u [B, k] -> code.encode -> c [B, n_code] -> pad to m·b bits (zeros)
+      -> scramble (c XOR s) -> interleave (π) -> m labels of b bits -> mapper.transmit -> x [B, m·n_map]
+    y -> mapper.bit_llrs -> LLRs [B, m·b] -> deinterleave -> descramble (signs) -> drop padding
+      -> decoder -> û [B, k]
+
+with ``b = mapper.k`` bits and ``n_map = mapper.n`` channel uses per mapper
+message and ``m = ceil(n_code / b)`` mapper messages per codeword.
+
+Conventions
+-----------
+* **LLR sign**: :math:`L = \ln P(b{=}1 \mid y) / P(b{=}0 \mid y)` everywhere
+  (:mod:`commae.snr`): the mapper's ``bit_llrs``, the descrambled LLRs and
+  the decoder's input. Gray QAM/PSK modems give exact-APP or max-log LLRs
+  (:meth:`commae.baselines.Modem.bit_llrs`, by their ``demapping``); a learned
+  system its bit-wise receiver's logits, or its symbol-wise posteriors
+  marginalised over the bit labels (:meth:`commae.models.Autoencoder.bit_llrs`).
+* **Rate**: as a System, ``k = code.k`` information bits per message (the
+  codeword) in ``n = m · n_map`` channel uses, so the engine's Eb/N0 is per
+  *information* bit — :math:`E_b = n / k` for unit energy per use, code rate
+  and padding included (:func:`commae.snr.ebno_db_to_no` with ``k`` and
+  ``n``). ``bits_per_symbol = k``: the SER of a coded row is its block
+  (codeword) error rate.
+* **Padding**: when ``n_code`` is not a multiple of ``b`` the word is padded
+  with ``m·b - n_code`` zeros before scrambling (so they are sent as known
+  pseudo-random bits); the receiver drops their LLRs. They cost energy, which
+  the rate above counts. :attr:`BICM.padding` says how many.
+* **Interleaver and scrambler**: :mod:`commae.codes.interleaver` (how they
+  are seeded, and why the results do not depend on how the engine batches).
+
+The all-zero-codeword shortcut is not used by :meth:`BICM.transmit`: the
+engine's random information bits are really encoded. It exists as one
+declared method, :meth:`BICM.all_zero_errors`, exact with a fresh scrambler
+sequence per codeword (see there), and wrong without one over any
+constellation whose bit channels are not symmetric (``tests/test_bicm.py``
+shows both).
+
+Examples
+--------
+>>> from commae import Modem, qam
+>>> from commae.codes.ldpc5g import LDPC5G
+>>> from commae.codes.bp import BPDecoder
+>>> code = LDPC5G(100, 200)
+>>> link = BICM(code, Modem(qam(16)), BPDecoder(code, iterations=10), name="qam16-ldpc")
+>>> link.k, link.n, link.padding
+(100, 50, 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from .channels import split_channel_output
+from .codes.base import BlockCode
+from .codes.interleaver import Interleaver, Scrambler
+
+__all__ = ["BICM", "AllZeroErrors"]
+
+
+class AllZeroErrors(NamedTuple):
+    """Errors of one batch of the all-zero shortcut: information bits ``[B, k]`` and blocks ``[B]`` (bool)."""
+
+    bits: torch.Tensor
+    blocks: torch.Tensor
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+class BICM(nn.Module):
+    r"""A coded link: ``code`` → scrambler → interleaver → ``mapper`` → channel → LLRs → ``decoder``; a :class:`~commae.system.System`.
+
+    Parameters
+    ----------
+    code : BlockCode
+        The code (:class:`~commae.codes.base.BlockCode`: ``k``, ``n``, ``encode``).
+    mapper : System
+        What sends the code bits: a :class:`~commae.baselines.Modem` or a
+        trained :class:`~commae.models.Autoencoder` — any System with a
+        ``bit_llrs(y, no, h)`` method giving LLRs ``[B, mapper.k]`` in
+        commae's sign. Its ``channel`` is the link's.
+    decoder : callable
+        Channel LLRs ``[B, code.n]`` to information bits ``[B, code.k]``,
+        e.g. :class:`~commae.codes.bp.BPDecoder` ``(code, ...)``. When it
+        has a ``code`` attribute, that code's ``(k, n)`` must be ``code``'s.
+    interleave : bool or Interleaver
+        Permute the (padded) code bits with :class:`~commae.codes.interleaver.Interleaver` ``(seed)``
+        (True), not at all (False), or with the interleaver given (of ``code_bits``
+        positions; e.g. :meth:`Interleaver.row_column <commae.codes.interleaver.Interleaver.row_column>`, 5G NR's).
+    scramble : bool
+        XOR the (padded) code bits with :class:`~commae.codes.interleaver.Scrambler` ``(seed)``'s fixed sequence.
+    seed : int
+        Seeds the interleaver and the scrambler (independently of each other).
+    name : str, optional
+        Name in tables and plots [default: the mapper's name + ``"-coded"``].
+
+    Attributes
+    ----------
+    k, n, bits_per_symbol, channel
+        The System protocol: ``code.k`` information bits per codeword in
+        ``n`` channel uses; ``bits_per_symbol = k`` (SER = BLER).
+    code_bits : int
+        Bits per codeword after padding, ``m · mapper.k``.
+    padding : int
+        Known zero bits added to each codeword (module notes).
+    mapper_messages : int
+        ``m``, mapper messages per codeword.
+
+    Raises
+    ------
+    ValueError
+        If ``code`` is not a BlockCode, ``mapper`` has no ``bit_llrs``, or the
+        decoder's code does not match.
+    """
+
+    def __init__(
+        self,
+        code: BlockCode,
+        mapper: nn.Module,
+        decoder: Callable[[torch.Tensor], torch.Tensor],
+        *,
+        interleave: bool | Interleaver = True,
+        scramble: bool = True,
+        seed: int = 0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(code, BlockCode):
+            raise ValueError(f"code must be a BlockCode (k, n, n_graph, parity_check, encode, graph_word, graph_llrs, info_bits), got {type(code).__name__}")
+        if not callable(getattr(mapper, "bit_llrs", None)) or not all(hasattr(mapper, a) for a in ("k", "n", "transmit", "channel")):
+            raise ValueError(f"mapper must be a System with bit_llrs(y, no, h) (a Modem or an Autoencoder), got {type(mapper).__name__}")
+        if not callable(decoder):
+            raise ValueError(f"decoder must map LLRs [B, {code.n}] to bits [B, {code.k}] (e.g. BPDecoder(code)), got {type(decoder).__name__}")
+        own = getattr(decoder, "code", None)
+        if own is not None and (own.k, own.n) != (code.k, code.n):
+            raise ValueError(f"decoder decodes a ({own.n}, {own.k}) code, but code is ({code.n}, {code.k})")
+        self.code = code
+        self.mapper = mapper
+        self.decoder = decoder
+        bits = _positive_int(mapper.k, "mapper.k")
+        self.mapper_messages = -(-code.n // bits)
+        self.code_bits = self.mapper_messages * bits
+        self.padding = self.code_bits - code.n
+        if isinstance(interleave, Interleaver):
+            if interleave.n != self.code_bits:
+                raise ValueError(f"interleave permutes {interleave.n} bits, but a codeword takes {self.code_bits} ({code.n} code bits in {self.mapper_messages} labels of {bits})")
+            self.interleaver: Interleaver | None = interleave
+        else:
+            self.interleaver = Interleaver(self.code_bits, seed) if interleave else None
+        self.scrambler = Scrambler(self.code_bits, seed)
+        self.scramble = bool(scramble)
+        self.seed = seed
+        self.k = int(code.k)
+        self.n = self.mapper_messages * _positive_int(mapper.n, "mapper.n")
+        self.bits_per_symbol = self.k
+        self.channel = mapper.channel
+        self.name = name or f"{getattr(mapper, 'name', type(mapper).__name__.lower())}-coded"
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, k={self.k}, n={self.n}, code_bits={self.code_bits}, padding={self.padding}, interleave={self.interleaver is not None}, scramble={self.scramble}, seed={self.seed}"
+
+    # --- the System protocol -------------------------------------------------------------
+    def transmit(self, bits: torch.Tensor) -> torch.Tensor:
+        """Information bits ``[B, k]`` (float {0, 1}) to channel symbols ``[B, n]``: encode, pad, scramble, interleave, map."""
+        if not isinstance(bits, torch.Tensor) or bits.ndim != 2 or bits.shape[1] != self.k:
+            shape = tuple(bits.shape) if isinstance(bits, torch.Tensor) else type(bits).__name__
+            raise ValueError(f"bits must be a [B, {self.k}] tensor of information bits, got {shape}")
+        word = self.code.encode(bits.float())
+        return self._send(word, self.scrambler.sequence if self.scramble else None)
+
+    def receive(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """Received ``[B, n]`` (and CSI) at linear ``no`` (scalar or ``[B]``) to decoded information bits ``[B, k]``."""
+        return self.decoder(self.code_llrs(y, no, h))
+
+    def code_llrs(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None, sequence: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's input: received ``[B, n]`` to LLRs ``[B, code.n]`` of the code bits: deinterleaved, descrambled, padding dropped.
+
+        ``sequence`` (``[code_bits]`` or ``[B, code_bits]``) replaces the link's own scrambler sequence (none when built with ``scramble=False``).
+        """
+        if sequence is None and self.scramble:
+            sequence = self.scrambler.sequence
+        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != self.n:
+            shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            raise ValueError(f"y must be a [B, {self.n}] tensor of received symbols, got {shape}")
+        size, m = y.shape[0], self.mapper_messages
+        if isinstance(no, torch.Tensor) and no.ndim > 0:
+            no = no.reshape(size, -1).expand(size, m).reshape(-1) if no.numel() in (size, size * m) else no
+        llr = self.mapper.bit_llrs(y.reshape(size * m, -1), no, None if h is None else h.reshape(size * m, -1))
+        llr = llr.reshape(size, self.code_bits).float()
+        if self.interleaver is not None:
+            llr = self.interleaver.deinterleave(llr)
+        if sequence is not None:
+            llr = self.scrambler.descramble_llrs(llr, sequence)
+        return llr[:, : self.code.n]
+
+    def _send(self, word: torch.Tensor, sequence: torch.Tensor | None) -> torch.Tensor:
+        """Code words ``[B, code.n]`` to symbols: pad, scramble with ``sequence`` (if any), interleave, map."""
+        if self.padding:
+            word = torch.nn.functional.pad(word, (0, self.padding))
+        if sequence is not None:
+            word = self.scrambler.scramble(word, sequence)
+        if self.interleaver is not None:
+            word = self.interleaver.interleave(word)
+        x = self.mapper.transmit(word.reshape(-1, self.mapper.k))
+        return x.reshape(word.shape[0], self.n)
+
+    # --- the declared shortcut -----------------------------------------------------------
+    @torch.no_grad()
+    def all_zero_errors(self, size: int, no: float | torch.Tensor, generator: torch.Generator, *, scramble: bool = True) -> AllZeroErrors:
+        r"""The all-zero-codeword shortcut: ``size`` zero codewords through the link, and their errors.
+
+        With ``scramble=True`` (the exact form) each codeword gets its own
+        i.i.d. uniform scrambler sequence :math:`s` from ``generator``
+        (:meth:`~commae.codes.interleaver.Scrambler.draw`), the receiver
+        descrambles with it, and the decoder must return zeros. This is
+        exact — the same error statistics as :meth:`transmit` with real
+        encoding — for a decoder that is symmetric under codeword sign flips
+        (if it maps LLRs :math:`L` to :math:`\hat c`, it maps
+        :math:`L \odot (1 - 2c)` to :math:`\hat c \oplus c` for every codeword
+        :math:`c`; belief propagation is, up to ties at LLR 0): codeword
+        :math:`c` sent with sequence :math:`s` puts :math:`t = c \oplus s` on
+        the air, and fails exactly when the zero word sent with sequence
+        :math:`t` fails; with :math:`s` uniform and independent of :math:`c`,
+        :math:`t` is uniform either way. With ``scramble=False`` every
+        codeword is sent as the all-zero word itself: every symbol is the
+        mapper's label 0, and the rates are those of that one point — right
+        only for a symmetric constellation (BPSK, QPSK), wrong otherwise.
+
+        The information bits are never drawn, so this is cheaper than the
+        System path only by the encoder. It needs a code with ``encode(0) = 0``
+        (a linear code) and is not what :func:`~commae.simulation.simulate` runs.
+
+        Parameters
+        ----------
+        size : int
+            Codewords.
+        no : float or torch.Tensor
+            Linear N0 (:func:`commae.system.system_no` of the link at an Eb/N0).
+        generator : torch.Generator
+            Draws the sequences, then the channel's noise (seed it per batch for reproducible batches).
+        scramble : bool
+            Per-codeword scrambling (exact) or none (the forced shortcut, module notes).
+        """
+        size = _positive_int(size, "size")
+        device = self.scrambler.sequence.device
+        zeros = torch.zeros(size, self.code.n, device=device)
+        sequence = self.scrambler.draw(size, generator, device) if scramble else torch.zeros(self.code_bits, device=device)
+        x = self._send(zeros, sequence)
+        y, h = split_channel_output(self.channel, self.channel(x, no, generator=generator))
+        bits = self.decoder(self.code_llrs(y, no, h, sequence)) != 0
+        return AllZeroErrors(bits, bits.any(-1))
