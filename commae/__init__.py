@@ -15,9 +15,11 @@ __version__ = "0.1.0"
 # Names are resolved on first use (PEP 562), so `import commae` and `commae --help`
 # do not pay for torch, scipy and matplotlib; `from commae import AWGN` works as before.
 # A new public name goes into this table and into __all__ (a test checks that they agree).
-_SUBMODULES = ("baselines", "callbacks", "channels", "distributed", "constellations", "information", "losses", "models", "plotting", "runs", "simulation", "snr", "system", "theory", "training")
+_SUBMODULES = ("baselines", "bicm", "callbacks", "channels", "codes", "distributed", "constellations", "information", "losses", "models", "plotting", "runs", "simulation", "snr", "system", "theory", "training")
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("TensorBoardLogger",), "callbacks"),
+    **dict.fromkeys(("BICM",), "bicm"),
+    **dict.fromkeys(("BlockCode", "BPDecoder", "Interleaver", "LDPC5G", "LinearCode", "Scrambler", "hamming74", "read_alist"), "codes"),
     **dict.fromkeys(("Hamming74", "Modem", "PilotModem", "UncodedBPSK", "bpsk_metric", "matching_baseline", "matching_baselines"), "baselines"),
     **dict.fromkeys(("AWGN", "Channel", "Rayleigh", "broadcast_no", "make_generator", "split_channel_output", "ADC", "Cascade", "PhaseNoise", "RappPA", "Rician"), "channels"),
     **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam", "apsk"), "constellations"),
@@ -131,6 +133,16 @@ __all__ = [
     "matching_baseline",
     "matching_baselines",
     "PilotModem",
+    # codes and coded links
+    "BlockCode",
+    "LinearCode",
+    "LDPC5G",
+    "hamming74",
+    "read_alist",
+    "BPDecoder",
+    "Interleaver",
+    "Scrambler",
+    "BICM",
     # models and losses
     "Transmitter",
     "Receiver",
