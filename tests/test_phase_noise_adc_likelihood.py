@@ -171,6 +171,7 @@ def test_likelihood_after_phase_noise_and_adc_matches_brute_force_every_10_db(na
     _assert_matches_brute_force(name, bits, sigma, (10.0, 20.0, 30.0, 40.0, 50.0), seed=40)
 
 
+@pytest.mark.long
 def test_likelihood_with_a_pa_csi_wiener_uses_and_a_wide_phase_after_an_adc_matches_brute_force():
     """The PA and the gain move the noiseless point; a Wiener walk widens later uses' phase; a 2 rad phase wraps around the circle."""
     const = CONSTELLATIONS["apsk16"]
@@ -193,6 +194,7 @@ def test_likelihood_with_a_pa_csi_wiener_uses_and_a_wide_phase_after_an_adc_matc
         assert np.abs(ll - ref).max() < 1e-7, (channel.name, np.abs(ll - ref).max())
 
 
+@pytest.mark.long  # tens of seconds each: the default set keeps the brute-force likelihood and the noiseless-point checks
 @pytest.mark.parametrize("name", ["qam16", "apsk16"])
 def test_exact_mi_through_a_4_bit_adc_agrees_with_brute_force_and_grows_with_snr(name):
     """The MI of the quantised channel summed over all 256 cells: commae's likelihood against the brute-force cell probabilities, 20 to 50 dB.
@@ -211,6 +213,7 @@ def test_exact_mi_through_a_4_bit_adc_agrees_with_brute_force_and_grows_with_snr
     assert all(b > a for a, b in zip(exact, exact[1:])), exact
 
 
+@pytest.mark.long  # tens of seconds each: the default set keeps the brute-force likelihood and the noiseless-point checks
 @pytest.mark.parametrize("name", ["qam16", "apsk16"])
 def test_monte_carlo_mi_through_a_4_bit_adc_is_the_exact_one(name):
     """`commae info --adc-bits 4 --phase-noise 0.2`'s MI (Monte Carlo, 2^14 samples) lies within 5 standard errors of the brute-force MI at 20, 35 and 50 dB.
@@ -240,6 +243,7 @@ def _ml_symbol_errors(const, channel, esno_db: float, symbols: int, seed: int) -
     return int((bits != const.indices_to_bits(sent[:, None])).any(-1).sum())
 
 
+@pytest.mark.long  # tens of seconds each: the default set keeps the brute-force likelihood and the noiseless-point checks
 @pytest.mark.parametrize("name", ["qam16", "apsk16"])
 def test_ml_symbol_error_rate_through_an_adc_is_the_exact_one(name):
     """The baselines' detector (``Modem.receive``) makes the ML detector's errors: its SER lies in the 99.9 % interval around the exact ML SER, 20 to 50 dB.
@@ -262,7 +266,7 @@ def test_ml_symbol_error_rate_through_an_adc_is_the_exact_one(name):
     assert all(b <= a for a, b in zip(exact, exact[1:])), exact
 
 
-@pytest.mark.parametrize("name", ["qam16", "apsk16"])
+@pytest.mark.parametrize("name", [pytest.param("qam16", marks=pytest.mark.long), "apsk16"])  # 16-QAM passed before the fix too
 def test_a_noiseless_point_after_an_adc_is_decided_as_itself(name):
     """The quantised noiseless point (its cell holds no other point) is decided as itself, 20 to 60 dB, phase noise 0.2 and 0.05 rad."""
     const = CONSTELLATIONS[name]
