@@ -895,6 +895,11 @@ def estimate_mi(
 
     .. math:: I \ge k - \frac{1}{N\ln 2}\sum_{m=1}^{N} \ell_m .
 
+    A model that sends its own distribution (``message_probabilities()``,
+    probabilistic or joint shaping) has its messages drawn from it
+    (:func:`~commae.constellations.draw_indices`) and the bound is
+    :math:`H(X) - \bar\ell/\ln 2` (the BMD rate's for ``output="bit"``).
+
     Parameters
     ----------
     model : Autoencoder
@@ -952,6 +957,8 @@ def estimate_mi(
     gen = make_generator(seed, device)
     no = float(ebno_db_to_no(ebno, k, n))
     loss_fn = SymbolCrossEntropy(k, reduction="none") if model.output == "symbol" else BitwiseBCE(k, reduction="none")
+    ask = getattr(model, "message_probabilities", None)
+    prior = ask() if callable(ask) else None  # a shaped model's messages are drawn from its distribution
     losses = []
     was_training = model.training
     model.eval()
@@ -959,12 +966,15 @@ def estimate_mi(
         with torch.inference_mode():
             for start in range(0, num_messages, batch_size):
                 size = min(batch_size, num_messages - start)
-                messages = torch.randint(2**k, (size,), generator=gen, device=device)
+                messages = torch.randint(2**k, (size,), generator=gen, device=device) if prior is None else draw_indices(prior.to(device), size, gen)
                 outputs = model(messages, no, generator=gen)
                 losses.append(loss_fn(outputs, messages).to("cpu", torch.float64))
     finally:
         model.train(was_training)
     per_message, low, high = mi_from_losses(torch.cat(losses), k, bitwise=model.output == "bit", confidence=confidence)
+    if prior is not None:  # H(X) - CE/ln 2 instead of k - CE/ln 2
+        shift = k - entropy_bits(prior)
+        per_message, low, high = per_message - shift, low - shift, high - shift
     return {
         "mi_bits_per_message": per_message,
         "low": low,
