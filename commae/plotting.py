@@ -67,6 +67,7 @@ __all__ = [
     "plot_error_rates",
     "merge_results",
     "plot_learning_curves",
+    "plot_mi_curves",
     "save_figure",
     "is_baseline_name",
     "MARKERS",
@@ -183,8 +184,17 @@ def plot_constellation(
     title: str | None = None,
     limit: float | None = None,
     axis_lines: bool = True,
+    probabilities: torch.Tensor | np.ndarray | None = None,
+    marker_area: float | None = None,
 ) -> plt.Axes:
     """Points in the I/Q plane with equal aspect, optionally each with its bit label.
+
+    With ``probabilities`` (how often each point is sent: a shaped
+    constellation) each marker's *area* is proportional to its point's
+    probability, the mean area being ``marker_area`` (pt², default the
+    equiprobable marker's for 16 points, scaled by 16/M so that the ink stays
+    the same for larger constellations): black filled discs, which read in
+    greyscale, and a legend entry for the scale (the area of :math:`p = 1/M`).
 
     Parameters
     ----------
@@ -199,12 +209,24 @@ def plot_constellation(
     axis_lines : bool
         Draw the I and Q axes through the origin (off where decision regions
         are drawn, so that no line looks like a boundary that is not one).
+    probabilities : Tensor or ndarray, [M], optional
+        The points' probabilities: marker area proportional to each.
+    marker_area : float, optional
+        Mean marker area in pt² when ``probabilities`` are given.
     """
     if ax is None:
         _, axes = new_figure()
         ax = axes[0, 0]
     pts = points.detach().cpu().to(torch.complex64)
-    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker, color="black", zorder=4, label=label, linewidths=0)
+    area = plt.rcParams["lines.markersize"] ** 2 * 1.6
+    if probabilities is not None:
+        p = np.asarray(torch.as_tensor(probabilities).detach().cpu().double().numpy(), dtype=float)
+        if p.shape != (len(pts),) or not np.isfinite(p).all() or (p < 0).any():
+            raise ValueError(f"probabilities must be [{len(pts)}] non-negative numbers, one per point, got shape {p.shape}")
+        mean = marker_area if marker_area is not None else area * 16 / len(pts)
+        area = mean * len(pts) * p / p.sum()  # area ∝ p; p = 1/M gets the mean area
+        ax.scatter([], [], s=mean, marker=marker, color="black", linewidths=0, label=f"area of $p = 1/{len(pts)}$")
+    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=area, marker=marker, color="black", zorder=4, label=label, linewidths=0)
     if bit_labels is not None:
         _write_bits(ax, pts.real.numpy(), pts.imag.numpy(), bit_labels)
     span = limit or 1.3 * max(float(pts.abs().max()) if len(pts) else 1.0, 1e-6)
@@ -1075,6 +1097,65 @@ def plot_learning_curves(
     ax.set_xlabel("Epoch")
     ax.set_ylabel({"loss": "Loss (nats)", "ser": "Validation SER", "mi": "MI bound (bit)"}[metric])
     ax.legend(ncols=2 if len(histories) > 4 else 1)
+    return ax
+
+
+def plot_mi_curves(
+    series: Mapping[str, tuple[Any, Any]],
+    *,
+    ax: plt.Axes | None = None,
+    capacity: Any | None = None,
+    learned: Sequence[str] = (),
+    gap: bool = False,
+) -> plt.Axes:
+    r"""Mutual information against :math:`E_s/N_0`, beside the AWGN capacity, or each curve's gap to it.
+
+    Parameters
+    ----------
+    series : mapping of label → (esno_db, mi_bits)
+        Each system's Es/N0 points (dB per channel use) and its MI (or BMI)
+        in bits per channel use, in the legend's order.
+    ax : matplotlib Axes, optional
+    capacity : array-like, optional
+        Es/N0 points (dB) at which to draw the capacity
+        :math:`\log_2(1 + E_s/N_0)` (complex AWGN) as a thin black dotted line.
+    learned : sequence of str
+        Labels of ``series`` drawn as markers joined by thin lines (systems
+        trained at each point); the others are drawn as lines without
+        markers (closed forms, quadrature on a fine grid), dashed.
+    gap : bool
+        Draw :math:`C - I` (bit per channel use) instead of :math:`I`, where
+        differences of hundredths of a bit are visible; the capacity is then
+        the axis :math:`C - I = 0`.
+
+    Notes
+    -----
+    Every curve has its own colour, line style and (for ``learned``) marker,
+    so the figure reads in greyscale, and a legend entry.
+    """
+    from .theory import capacity_awgn
+
+    if ax is None:
+        _, axes = new_figure()
+        ax = axes[0, 0]
+    if capacity is not None and not gap:
+        grid = np.asarray(capacity, dtype=float)
+        ax.plot(grid, capacity_awgn(grid), color="black", linewidth=0.7, linestyle=_THEORY_DASHES[0], label="capacity")
+    if gap:
+        ax.axhline(0.0, color="black", linewidth=0.7, linestyle=_THEORY_DASHES[0], label="capacity")
+    lines = markers = 0
+    for index, (name, (esno, values)) in enumerate(series.items()):
+        esno, values = np.asarray(esno, dtype=float), np.asarray(values, dtype=float)
+        y = capacity_awgn(esno) - values if gap else values
+        colour = f"C{(index + 1) % 8}"
+        if name in learned:
+            ax.plot(esno, y, marker=MARKERS[markers % len(MARKERS)], linestyle=DASHES[markers % len(DASHES)], linewidth=0.6, color=colour, label=name)
+            markers += 1
+        else:
+            ax.plot(esno, y, linestyle=DASHES[(lines + 1) % len(DASHES)], color=colour, label=name)
+            lines += 1
+    ax.set_xlabel(r"$E_s/N_0$ (dB)")
+    ax.set_ylabel("gap to capacity (bit per channel use)" if gap else "MI (bit per channel use)")
     return ax
 
 

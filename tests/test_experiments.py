@@ -17,18 +17,20 @@ import pytest
 pytestmark = pytest.mark.long  # the experiments' quick runs: CI's longer set
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics")
+SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics", "joint_shaping")
 OUTPUTS = {
     "oshea_hoydis": ("oshea_hoydis.csv", "oshea_hoydis.json", "oshea_hoydis.png", "oshea_hoydis_gaps.csv", "oshea_hoydis_constellations.pdf"),
     "fading": ("fading.csv", "fading.png", "fading_points.csv"),
     "bitwise_shaping": ("bitwise_shaping.csv", "bitwise_shaping.png", "bitwise_shaping_points.csv"),
     "training_dynamics": ("training_dynamics.csv", "training_dynamics.png", "sgd_convex.png", "training_mistakes.csv"),
+    "joint_shaping": ("joint_shaping.csv", "joint_shaping_curves.csv", "joint_shaping_points.csv", "joint_shaping.png", "joint_shaping_constellations.pdf"),
 }
 FIGURES = {
     "oshea_hoydis": ("oshea_hoydis", "oshea_hoydis_constellations"),
     "fading": ("fading",),
     "bitwise_shaping": ("bitwise_shaping",),
     "training_dynamics": ("training_dynamics", "sgd_convex"),
+    "joint_shaping": ("joint_shaping", "joint_shaping_constellations"),
 }
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 
