@@ -53,7 +53,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from ._files import atomic_paths, writing  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
-from .constellations import int_to_bits  # noqa: E402
+from .constellations import draw_indices, int_to_bits  # noqa: E402
 from .snr import ebno_db_to_no  # noqa: E402
 
 __all__ = [
@@ -311,6 +311,16 @@ def _system_points(system: Any) -> tuple[torch.Tensor, torch.Tensor]:
     raise ValueError(f"system must be an Autoencoder or a Modem to draw its constellation, got {type(system).__name__}")
 
 
+def _system_probabilities(system: Any) -> torch.Tensor | None:
+    """How often each point of :func:`_system_points` is sent (a shaped system), in its order; None when equiprobable."""
+    if hasattr(system, "transmitter"):
+        p = system.message_probabilities() if hasattr(system, "message_probabilities") else None
+    else:
+        c = getattr(system, "constellation", None)
+        p = c.probabilities if c is not None and getattr(c, "shaped", False) else None
+    return None if p is None else p.detach().cpu().double()
+
+
 def _decision_scores(system: Any, grid: torch.Tensor, no: float) -> torch.Tensor:
     """The receiver's soft output on the complex ``grid`` ``[G]``: symbol scores ``[G, M]`` or bit LLRs ``[G, k]``.
 
@@ -486,7 +496,10 @@ def plot_system_constellation(
     saying how much of the codebook's energy each keeps; the received cloud
     is projected with the same map), because one panel per channel use
     would be too small to read at column width and would show symbols, not
-    codewords.
+    codewords. A shaped system (a learned distribution, a Maxwell–Boltzmann
+    modem) is drawn in the I/Q plane with marker area proportional to each
+    point's probability (:func:`plot_constellation`), and its cloud follows
+    that distribution.
     """
     symbols, labels = _system_points(system)
     num_messages, n = symbols.shape
@@ -511,7 +524,8 @@ def plot_system_constellation(
     cloud = None
     if cloud_ebno_db is not None:
         gen = torch.Generator().manual_seed(seed)
-        messages = torch.randint(0, num_messages, (cloud_size,), generator=gen)
+        prior = _system_probabilities(system)  # a shaped system's cloud follows its distribution
+        messages = torch.randint(0, num_messages, (cloud_size,), generator=gen) if prior is None else draw_indices(prior, cloud_size, gen)
         x = symbols[messages]
         channel = system.channel
         out = channel(x if not getattr(channel, "real", False) else x.real, ebno_db_to_no(cloud_ebno_db, system.k, system.n), generator=gen)
@@ -550,7 +564,9 @@ def plot_system_constellation(
         if cloud is not None:
             ax.scatter(cloud[:, 0].real.numpy(), cloud[:, 0].imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
         shown = labels[:, panel : panel + 1] if bitwise else labels
-        plot_constellation(symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions, title=f"bit {panel + 1}" if bitwise else None)
+        plot_constellation(
+            symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions, title=f"bit {panel + 1}" if bitwise else None, probabilities=_system_probabilities(system)
+        )
     if bitwise:
         # side by side, the edge ticks of neighbouring panels would run together: keep the inner ones
         inner = [t for t in axes[0].get_xticks() if abs(t) <= 0.85 * span]

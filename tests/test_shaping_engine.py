@@ -97,3 +97,10 @@ def test_importance_sampling_refuses_a_shaped_system() -> None:
 
     with pytest.raises(ValueError, match="equiprobable messages"):
         simulate([Modem(maxwell_boltzmann(qam(16), 1.0), name="mb")], [8.0], importance=ImportanceSampling(), progress=False)
+
+
+def test_evaluate_system_refuses_a_shaped_system() -> None:
+    from commae.training import MessageBatches, evaluate_system
+
+    with pytest.raises(ValueError, match="sends its own distribution"):
+        evaluate_system(Modem(maxwell_boltzmann(qam(16), 1.0), name="mb"), MessageBatches(4, 1, 64, 1, 8.0, 0, fixed=True))

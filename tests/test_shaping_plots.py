@@ -48,3 +48,25 @@ def test_mi_curves_and_gaps_each_have_a_style_and_a_legend_entry() -> None:
         assert ax.get_ylabel().startswith("gap to capacity")
         assert DASHES[0] == "-"
         plt.close(ax.figure)
+
+
+def test_a_shaped_system_is_drawn_with_its_probabilities() -> None:
+    import torch
+
+    from commae.baselines import Modem
+    from commae.models import Autoencoder
+    from commae.plotting import plot_system_constellation
+
+    model = Autoencoder(4, 1, shaping="joint", hidden=8)
+    with torch.no_grad():
+        model.transmitter.logits.copy_(torch.linspace(-1.5, 1.5, 16))
+    shaped_modem = Modem(maxwell_boltzmann(qam(16), 1.0))
+    with style("ieee"):
+        for system, p in ((model, model.message_probabilities()), (shaped_modem, shaped_modem.constellation.probabilities)):
+            (ax,) = plot_system_constellation(system, cloud_ebno_db=8.0, cloud_size=500)
+            sizes = np.asarray([c for c in ax.collections if len(c.get_offsets()) == 16][-1].get_sizes())
+            np.testing.assert_allclose(sizes / sizes.sum(), p.numpy() / float(p.sum()), rtol=1e-6)
+            plt.close(ax.figure)
+        (ax,) = plot_system_constellation(Modem(qam(16)))  # equiprobable: one marker size, as before
+        assert len(set(np.asarray([c for c in ax.collections if len(c.get_offsets()) == 16][-1].get_sizes()).tolist())) == 1
+        plt.close(ax.figure)
