@@ -22,7 +22,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("BlockCode", "BPDecoder", "Interleaver", "LDPC5G", "LinearCode", "Scrambler", "hamming74", "read_alist"), "codes"),
     **dict.fromkeys(("Hamming74", "Modem", "PilotModem", "UncodedBPSK", "bpsk_metric", "matching_baseline", "matching_baselines"), "baselines"),
     **dict.fromkeys(("AWGN", "Channel", "Rayleigh", "broadcast_no", "make_generator", "split_channel_output", "ADC", "Cascade", "PhaseNoise", "RappPA", "Rician"), "channels"),
-    **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam", "apsk"), "constellations"),
+    **dict.fromkeys(("Constellation", "bits_to_int", "gray_code", "int_to_bits", "pam", "psk", "qam", "apsk", "maxwell_boltzmann", "entropy_bits"), "constellations"),
     **dict.fromkeys(
         (
             "bits_per_use",
@@ -39,8 +39,8 @@ _LAZY: dict[str, str] = {
         ),
         "snr",
     ),
-    **dict.fromkeys(("bmi", "capacity_rayleigh", "estimate_mi", "mi", "mi_from_losses", "mi_with_interval", "mi_over_channel"), "information"),
-    **dict.fromkeys(("BitwiseBCE", "SymbolCrossEntropy", "make_loss"), "losses"),
+    **dict.fromkeys(("bmi", "capacity_rayleigh", "estimate_mi", "mi", "mi_from_losses", "mi_with_interval", "mi_over_channel", "best_maxwell_boltzmann"), "information"),
+    **dict.fromkeys(("BitwiseBCE", "SymbolCrossEntropy", "ShapedObjective", "make_loss"), "losses"),
     **dict.fromkeys(("Autoencoder", "Receiver", "SystemConfig", "Transmitter", "make_channel"), "models"),
     **dict.fromkeys(("RunError", "RunInterrupted", "load_config", "load_history", "load_model", "train_run"), "runs"),
     **dict.fromkeys(("ImportanceSampling", "clopper_pearson", "read_results", "simulate", "theory_rates", "write_results"), "simulation"),
@@ -112,6 +112,8 @@ __all__ = [
     "gray_code",
     "int_to_bits",
     "bits_to_int",
+    "maxwell_boltzmann",
+    "entropy_bits",
     # channels
     "Channel",
     "AWGN",
@@ -152,6 +154,7 @@ __all__ = [
     "make_channel",
     "SymbolCrossEntropy",
     "BitwiseBCE",
+    "ShapedObjective",
     "make_loss",
     # training
     "fit",
@@ -184,6 +187,7 @@ __all__ = [
     "estimate_mi",
     "capacity_rayleigh",
     "mi_over_channel",
+    "best_maxwell_boltzmann",
     # runs
     "train_run",
     "load_model",

@@ -127,6 +127,16 @@ class Modem(nn.Module):
     evaluated with ``logsumexp`` (finite at any SNR); max-log replaces each sum
     by its largest term.
 
+    A shaped constellation (points with probabilities, e.g.
+    :func:`~commae.constellations.maxwell_boltzmann`) makes a probabilistically
+    shaped modem: its messages are drawn from those probabilities
+    (:meth:`message_probabilities`, which the engine asks), and its receiver
+    is the MAP detector: :meth:`symbol_logits` add :math:`\ln p(s)` to the
+    log-likelihoods, decisions are :math:`\arg\max_s \ln p(s) - |y - hs|^2/N_0`
+    (so :meth:`receive` needs ``no``), and the LLRs are the APP LLRs with that
+    prior. Its Eb/N0 counts the ``log2 M`` label bits of a symbol, not the
+    :math:`H(X)` it carries.
+
     On a channel that is not :attr:`~commae.channels.Channel.linear_gaussian`
     (a :class:`~commae.channels.Cascade` with a PA, phase noise or an ADC, a
     channel of your own) the modem knows the channel model: decisions and
@@ -186,17 +196,36 @@ class Modem(nn.Module):
         return channel.coherent and (channel.linear_gaussian or channel.has_likelihood)
 
     @property
-    def closed_form(self) -> dict[str, object]:
-        """The keywords of :func:`commae.theory.system_rates` for this modem: ``system="modem"``, the constellation's kind and size, ``m``."""
+    def closed_form(self) -> dict[str, object] | None:
+        """The keywords of :func:`commae.theory.system_rates` for this modem: ``system="modem"``, the constellation's kind and size, ``m``; None when shaped (theory has equiprobable points)."""
+        if self.constellation.shaped:
+            return None
         return {"system": "modem", "kind": self.constellation.kind, "M": self.constellation.num_points, "m": self.n}
 
     @property
     def fast_path(self) -> str | None:
         """The engine's fast error counter that computes exactly this system's errors (``"modem"``), or None.
 
-        The counter runs Gray QAM, PAM and PSK over a :attr:`~commae.channels.Channel.linear_gaussian` channel. A subclass gets None: it may change what it sends or decides.
+        The counter runs Gray QAM, PAM and PSK over a :attr:`~commae.channels.Channel.linear_gaussian` channel. A subclass gets None: it may change what it sends or decides; so does a shaped modem (MAP, not the slicer).
         """
-        return "modem" if type(self) is Modem else None
+        return "modem" if type(self) is Modem and not self.constellation.shaped else None
+
+    def message_probabilities(self) -> torch.Tensor | None:
+        """How often each of the ``2**k`` messages is sent, ``[2**k]`` float64 by message label (bits MSB first); None when equiprobable.
+
+        A message of ``m`` symbols is ``m`` independent symbols, so its
+        probability is the product of theirs (the first symbol's label in the
+        most significant bits).
+        """
+        if not self.constellation.shaped:
+            return None
+        if self.k > 24:
+            raise ValueError(f"a shaped modem enumerates its 2**k message probabilities; k = {self.k} is too many (at most 24)")
+        per_symbol = self.constellation.label_probabilities.detach()
+        out = per_symbol
+        for _ in range(self.n - 1):
+            out = torch.outer(out, per_symbol).flatten()
+        return out
 
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:
         """Bits ``[B, k]`` to symbols ``[B, m]`` (complex64; float32 on a real channel)."""
@@ -236,30 +265,44 @@ class Modem(nn.Module):
         return torch.cat(out).reshape(z.shape)
 
     def symbol_logits(self, y: torch.Tensor, no: float | torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        """Log-likelihoods ``-|y - h s|^2 / N0`` of every point: received ``[B, m]`` to ``[B, m, M]``.
+        """Log-likelihoods ``-|y - h s|^2 / N0`` of every point (plus ``ln p(s)`` when shaped): received ``[B, m]`` to ``[B, m, M]``.
 
-        Column ``j`` is the point whose bit label is the integer ``j``; with
-        equiprobable points their softmax is the exact symbol posterior.
+        Column ``j`` is the point whose bit label is the integer ``j``; their
+        softmax is the exact symbol posterior (with the prior of a shaped
+        constellation, which is why it is added).
         """
+        c = self.constellation
         if self._impaired:
-            ll = self.channel.log_likelihood(y, self.constellation.points, no, h)
+            ll = self.channel.log_likelihood(y, c.points, no, h)
             if ll is not None:
-                return ll[..., self.constellation.index_of_label].float()
+                return self._with_prior(ll[..., c.index_of_label].float())
         if not y.is_complex():
             y = torch.complex(y, torch.zeros_like(y))
         no = broadcast_no(no, y)
         hh = torch.ones_like(y) if h is None else h
-        by_label = self.constellation.points[self.constellation.index_of_label]
-        return -(y[..., None] - hh[..., None] * by_label).abs().pow(2) / no[..., None]
+        by_label = c.points[c.index_of_label]
+        return self._with_prior(-(y[..., None] - hh[..., None] * by_label).abs().pow(2) / no[..., None])
+
+    def _with_prior(self, log_likelihood: torch.Tensor) -> torch.Tensor:
+        """``log_likelihood`` ``[..., M]`` (columns by label) plus ``ln p(s)`` when the constellation is shaped."""
+        if not self.constellation.shaped:
+            return log_likelihood
+        return log_likelihood + torch.log(self.constellation.label_probabilities).to(log_likelihood.dtype)
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
-        """ML hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is needed on an impaired channel only)."""
+        """ML (MAP when shaped) hard decisions: received ``[B, m]`` to bits ``[B, k]`` (``no`` is needed on an impaired channel and by a shaped modem only)."""
         _check_received(y, self.n)
+        c = self.constellation
+        if c.shaped:  # MAP: the prior moves the decision regions
+            if no is None:
+                raise ValueError("no must be given: a shaped modem decides by MAP, which weighs the prior against N0")
+            label = self.symbol_logits(y, no, h).argmax(-1)  # [B, m], columns by label
+            return c.indices_to_bits(c.index_of_label[label])
         if self._impaired and no is not None:
-            ll = self.channel.log_likelihood(y, self.constellation.points, no, h)
+            ll = self.channel.log_likelihood(y, c.points, no, h)
             if ll is not None:
-                return self.constellation.indices_to_bits(ll.argmax(-1))
-        return self.constellation.indices_to_bits(self.decide(y, h))
+                return c.indices_to_bits(ll.argmax(-1))
+        return c.indices_to_bits(self.decide(y, h))
 
     def llr(
         self,

@@ -545,6 +545,14 @@ OPTIONS: tuple[Option, ...] = (
         param="points",
         names_run=True,
     ),
+    Option(
+        "shaping",
+        "system",
+        OneOf(("geometric", "probabilistic", "joint")),
+        "geometric",
+        "What the transmitter learns: geometric: the points (messages equiprobable); probabilistic: how often each message is sent, on fixed square QAM (--n 1, even --k); "
+        "joint: both. A shaped run trains CE - H(X) (bce: sum of BCE - H(X)), the MI (BMD-rate) bound, under the average power constraint of its probabilities (--normalization batch).",
+    ),
     # the optimiser and its schedule
     Option("optimizer", "train", OneOf(("sgd", "adam", "adamw")), "adam", "Optimiser.", names_run=True),
     Option(
@@ -918,6 +926,16 @@ RULES: tuple[Rule, ...] = (
     _fading_rule("fading"),
     _fading_rule("csi"),
     Rule("constellation", lambda v: v["constellation"] and (v["n"] != 1 or v["real"]), "{constellation} needs {n=1} and complex channel uses (no {real})"),
+    Rule(
+        "shaping",
+        lambda v: v["shaping"] == "probabilistic" and (v["n"] != 1 or v["real"] or v["k"] % 2 or v["constellation"]),
+        "{shaping=probabilistic} keeps square QAM points: it needs {n=1}, complex channel uses, an even {k} and no {constellation} (use {shaping=joint} to learn the points too)",
+    ),
+    Rule(
+        "shaping",
+        lambda v: v["shaping"] != "geometric" and v["normalization"] not in (None, "batch"),
+        "{shaping=} needs {normalization=batch}: under per-message or amplitude constraints every message has its energy whatever its probability",
+    ),
     Rule("nesterov", lambda v: v["nesterov"] and not (v["optimizer"] == "sgd" and v["momentum"] > 0), "{nesterov} needs {optimizer=sgd} and {momentum} > 0"),
     Rule("output", lambda v: OUTPUT_OF_LOSS.get(v["loss"]) != v["output"], "{loss=} does not fit {output=}: ce goes with symbol, bce with bit"),
     Rule(

@@ -29,6 +29,9 @@ from torch import nn
 
 __all__ = [
     "apsk",
+    "maxwell_boltzmann",
+    "entropy_bits",
+    "draw_indices",
     "APSK16_RING_RATIOS",
     "APSK32_RING_RATIOS",
     "Constellation",
@@ -111,12 +114,18 @@ class Constellation(nn.Module):
         constraint is part of the autograd graph.
     kind : {"qam", "psk", "pam", "apsk", "custom"}
         What the points are; lets a demodulator use a fast exact slicer. Only
-        :func:`qam`, :func:`psk` and :func:`pam` should set it.
+        :func:`qam`, :func:`psk` and :func:`pam` should set it; a shaped
+        constellation is ``"custom"`` (the slicers decide equiprobable points).
+    probabilities : Tensor, [M], optional
+        How often each point is sent (point order, positive, summing to 1):
+        a *shaped* constellation (e.g. :func:`maxwell_boltzmann`). The points
+        then have unit average energy under these probabilities. Default:
+        equiprobable points (nothing is stored, so a state dict is as before).
 
     Notes
     -----
-    Unit energy: :math:`\frac1M\sum_{i}|s_i|^2 = 1` (equiprobable points), so
-    :math:`E_s = 1` as :mod:`commae.snr` assumes.
+    Unit energy: :math:`\sum_{i} p_i |s_i|^2 = 1`, with :math:`p_i = 1/M` for
+    equiprobable points, so :math:`E_s = 1` as :mod:`commae.snr` assumes.
     """
 
     def __init__(
@@ -126,6 +135,7 @@ class Constellation(nn.Module):
         *,
         trainable: bool = False,
         kind: Kind = "custom",
+        probabilities: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         points = torch.as_tensor(points)
@@ -146,14 +156,19 @@ class Constellation(nn.Module):
             raise ValueError(f"labels must be a permutation of 0..{num_points - 1}, got {labels.tolist()}")
         if kind not in ("qam", "psk", "pam", "apsk", "custom"):
             raise ValueError(f"kind must be one of qam, psk, pam, apsk, custom, got {kind!r}")
-        # a trainable constellation moves away from its starting geometry
-        self.kind: Kind = "custom" if trainable else kind
+        prior = None if probabilities is None else _check_probabilities(probabilities, num_points)
+        # a trainable constellation moves away from its starting geometry; a shaped one is no slicer's
+        self.kind: Kind = "custom" if trainable or prior is not None else kind
         self.num_points = num_points
         self.k = int(math.log2(num_points))
         self.trainable = trainable
-        energy = points.pow(2).sum(-1).mean()
+        energy = points.pow(2).sum(-1).mean() if prior is None else (prior * points.double().pow(2).sum(-1)).sum().float()
         if energy <= 0:
             raise ValueError("points must not all be zero")
+        if prior is not None:
+            self.register_buffer("point_probabilities", prior)
+        else:
+            self.point_probabilities = None
         if trainable:
             self.weight = nn.Parameter(points)
         else:
@@ -174,13 +189,37 @@ class Constellation(nn.Module):
         """
         w = self.weight
         if self.trainable:
-            w = w / w.pow(2).sum(-1).mean().sqrt()
+            energy = w.pow(2).sum(-1)
+            energy = energy.mean() if self.point_probabilities is None else (self.point_probabilities.to(w.dtype) * energy).sum()
+            w = w / energy.sqrt()
         return torch.view_as_complex(w.contiguous())
 
     @property
     def points(self) -> torch.Tensor:
         """The normalised points, ``[M]`` complex64 (same as calling the module)."""
         return self()
+
+    @property
+    def shaped(self) -> bool:
+        """Whether the points have probabilities of their own (False: equiprobable)."""
+        return self.point_probabilities is not None
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        """How often each point is sent, ``[M]`` float64 in point order (``1/M`` each when not shaped)."""
+        if self.point_probabilities is None:
+            return torch.full((self.num_points,), 1.0 / self.num_points, dtype=torch.float64, device=self.weight.device)
+        return self.point_probabilities
+
+    @property
+    def label_probabilities(self) -> torch.Tensor:
+        """The probability of each bit label ``0 … M-1`` (the order of messages and of ``symbol_logits``), ``[M]`` float64."""
+        return self.probabilities[self.index_of_label]
+
+    @property
+    def entropy_bits(self) -> float:
+        r""":math:`H(X) = -\sum_i p_i \log_2 p_i`, the bits a point carries (``k`` when equiprobable)."""
+        return entropy_bits(self.probabilities)
 
     @property
     def bit_labels(self) -> torch.Tensor:
@@ -217,7 +256,94 @@ class Constellation(nn.Module):
         return float(d.min())
 
     def extra_repr(self) -> str:
-        return f"kind={self.kind}, num_points={self.num_points}, trainable={self.trainable}"
+        shaped = f", shaped (H = {self.entropy_bits:.4f} bit)" if self.shaped else ""
+        return f"kind={self.kind}, num_points={self.num_points}, trainable={self.trainable}{shaped}"
+
+
+def _check_probabilities(probabilities: torch.Tensor, num_points: int) -> torch.Tensor:
+    """``probabilities`` as float64 ``[M]``, positive and summing to 1 (renormalised within 1e-6), or a ValueError naming them."""
+    try:
+        p = torch.as_tensor(probabilities, dtype=torch.float64).detach().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"probabilities must be a [{num_points}] array of positive numbers summing to 1, got {type(probabilities).__name__}") from None
+    if p.shape != (num_points,):
+        raise ValueError(f"probabilities must be a [{num_points}] array of positive numbers summing to 1 (one per point), got shape {tuple(p.shape)}")
+    if not bool(torch.isfinite(p).all()) or bool((p <= 0).any()):
+        raise ValueError("probabilities must be finite and positive (a point that is never sent has no place in the constellation)")
+    if abs(float(p.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"probabilities must sum to 1, got {float(p.sum())!r}")
+    return p / p.sum()
+
+
+def entropy_bits(probabilities: torch.Tensor) -> float:
+    r"""The entropy :math:`-\sum_i p_i \log_2 p_i` of a distribution, in bits (terms with :math:`p_i = 0` count 0).
+
+    >>> entropy_bits(torch.full((16,), 1 / 16))
+    4.0
+    >>> round(entropy_bits(torch.tensor([0.5, 0.25, 0.125, 0.125])), 6)
+    1.75
+    """
+    p = torch.as_tensor(probabilities, dtype=torch.float64)
+    return float(-torch.special.xlogy(p, p).sum() / math.log(2.0))
+
+
+def draw_indices(probabilities: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    r"""``size`` independent indices ``[size]`` (int64) drawn from ``probabilities`` ``[M]``, by the inverse of their CDF.
+
+    One float64 uniform per index from ``generator`` (on the generator's
+    device), :math:`i = \#\{j : F_j \le u\}` with :math:`F` the cumulative
+    sum; the same generator state gives the same indices. This is the one
+    sampler of non-uniform messages and points (the engine, the Monte-Carlo
+    MI, the estimate of a trained model's MI).
+
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> draws = draw_indices(torch.tensor([0.5, 0.25, 0.25]), 100_000, gen)
+    >>> torch.bincount(draws).tolist()
+    [49929, 24999, 25072]
+    """
+    p = torch.as_tensor(probabilities, dtype=torch.float64, device=generator.device)
+    cdf = torch.cumsum(p / p.sum(), 0)
+    u = torch.rand(size, dtype=torch.float64, generator=generator, device=generator.device)
+    return torch.searchsorted(cdf, u, right=True).clamp_(max=p.numel() - 1)
+
+
+def maxwell_boltzmann(constellation: Constellation, nu: float) -> Constellation:
+    r"""The points of ``constellation`` sent with Maxwell–Boltzmann probabilities :math:`P(s) \propto e^{-\nu |s|^2}`.
+
+    :math:`|s|` is measured on ``constellation``'s own points (unit average
+    energy under its probabilities: for :func:`qam`, the equiprobable unit-energy
+    grid), so ``nu`` is scale-free; the returned constellation is scaled to unit
+    average energy *under* :math:`P`, :math:`\sum_s P(s)|s|^2 = 1`. ``nu = 0``
+    gives equiprobable points. The labels are kept (Gray for :func:`qam`); the
+    result is ``kind="custom"`` with :attr:`~Constellation.probabilities`.
+    Kschischang & Pasupathy, "Optimal nonuniform signaling for Gaussian
+    channels", IEEE Trans. Inf. Theory 39(3), 1993; Böcherer, Steiner &
+    Schulte, "Bandwidth efficient and rate-matched low-density parity-check
+    coded modulation", IEEE Trans. Commun. 63(12), 2015.
+
+    Parameters
+    ----------
+    constellation : Constellation
+        The geometry and labels, e.g. ``qam(64)``.
+    nu : float
+        :math:`\nu \ge 0`.
+
+    Examples
+    --------
+    >>> c = maxwell_boltzmann(qam(16), 1.0)
+    >>> round(float((c.probabilities * c.points.abs().double() ** 2).sum()), 5), round(c.entropy_bits, 4)
+    (1.0, 3.7864)
+    >>> p = c.probabilities
+    >>> bool(p.max() > p.min())   # inner points more often
+    True
+    """
+    if not isinstance(constellation, Constellation):
+        raise ValueError(f"constellation must be a Constellation (qam(M), ...), got {type(constellation).__name__}")
+    if isinstance(nu, bool) or not isinstance(nu, numbers.Real) or not math.isfinite(nu) or nu < 0:
+        raise ValueError(f"nu must be a finite number >= 0, got {nu!r}")
+    points = constellation.points.detach().cpu().to(torch.complex128)
+    probabilities = torch.softmax(-float(nu) * points.abs() ** 2, 0)
+    return Constellation(points.to(torch.complex64), constellation.labels.cpu(), probabilities=probabilities)
 
 
 def _pam_levels(num_levels: int) -> tuple[torch.Tensor, torch.Tensor]:

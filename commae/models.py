@@ -29,10 +29,12 @@ from .channels import ADC, AWGN, Cascade, Channel, PhaseNoise, RappPA, Rayleigh,
 from .config import dataclass_of, default
 from .constellations import Constellation, bits_to_int, check_bits, int_to_bits, psk, qam
 
-__all__ = ["Transmitter", "Receiver", "Autoencoder", "SystemConfig", "make_channel", "complex_to_features"]
+__all__ = ["Transmitter", "Receiver", "Autoencoder", "SystemConfig", "make_channel", "complex_to_features", "SHAPINGS"]
 
 Normalization = Literal["batch", "message", "amplitude"]
 Output = Literal["symbol", "bit"]
+Shaping = Literal["geometric", "probabilistic", "joint"]
+SHAPINGS = ("geometric", "probabilistic", "joint")
 
 
 def complex_to_features(z: torch.Tensor) -> torch.Tensor:
@@ -85,6 +87,18 @@ class Transmitter(nn.Module):
         ``n = 1`` only: learn the points directly (a trainable
         :class:`~commae.constellations.Constellation`, started from QAM or
         PSK) instead of an MLP. Incompatible with ``real``.
+    shaping : {"geometric", "probabilistic", "joint"}
+        What is learned: the points (``"geometric"``, the default: messages
+        equiprobable), how often each message is sent with the points fixed
+        to square QAM (``"probabilistic"``: ``n = 1`` complex, even ``k``),
+        or both (``"joint"``). A shaped transmitter holds :attr:`logits`, an
+        ``nn.Parameter`` ``[M]`` (zeros: uniform), and sends message ``m``
+        with probability :math:`p_m = \mathrm{softmax}(\mathrm{logits})_m`
+        (:meth:`probabilities`); its ``"batch"`` power constraint is then the
+        average under :math:`p`, :math:`\sum_m p_m \|x_m\|^2 = n`, inside
+        the graph, so the gradient reaches the logits through it too. Shaping
+        needs the average constraint (``normalization="batch"``): under the
+        other two every message has its energy whatever :math:`p` is.
 
     Notes
     -----
@@ -101,6 +115,7 @@ class Transmitter(nn.Module):
         hidden: int = 64,
         normalization: Normalization = "batch",
         constellation: bool = False,
+        shaping: Shaping = "geometric",
     ) -> None:
         super().__init__()
         self.k = _check_positive_int(k, "k")
@@ -112,14 +127,26 @@ class Transmitter(nn.Module):
             raise ValueError(f"normalization must be 'batch', 'message' or 'amplitude', got {normalization!r}")
         if constellation and (self.n != 1 or real):
             raise ValueError("constellation=True needs n=1 complex channel use")
+        if shaping not in SHAPINGS:
+            raise ValueError(f"shaping must be 'geometric', 'probabilistic' or 'joint', got {shaping!r}")
+        if shaping != "geometric" and normalization != "batch":
+            raise ValueError(f"shaping={shaping!r} needs normalization='batch' (the average power constraint, under the learned probabilities); got {normalization!r}")
+        if shaping == "probabilistic" and (self.n != 1 or real or self.k % 2 or constellation):
+            raise ValueError("shaping='probabilistic' keeps square QAM points: it needs n=1 complex channel use, an even k and constellation=False (the points are not learned)")
         self.num_messages = 1 << self.k
         self.real = bool(real)
         self.normalization: Normalization = normalization
+        self.shaping: Shaping = shaping
         self.constellation: Constellation | None = None
         if constellation:  # start from the classic geometry: square QAM for even k, PSK for odd k
             self.constellation = (qam if self.k % 2 == 0 else psk)(self.num_messages, trainable=True)
         dims = self.n if self.real else 2 * self.n
-        self.embedding = None if constellation else nn.Sequential(nn.Embedding(self.num_messages, hidden), nn.ReLU(), nn.Linear(hidden, dims))
+        fixed = shaping == "probabilistic"
+        self.embedding = None if constellation or fixed else nn.Sequential(nn.Embedding(self.num_messages, hidden), nn.ReLU(), nn.Linear(hidden, dims))
+        if fixed:  # the QAM grid, by message = Gray label; its scale follows the probabilities
+            grid = qam(self.num_messages)
+            self.register_buffer("grid", torch.view_as_real(grid.points[grid.index_of_label]).clone())  # [M, 2]
+        self.logits = nn.Parameter(torch.zeros(self.num_messages)) if shaping != "geometric" else None
 
     def _raw(self, messages: torch.Tensor) -> torch.Tensor:
         """Unnormalised real features ``[B, dims]`` of ``messages``."""
@@ -130,15 +157,37 @@ class Transmitter(nn.Module):
             raise ValueError(f"messages must be a [B] int64 tensor of indices in [0, {self.num_messages}), got {messages.dtype} {tuple(messages.shape)}")
         return self.symbol_table()[messages]
 
+    @property
+    def shaped(self) -> bool:
+        """Whether the transmitter learns how often each message is sent (``shaping`` is not ``"geometric"``)."""
+        return self.logits is not None
+
+    def log_probabilities(self) -> torch.Tensor | None:
+        r""":math:`\ln p_m`, ``[M]`` float32 in the autograd graph (log-softmax of :attr:`logits`); None when not shaped."""
+        return None if self.logits is None else torch.log_softmax(self.logits.float(), -1)
+
+    def probabilities(self) -> torch.Tensor | None:
+        """How often each message is sent, ``[M]`` float32 in the autograd graph (softmax of :attr:`logits`: exactly ``1/M`` at zeros); None when equiprobable."""
+        return None if self.logits is None else torch.softmax(self.logits.float(), -1)
+
     def symbol_table(self) -> torch.Tensor:
         """The normalised symbols of all ``M`` messages, ``[M, n]``, in the autograd graph.
 
         :meth:`forward` gathers its rows: each message's symbol is computed
         once per call, not once per example, and the gradient reaches the
-        weights through the gather.
+        weights through the gather. A shaped transmitter normalises the
+        average energy under its probabilities.
         """
+        p = self.probabilities()
         if self.constellation is not None:
-            return self.constellation().unsqueeze(-1)  # [M, 1]; normalised over its M points
+            if p is None:
+                return self.constellation().unsqueeze(-1)  # [M, 1]; normalised over its M points
+            w = self.constellation.weight  # [M, 2], raw
+            w = w / (p * w.pow(2).sum(-1)).sum().sqrt()  # as Constellation's mean when p = 1/M, to the last bit
+            return torch.view_as_complex(w.contiguous()).unsqueeze(-1)
+        if self.shaping == "probabilistic":
+            w = self.grid / (p * self.grid.pow(2).sum(-1)).sum().sqrt()  # [M, 2]
+            return torch.view_as_complex(w.contiguous()).unsqueeze(-1)
         table = self._raw(torch.arange(self.num_messages, device=self._device()))  # [M, n] or [M, 2n]
         if self.normalization == "message":
             table = table * (self.n / table.pow(2).sum(-1, keepdim=True).clamp_min(1e-12)).sqrt()
@@ -150,7 +199,9 @@ class Transmitter(nn.Module):
                 size = pairs.pow(2).sum(-1, keepdim=True).clamp_min(1e-24).sqrt()
                 table = (pairs * torch.tanh(size) / size).reshape(table.shape)
         else:
-            table = table / (table.pow(2).sum(-1).mean() / self.n).sqrt()
+            energy = table.pow(2).sum(-1)  # [M]
+            energy = energy.mean() if p is None else (p * energy).sum()
+            table = table / (energy / self.n).sqrt()
         if self.real:
             return table
         return torch.view_as_complex(table.reshape(-1, self.n, 2).contiguous())
@@ -345,6 +396,10 @@ class Autoencoder(nn.Module):
         ``commae train`` and :class:`SystemConfig` choose].
     constellation : bool
         Learn the ``n = 1`` constellation points directly.
+    shaping : {"geometric", "probabilistic", "joint"}
+        Learn the points, the message probabilities, or both (see
+        :class:`Transmitter`); needs ``normalization="batch"``, which it
+        selects when ``normalization`` is None.
 
     Notes
     -----
@@ -367,16 +422,17 @@ class Autoencoder(nn.Module):
         normalization: Normalization | None = None,
         constellation: bool = False,
         rx_layers: int = 2,
+        shaping: Shaping = "geometric",
     ) -> None:
         super().__init__()
         channel = AWGN(real=real) if channel is None else channel
         if not isinstance(channel, Channel):
             raise ValueError(f"channel must be a commae Channel (AWGN, Rayleigh, a Cascade, a Channel subclass), got {type(channel).__name__}")
         if normalization is None:
-            normalization = channel.default_normalization
+            normalization = channel.default_normalization if shaping == "geometric" else "batch"
         if channel.real != bool(real):
             raise ValueError(f"channel must match real={real}: use AWGN(real={real})" + ("; Rayleigh needs complex uses" if real else ""))
-        self.transmitter = Transmitter(k, n, real=real, hidden=hidden, normalization=normalization, constellation=constellation)
+        self.transmitter = Transmitter(k, n, real=real, hidden=hidden, normalization=normalization, constellation=constellation, shaping=shaping)
         self.channel = channel
         self.receiver = Receiver(k, n, real=real, output=output, csi=channel.csi, fading=channel.fading is not None, hidden=hidden, layers=rx_layers)
         self.k, self.n = self.transmitter.k, self.transmitter.n
@@ -402,6 +458,14 @@ class Autoencoder(nn.Module):
             inputs = "y, h, h*y and |h|^2" if rx.csi else "y alone"
             return f"saved by an older commae, whose receiver over fading read {inputs} (which fail in deep fades); this receiver reads other inputs and cannot load it: train the run again"
         return None
+
+    def message_probabilities(self) -> torch.Tensor | None:
+        """How often each message (= its bit label) is sent, ``[M]`` float64, detached; None when equiprobable (geometric shaping).
+
+        The engine (:func:`commae.simulation.simulate`) and the MI estimators draw the messages from it.
+        """
+        p = self.transmitter.probabilities()
+        return None if p is None else p.detach().double()
 
     def forward(self, messages: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor:
         x = self.transmitter(messages)
@@ -433,10 +497,12 @@ class Autoencoder(nn.Module):
             raise ValueError("constellation() needs n=1 complex channel use; use transmitter.all_symbols() for n > 1")
         with torch.no_grad():
             pts = self.transmitter.all_symbols()[:, 0].cpu()
-        return Constellation(pts, torch.arange(self.num_messages))
+            p = self.message_probabilities()
+        return Constellation(pts, torch.arange(self.num_messages), probabilities=None if p is None else p.cpu())
 
     def extra_repr(self) -> str:
-        return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}"
+        shaping = "" if self.transmitter.shaping == "geometric" else f", shaping={self.transmitter.shaping!r}"
+        return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}{shaping}"
 
     def bit_llrs(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         r"""Bit LLRs ``ln P(b=1|y)/P(b=0|y)`` ``[B, k]`` for a coded link (:class:`~commae.bicm.BICM`); ``no`` is not used.
@@ -545,10 +611,11 @@ class SystemConfig:
     pa_saturation: float = default("pa_saturation")
     pa_backoff: float = default("pa_backoff")
     rx_layers: int = default("rx_layers")
+    shaping: str = default("shaping")
 
     def __post_init__(self) -> None:
-        if self.normalization is None:  # as Autoencoder and commae train: per message where the receiver lacks a fading gain
-            self.normalization = self.make_channel().default_normalization
+        if self.normalization is None:  # as Autoencoder and commae train: per message where the receiver lacks a fading gain; the average under p when shaped
+            self.normalization = self.make_channel().default_normalization if self.shaping == "geometric" else "batch"
 
     def make_channel(self) -> Channel:
         return make_channel(
@@ -578,4 +645,5 @@ class SystemConfig:
             normalization=self.normalization,  # type: ignore[arg-type]
             constellation=self.constellation,
             rx_layers=self.rx_layers,
+            shaping=self.shaping,  # type: ignore[arg-type]
         )

@@ -53,7 +53,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from ._files import atomic_paths, writing  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
-from .constellations import int_to_bits  # noqa: E402
+from .constellations import draw_indices, int_to_bits  # noqa: E402
 from .snr import ebno_db_to_no  # noqa: E402
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "plot_error_rates",
     "merge_results",
     "plot_learning_curves",
+    "plot_mi_curves",
     "save_figure",
     "is_baseline_name",
     "MARKERS",
@@ -183,8 +184,17 @@ def plot_constellation(
     title: str | None = None,
     limit: float | None = None,
     axis_lines: bool = True,
+    probabilities: torch.Tensor | np.ndarray | None = None,
+    marker_area: float | None = None,
 ) -> plt.Axes:
     """Points in the I/Q plane with equal aspect, optionally each with its bit label.
+
+    With ``probabilities`` (how often each point is sent: a shaped
+    constellation) each marker's *area* is proportional to its point's
+    probability, the mean area being ``marker_area`` (pt², default the
+    equiprobable marker's for 16 points, scaled by 16/M so that the ink stays
+    the same for larger constellations): black filled discs, which read in
+    greyscale, and a legend entry for the scale (the area of :math:`p = 1/M`).
 
     Parameters
     ----------
@@ -199,12 +209,24 @@ def plot_constellation(
     axis_lines : bool
         Draw the I and Q axes through the origin (off where decision regions
         are drawn, so that no line looks like a boundary that is not one).
+    probabilities : Tensor or ndarray, [M], optional
+        The points' probabilities: marker area proportional to each.
+    marker_area : float, optional
+        Mean marker area in pt² when ``probabilities`` are given.
     """
     if ax is None:
         _, axes = new_figure()
         ax = axes[0, 0]
     pts = points.detach().cpu().to(torch.complex64)
-    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=plt.rcParams["lines.markersize"] ** 2 * 1.6, marker=marker, color="black", zorder=4, label=label, linewidths=0)
+    area = plt.rcParams["lines.markersize"] ** 2 * 1.6
+    if probabilities is not None:
+        p = np.asarray(torch.as_tensor(probabilities).detach().cpu().double().numpy(), dtype=float)
+        if p.shape != (len(pts),) or not np.isfinite(p).all() or (p < 0).any():
+            raise ValueError(f"probabilities must be [{len(pts)}] non-negative numbers, one per point, got shape {p.shape}")
+        mean = marker_area if marker_area is not None else area * 16 / len(pts)
+        area = mean * len(pts) * p / p.sum()  # area ∝ p; p = 1/M gets the mean area
+        ax.scatter([], [], s=mean, marker=marker, color="black", linewidths=0, label=f"area of $p = 1/{len(pts)}$")
+    ax.scatter(pts.real.numpy(), pts.imag.numpy(), s=area, marker=marker, color="black", zorder=4, label=label, linewidths=0)
     if bit_labels is not None:
         _write_bits(ax, pts.real.numpy(), pts.imag.numpy(), bit_labels)
     span = limit or 1.3 * max(float(pts.abs().max()) if len(pts) else 1.0, 1e-6)
@@ -287,6 +309,16 @@ def _system_points(system: Any) -> tuple[torch.Tensor, torch.Tensor]:
         c = system.constellation
         return c.points.detach().cpu()[:, None], c.bit_labels.cpu()
     raise ValueError(f"system must be an Autoencoder or a Modem to draw its constellation, got {type(system).__name__}")
+
+
+def _system_probabilities(system: Any) -> torch.Tensor | None:
+    """How often each point of :func:`_system_points` is sent (a shaped system), in its order; None when equiprobable."""
+    if hasattr(system, "transmitter"):
+        p = system.message_probabilities() if hasattr(system, "message_probabilities") else None
+    else:
+        c = getattr(system, "constellation", None)
+        p = c.probabilities if c is not None and getattr(c, "shaped", False) else None
+    return None if p is None else p.detach().cpu().double()
 
 
 def _decision_scores(system: Any, grid: torch.Tensor, no: float) -> torch.Tensor:
@@ -464,7 +496,10 @@ def plot_system_constellation(
     saying how much of the codebook's energy each keeps; the received cloud
     is projected with the same map), because one panel per channel use
     would be too small to read at column width and would show symbols, not
-    codewords.
+    codewords. A shaped system (a learned distribution, a Maxwell–Boltzmann
+    modem) is drawn in the I/Q plane with marker area proportional to each
+    point's probability (:func:`plot_constellation`), and its cloud follows
+    that distribution.
     """
     symbols, labels = _system_points(system)
     num_messages, n = symbols.shape
@@ -489,7 +524,8 @@ def plot_system_constellation(
     cloud = None
     if cloud_ebno_db is not None:
         gen = torch.Generator().manual_seed(seed)
-        messages = torch.randint(0, num_messages, (cloud_size,), generator=gen)
+        prior = _system_probabilities(system)  # a shaped system's cloud follows its distribution
+        messages = torch.randint(0, num_messages, (cloud_size,), generator=gen) if prior is None else draw_indices(prior, cloud_size, gen)
         x = symbols[messages]
         channel = system.channel
         out = channel(x if not getattr(channel, "real", False) else x.real, ebno_db_to_no(cloud_ebno_db, system.k, system.n), generator=gen)
@@ -528,7 +564,9 @@ def plot_system_constellation(
         if cloud is not None:
             ax.scatter(cloud[:, 0].real.numpy(), cloud[:, 0].imag.numpy(), s=1.0, color="0.35", alpha=0.15, linewidths=0, zorder=2, rasterized=True)
         shown = labels[:, panel : panel + 1] if bitwise else labels
-        plot_constellation(symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions, title=f"bit {panel + 1}" if bitwise else None)
+        plot_constellation(
+            symbols[:, 0], shown if bits else None, ax=ax, limit=span, axis_lines=not regions, title=f"bit {panel + 1}" if bitwise else None, probabilities=_system_probabilities(system)
+        )
     if bitwise:
         # side by side, the edge ticks of neighbouring panels would run together: keep the inner ones
         inner = [t for t in axes[0].get_xticks() if abs(t) <= 0.85 * span]
@@ -1075,6 +1113,65 @@ def plot_learning_curves(
     ax.set_xlabel("Epoch")
     ax.set_ylabel({"loss": "Loss (nats)", "ser": "Validation SER", "mi": "MI bound (bit)"}[metric])
     ax.legend(ncols=2 if len(histories) > 4 else 1)
+    return ax
+
+
+def plot_mi_curves(
+    series: Mapping[str, tuple[Any, Any]],
+    *,
+    ax: plt.Axes | None = None,
+    capacity: Any | None = None,
+    learned: Sequence[str] = (),
+    gap: bool = False,
+) -> plt.Axes:
+    r"""Mutual information against :math:`E_s/N_0`, beside the AWGN capacity, or each curve's gap to it.
+
+    Parameters
+    ----------
+    series : mapping of label → (esno_db, mi_bits)
+        Each system's Es/N0 points (dB per channel use) and its MI (or BMI)
+        in bits per channel use, in the legend's order.
+    ax : matplotlib Axes, optional
+    capacity : array-like, optional
+        Es/N0 points (dB) at which to draw the capacity
+        :math:`\log_2(1 + E_s/N_0)` (complex AWGN) as a thin black dotted line.
+    learned : sequence of str
+        Labels of ``series`` drawn as markers joined by thin lines (systems
+        trained at each point); the others are drawn as lines without
+        markers (closed forms, quadrature on a fine grid), dashed.
+    gap : bool
+        Draw :math:`C - I` (bit per channel use) instead of :math:`I`, where
+        differences of hundredths of a bit are visible; the capacity is then
+        the axis :math:`C - I = 0`.
+
+    Notes
+    -----
+    Every curve has its own colour, line style and (for ``learned``) marker,
+    so the figure reads in greyscale, and a legend entry.
+    """
+    from .theory import capacity_awgn
+
+    if ax is None:
+        _, axes = new_figure()
+        ax = axes[0, 0]
+    if capacity is not None and not gap:
+        grid = np.asarray(capacity, dtype=float)
+        ax.plot(grid, capacity_awgn(grid), color="black", linewidth=0.7, linestyle=_THEORY_DASHES[0], label="capacity")
+    if gap:
+        ax.axhline(0.0, color="black", linewidth=0.7, linestyle=_THEORY_DASHES[0], label="capacity")
+    lines = markers = 0
+    for index, (name, (esno, values)) in enumerate(series.items()):
+        esno, values = np.asarray(esno, dtype=float), np.asarray(values, dtype=float)
+        y = capacity_awgn(esno) - values if gap else values
+        colour = f"C{(index + 1) % 8}"
+        if name in learned:
+            ax.plot(esno, y, marker=MARKERS[markers % len(MARKERS)], linestyle=DASHES[markers % len(DASHES)], linewidth=0.6, color=colour, label=name)
+            markers += 1
+        else:
+            ax.plot(esno, y, linestyle=DASHES[(lines + 1) % len(DASHES)], color=colour, label=name)
+            lines += 1
+    ax.set_xlabel(r"$E_s/N_0$ (dB)")
+    ax.set_ylabel("gap to capacity (bit per channel use)" if gap else "MI (bit per channel use)")
     return ax
 
 

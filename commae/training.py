@@ -262,12 +262,23 @@ def message_metrics(model: nn.Module, k: int) -> Callable[[torch.Tensor, torch.T
     """Per-message error indicators of an autoencoder's logits: ``ser``, ``ber``, ``bler``.
 
     A message is the symbol and the block, so ``ser`` and ``bler`` coincide.
+    A model that sends its own message distribution (``message_probabilities()``
+    not None: probabilistic or joint shaping) has each indicator weighted by
+    :math:`M p_m`: on equiprobable messages their mean is then its error rate
+    under its own distribution (the estimator of
+    :class:`~commae.losses.ShapedObjective`).
     """
+    inner = getattr(model, "module", model)
+    ask = getattr(inner, "message_probabilities", None)
 
     def metrics(logits: torch.Tensor, messages: torch.Tensor) -> dict[str, torch.Tensor]:
         decided = model.decide(logits)
         wrong = (decided != messages).float()
         bit_errors = (int_to_bits(decided, k) != int_to_bits(messages, k)).float().mean(-1)
+        p = ask() if callable(ask) else None
+        if p is not None:
+            weights = (p.numel() * p.to(messages.device)[messages]).float()
+            wrong, bit_errors = wrong * weights, bit_errors * weights
         return {"ser": wrong, "ber": bit_errors, "bler": wrong}
 
     return metrics
@@ -287,6 +298,9 @@ def evaluate_system(system: System, batches: MessageBatches) -> dict[str, float]
     the received samples, or Hamming hard decoding's 7 hard bits), and
     ``bmi_bits``: :math:`k - \\sum_b \\mathrm{BCE}_b/\\ln 2` with the bit posteriors that follow from it.
     """
+    ask = getattr(system, "message_probabilities", None)
+    if callable(ask) and ask() is not None:
+        raise ValueError(f"evaluate_system draws equiprobable messages, and {getattr(system, 'name', type(system).__name__)} sends its own distribution: simulate it with commae.simulation.simulate")
     counts = torch.zeros(5, dtype=torch.float64)
     blocks = symbols = 0
     with_mi = has_exact_posterior(system)  # no MI from a metric that assumes h = 1 on a channel without CSI

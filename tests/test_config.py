@@ -47,7 +47,7 @@ def test_the_dataclasses_are_the_table_in_config_json_order():
     assert json.dumps(dataclasses.asdict(SystemConfig())) == (
         '{"k": 4, "n": 1, "real": false, "channel": "awgn", "fading": "fast", "csi": true, "output": "symbol", "hidden": 128, "normalization": "batch", '
         '"constellation": false, "k_factor": null, "phase_noise": 0.0, "phase_noise_model": "iid", "adc_bits": null, "adc_clip": 1.5, "pa": null, '
-        '"pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0, "rx_layers": 2}'
+        '"pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0, "rx_layers": 2, "shaping": "geometric"}'
     )
     assert json.dumps(dataclasses.asdict(TrainConfig())) == (
         '{"ebno_db": [7.0, 7.0], "loss": "ce", "optimizer": "adam", "lr": 0.003, "momentum": 0.0, "nesterov": false, "weight_decay": 0.0, '

@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.long  # the experiments' quick runs: CI's longer set
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics", "deep_tails", "coded_autoencoder")
+SCRIPTS = ("oshea_hoydis", "fading", "bitwise_shaping", "training_dynamics", "deep_tails", "coded_autoencoder", "joint_shaping")
 OUTPUTS = {
     "oshea_hoydis": ("oshea_hoydis.csv", "oshea_hoydis.json", "oshea_hoydis.png", "oshea_hoydis_gaps.csv", "oshea_hoydis_constellations.pdf"),
     "fading": ("fading.csv", "fading.png", "fading_points.csv"),
@@ -25,6 +25,7 @@ OUTPUTS = {
     "training_dynamics": ("training_dynamics.csv", "training_dynamics.png", "sgd_convex.png", "training_mistakes.csv"),
     "deep_tails": ("deep_tails.csv", "deep_tails.json", "deep_tails_is.csv", "deep_tails_is.json", "deep_tails.png"),
     "coded_autoencoder": ("coded_autoencoder.csv", "coded_autoencoder.json", "coded_autoencoder.png", "coded_autoencoder_gaps.csv"),
+    "joint_shaping": ("joint_shaping.csv", "joint_shaping_curves.csv", "joint_shaping_points.csv", "joint_shaping.png", "joint_shaping_constellations.pdf"),
 }
 FIGURES = {
     "oshea_hoydis": ("oshea_hoydis", "oshea_hoydis_constellations"),
@@ -33,6 +34,7 @@ FIGURES = {
     "training_dynamics": ("training_dynamics", "sgd_convex"),
     "deep_tails": ("deep_tails",),
     "coded_autoencoder": ("coded_autoencoder",),
+    "joint_shaping": ("joint_shaping", "joint_shaping_constellations"),
 }
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 

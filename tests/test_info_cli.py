@@ -27,7 +27,7 @@ def test_info_of_baselines_matches_the_reference_values(tmp_path):
     result = _info("--baseline", "qam16", "--baseline", "qpsk", "--esno", "0:15:5", "--out", str(out))
     assert result.exit_code == 0, result.output
     rows = _rows(out)
-    assert list(rows[0]) == ["system", "channel", "esno_db", "ebno_db", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use"]
+    assert list(rows[0]) == ["system", "channel", "esno_db", "ebno_db", "entropy_bits_per_use", "mi_bits_per_use", "bmi_bits_per_use", "capacity_bits_per_use"]
     table = {(r["system"], float(r["esno_db"])): r for r in rows}
     for esno, mi, bmi, cap in [(0, 0.9897, 0.8993, 1.0), (5, 1.9732, 1.9316, 2.0574), (10, 3.1639, 3.1636, 3.4594), (15, 3.9285, 3.9285, 5.0278)]:
         r = table[("qam16", esno)]

@@ -68,7 +68,40 @@ def train_summary(result, system, train_cfg, dry_run: bool) -> None:
     click.echo(f"  (that is the {what} itself for an exact posterior, as the baselines' are, and a lower bound for the autoencoder; '-': no exact posterior)")
     if result.baseline_metrics is None:
         click.echo(f"  (no classic baseline with k={system.k} bits in n={system.n} channel uses)")
+    _shaping_notes(result, system, train_cfg)
     _train_notes(result, system)
+
+
+def _shaping_notes(result, system, train_cfg) -> None:
+    """What a shaped run learned: H(X), the MI and BMD rate of its points and probabilities (n = 1, where an estimator applies), the training bound."""
+    from ..constellations import entropy_bits
+    from ..information import ImpossibleInformation, channel_mi, check_information
+    from ..snr import ebno_db_to_esno_db
+
+    p = result.model.message_probabilities()
+    if p is None:
+        return
+    k, last = system.k, result.history.last
+    entropy = entropy_bits(p)
+    bound = last.get("mi_bits")
+    what = "BMD-rate" if system.output == "bit" else "MI"
+    click.echo(f"shaping ({system.shaping}): the transmitter sends message m with its learned probability p(m), in [{float(p.min()):.2e}, {float(p.max()):.2e}]")
+    click.echo(f"  entropy H(X) = {entropy:.4f} bit per message (of k = {k}; the rate the distribution carries)")
+    if bound is not None:
+        click.echo(f"  training bound H(X) - E_p[loss]/ln 2 = {bound:.4f} bit ({what}, validation)")
+    low, high = train_cfg.ebno_db
+    both = None
+    if system.n == 1 and not system.real and low == high:
+        esno = float(ebno_db_to_esno_db(low, k, system.n))
+        both = channel_mi(result.model.constellation(), system.make_channel(), esno)
+    if both is not None:
+        where = dict(system="the autoencoder", snr=f"Es/N0 {esno:g} dB")
+        try:
+            mi_value, bmd = (check_information(float(v), k, what=w, **where) for v, w in zip(both, ("MI", "BMD rate")))
+        except ImpossibleInformation as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"  MI {mi_value:.4f} bit, BMD rate {bmd:.4f} bit per channel use at Es/N0 {esno:g} dB: the learned points and probabilities, with an exact receiver")
+    click.echo(f"  (SER/BER/BLER and errors of the autoencoder: each validation message weighted by M p(m), its rates under its own distribution; 'errors' = rate x {result.val_messages})")
 
 
 def _snr_text(low: float, high: float) -> str:
@@ -139,13 +172,22 @@ def ber_table(rows: Sequence[Mapping[str, Any]], confidence: float, flags: Seque
 
 
 def info_table(rows: Sequence[Mapping[str, Any]], channel: str) -> None:
-    """One line per (system, Es/N0 point): MI, BMI and capacity in bits per channel use (``-`` where there is none)."""
+    r"""One line per (system, Es/N0 point): H(X), MI, BMI and capacity in bits per channel use (``-`` where there is none).
+
+    A shaped constellation (points with probabilities) has ``H(X)`` below
+    ``k``, and its BMI is the BMD rate :math:`H(X) - \sum_b H(C_b|Y)` (see
+    :func:`commae.information.bmi`); a note under the table says so.
+    """
     w = max([len("system"), *(len(r["system"]) for r in rows)]) + 2
-    click.echo(f"{'system':<{w}}{'Es/N0':>7}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
+    click.echo(f"{'system':<{w}}{'Es/N0':>7}{'H(X)':>9}{'MI':>9}{'BMI':>9}{'capacity':>10}   (bits per channel use)")
     for r in rows:
         name, e, m, b, c = r["system"], r["esno_db"], r["mi_bits_per_use"], r["bmi_bits_per_use"], r["capacity_bits_per_use"]
+        h = f"{r['entropy_bits_per_use']:>9.4f}"
         mi_text = f"{m:>9.4f}{b:>9.4f}" if m == m else f"{'-':>9}{'-':>9}"
-        click.echo(f"{name:<{w}}{e:>7g}{mi_text}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{mi_text}{'-':>10}")
+        click.echo(f"{name:<{w}}{e:>7g}{h}{mi_text}{c:>10.4f}" if c == c else f"{name:<{w}}{e:>7g}{h}{mi_text}{'-':>10}")
+    shaped = sorted({r["system"] for r in rows if abs(r["entropy_bits_per_use"] - round(r["entropy_bits_per_use"])) > 1e-9})  # equiprobable: H(X) = k
+    if shaped:
+        click.echo(f"(shaped, points sent with probabilities of their own: {', '.join(shaped)}; H(X) < k, and their BMI is the BMD rate H(X) - sum_b H(C_b|Y))")
     if rows and rows[0]["mi_bits_per_use"] != rows[0]["mi_bits_per_use"]:
         click.echo(f"(no MI over {channel}: a receiver without the fading gain, or a channel without a likelihood commae can evaluate)")
 

@@ -27,7 +27,7 @@ import torch
 from .. import distributed as _dist
 from .._files import WriteError
 from .._interrupts import deferred_sigint
-from ..losses import make_loss
+from ..losses import ShapedObjective, make_loss
 from ..models import Autoencoder, SystemConfig
 from ..training import (
     EarlyStopping,
@@ -216,6 +216,8 @@ def _build(system: SystemConfig, train: TrainConfig, device: torch.device, step:
     torch.manual_seed(train.seed)
     model = system.build().to(device)
     loss_fn = make_loss(train.loss, system.k)
+    if model.transmitter.shaped:  # it learns its message distribution: CE - H(X), the MI bound
+        loss_fn = ShapedObjective(loss_fn, model.transmitter.log_probabilities)
     train_batches = MessageBatches(system.k, system.n, train.batch_size, train.batches_per_epoch * train.accumulate, train.ebno_db, derive_seed(train.seed, "train", _dist.rank()), device)
     val_batches = validation_set(system, train, device)
     optimizer = make_optimizer(train.optimizer, model.parameters(), train.lr, train.momentum, train.nesterov, train.weight_decay)

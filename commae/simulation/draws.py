@@ -15,6 +15,16 @@ draw's uniformity and independence).
 
 A label is the message's bits, MSB first, as an integer;
 :func:`bits_to_labels` packs bits into labels.
+
+A system that sends its messages with probabilities of its own (a shaped
+modem, a transmitter that learned its distribution, issue 26) says so by a
+``message_probabilities()`` method returning ``[2**k]`` probabilities by
+label, or None when its messages are equiprobable (:func:`message_probabilities`
+asks it). The engine then draws that system's messages with
+``Messages.draw(..., probabilities=p)``: one float64 uniform per message,
+through the inverse of the distribution function
+(:func:`~commae.constellations.draw_indices`). Equiprobable systems keep the
+packed draw above, so their random streams are unchanged.
 """
 
 from __future__ import annotations
@@ -23,9 +33,10 @@ import sys
 
 import torch
 
+from ..constellations import draw_indices
 from .scratch import Scratch, fresh
 
-__all__ = ["Messages", "as_messages", "bits_to_labels"]
+__all__ = ["Messages", "as_messages", "bits_to_labels", "message_probabilities", "distribution_key"]
 
 _MAX_LABEL_BITS = 63  # labels up to this many bits are non-negative int64
 
@@ -57,8 +68,13 @@ class Messages:
         self.size = int(labels.shape[0] if labels is not None else bits.shape[0])
 
     @classmethod
-    def draw(cls, size: int, k: int, generator: torch.Generator, device: str | torch.device = "cpu", scratch: Scratch | None = None) -> Messages:
+    def draw(cls, size: int, k: int, generator: torch.Generator, device: str | torch.device = "cpu", scratch: Scratch | None = None, probabilities: torch.Tensor | None = None) -> Messages:
         """``size`` uniform, independent ``k``-bit messages from ``generator``, 64 random bits a draw.
+
+        With ``probabilities`` (``[2**k]`` by label) the messages are drawn
+        from them instead, one float64 uniform each, by the inverse of their
+        distribution function (:func:`~commae.constellations.draw_indices`):
+        the same generator state gives the same messages.
 
         One int64 ``random_`` over the full range gives 64 independent fair
         bits; each word holds ``64 // k`` labels (``k`` consecutive bits each,
@@ -71,6 +87,10 @@ class Messages:
         if k < 1 or size < 0:
             raise ValueError(f"need k >= 1 and size >= 0, got k={k}, size={size}")
         device = torch.device(device)
+        if probabilities is not None:
+            if k > 24 or tuple(probabilities.shape) != (1 << k,):
+                raise ValueError(f"probabilities must be [2**k] (one per message label, k <= 24), got {tuple(probabilities.shape)} for k = {k}")
+            return cls(k, labels=draw_indices(probabilities.to(device), size, generator))
         if k > _MAX_LABEL_BITS:
             per = -(-k // 64)
             words = _words(size * per, generator, device).view(size, per, 1)
@@ -170,3 +190,21 @@ def bits_to_labels(bits: torch.Tensor, width: int) -> torch.Tensor:
     if multiplier >= 1 << (size - 1):  # as the signed integer it wraps to: the low bits of the product are the same
         multiplier -= 1 << size
     return ((as_int * multiplier) >> low).bitwise_and_((1 << width) - 1).to(torch.int32).view(bits.shape[:-1])
+
+
+def message_probabilities(system: object) -> torch.Tensor | None:
+    """The probabilities ``[2**k]`` (by label) with which ``system`` sends its messages, or None when they are equiprobable.
+
+    Asks the system: its ``message_probabilities()`` (a shaped
+    :class:`~commae.baselines.Modem`, a :class:`~commae.models.Autoencoder`
+    that learned its distribution); a system without one sends equiprobable
+    messages. The result is detached, float64.
+    """
+    ask = getattr(system, "message_probabilities", None)
+    p = ask() if callable(ask) else None
+    return None if p is None else p.detach().to(torch.float64)
+
+
+def distribution_key(probabilities: torch.Tensor | None) -> bytes | None:
+    """A hashable key of a message distribution: systems of one ``(k, n)`` share messages only when their keys are equal (None: equiprobable)."""
+    return None if probabilities is None else probabilities.detach().cpu().to(torch.float64).numpy().tobytes()

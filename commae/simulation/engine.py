@@ -15,7 +15,10 @@ BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
   state reset after the messages, the same noise and fading draws — on the
   fast path and the generic one alike — so the difference between two
   systems at a point is not noise. Systems of other shapes use the same seed
-  stream. (Since issue 15 the messages are packed draws, not one draw per
+  stream. A system that sends its own message distribution (its
+  ``message_probabilities()``, :mod:`commae.simulation.draws`) gets messages
+  drawn from it, from the same generator, shared with the systems of its
+  shape and distribution. (Since issue 15 the messages are packed draws, not one draw per
   bit: a seed gives other counts than before, with the same statistics.)
 * **Threads.** On a CPU, ``threads`` batches (default torch's thread count
   when every system is on the fast path) run at once, one intra-op thread
@@ -55,6 +58,7 @@ from tqdm.auto import tqdm
 
 from .. import distributed as _dist
 from ..system import System
+from .draws import distribution_key, message_probabilities
 from .importance import ImportanceSampling, simulate_importance
 from .results import result_row
 from .runner import BatchRunner, _batch_seed
@@ -215,16 +219,23 @@ def simulate(
             raise ValueError(f"importance must be an ImportanceSampling, got {type(importance).__name__}")
         if world > 1:
             raise ValueError("importance sampling runs in one process; launch it without torchrun")
+        shaped = [name for name, system in named.items() if message_probabilities(system) is not None]
+        if shaped:
+            raise ValueError(f"importance sampling draws equiprobable messages; {', '.join(shaped)} sends its own distribution: simulate it without importance sampling")
         return simulate_importance(
             named, ebno_dbs, importance, target=target_metric, max_bits=max_bits, batch_size=batch_size, seed=seed, device=device, confidence=confidence, theory=theory, batch_seed=_batch_seed
         )
-    groups: dict[tuple[int, int], list[str]] = {}
+    # systems of one (k, n) and one message distribution share messages and noise; a shaped one draws from its own
+    groups: dict[tuple[int, int, bytes | None], list[str]] = {}
+    priors: dict[bytes | None, torch.Tensor | None] = {}
     for name, system in named.items():
-        groups.setdefault((system.k, system.n), []).append(name)
+        prior = message_probabilities(system)
+        priors.setdefault(distribution_key(prior), prior)
+        groups.setdefault((system.k, system.n, distribution_key(prior)), []).append(name)
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
-    with BatchRunner(named, groups, threads, fast, seed, device, rank, world) as runner, torch.inference_mode():
+    with BatchRunner(named, groups, threads, fast, seed, device, rank, world, priors) as runner, torch.inference_mode():
         for point, ebno_db in enumerate(ebno_dbs):
             active = [name for name in named if name not in finished]
             if not active:

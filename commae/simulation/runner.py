@@ -77,8 +77,9 @@ class BatchRunner:
     ----------
     named : dict of str to System
         The systems by name.
-    groups : dict of (k, n) to list of str
-        The names of the systems of each shape: they share messages and noise.
+    groups : dict of (k, n) or (k, n, key) to list of str
+        The names of the systems of each shape (and message distribution,
+        ``key``: None when equiprobable): they share messages and noise.
     threads : int, optional
         As :func:`~commae.simulation.simulate`'s ``threads``.
     fast : bool
@@ -88,15 +89,29 @@ class BatchRunner:
     device : torch.device
     rank, world : int
         This process's rank and the number of ranks (0 and 1 in one process).
+    priors : dict of key to Tensor, optional
+        The message probabilities of each distribution ``key`` of ``groups``.
 
     Use it as a context manager (it sets torch's thread count while batches
     run ahead) and call :meth:`point` once per Eb/N0 point.
     """
 
-    def __init__(self, named: dict[str, System], groups: dict[tuple[int, int], list[str]], threads: int | None, fast: bool, seed: int, device: torch.device, rank: int, world: int) -> None:
+    def __init__(
+        self,
+        named: dict[str, System],
+        groups: dict[tuple, list[str]],
+        threads: int | None,
+        fast: bool,
+        seed: int,
+        device: torch.device,
+        rank: int,
+        world: int,
+        priors: dict[bytes | None, torch.Tensor | None] | None = None,
+    ) -> None:
         self.named, self.groups, self.seed, self.device, self.rank, self.world = named, groups, seed, device, rank, world
+        self.priors = {key: (None if p is None else p.to(device)) for key, p in (priors or {}).items()}
 
-        def state() -> tuple[dict[str, Counter | None], dict[tuple[int, int], Scratch]]:
+        def state() -> tuple[dict[str, Counter | None], dict[tuple, Scratch]]:
             return {name: (fast_counter(system) if fast else None) for name, system in named.items()}, {shape: Scratch() for shape in groups}
 
         # each worker's own counters (they keep per-batch tensors) and message tensors, lent to one batch at a time
@@ -137,13 +152,14 @@ class BatchRunner:
                     return
                 while len(inflight) < self.workers:
                     plan = []
-                    for (k, n), members in self.groups.items():
+                    for shape, members in self.groups.items():
+                        k = shape[0]
                         members = [m for m in members if m in running]
-                        if not members or planned[(k, n)] >= max_bits:
+                        if not members or planned[shape] >= max_bits:
                             continue
-                        size = min(batch_size, max(1, math.ceil((max_bits - planned[(k, n)]) / (k * self.world))))
-                        planned[(k, n)] += size * k * self.world
-                        plan.append((k, n, members, size))
+                        size = min(batch_size, max(1, math.ceil((max_bits - planned[shape]) / (k * self.world))))
+                        planned[shape] += size * k * self.world
+                        plan.append((shape, members, size))
                     if not plan:
                         break
                     inflight.append(self._start(point, ebno_db, batch, plan))
@@ -166,16 +182,18 @@ class BatchRunner:
         done.set_result(self._batch(*args))
         return done
 
-    def _batch(self, point: int, ebno_db: float, batch: int, plan: list[tuple[int, int, list[str], int]]) -> tuple[list[str], np.ndarray]:
+    def _batch(self, point: int, ebno_db: float, batch: int, plan: list[tuple[tuple, list[str], int]]) -> tuple[list[str], np.ndarray]:
         """Batch ``batch`` of a point: each group's messages, then each member's noise and errors; rows as :func:`_host_counts`."""
         counters, scratch = self.states.get()
         try:
             with torch.inference_mode():
                 gen = torch.Generator(device=self.device)
                 found: dict[str, tuple[list[int], torch.Tensor]] = {}
-                for k, n, members, size in plan:
+                for shape, members, size in plan:
+                    k, n = shape[0], shape[1]
+                    prior = self.priors.get(shape[2]) if len(shape) > 2 else None  # the group's message distribution (None: equiprobable)
                     gen.manual_seed(_batch_seed(self.seed, point, batch * self.world + self.rank))
-                    messages = Messages.draw(size, k, gen, self.device, scratch[(k, n)])
+                    messages = Messages.draw(size, k, gen, self.device, scratch[shape], probabilities=prior)
                     after_messages = gen.get_state()
                     no = ebno_db_to_no(ebno_db, k, n)
                     for m in members:
