@@ -15,7 +15,25 @@ __version__ = "0.1.0"
 # Names are resolved on first use (PEP 562), so `import commae` and `commae --help`
 # do not pay for torch, scipy and matplotlib; `from commae import AWGN` works as before.
 # A new public name goes into this table and into __all__ (a test checks that they agree).
-_SUBMODULES = ("baselines", "bicm", "callbacks", "channels", "codes", "distributed", "constellations", "information", "losses", "models", "plotting", "runs", "simulation", "snr", "system", "theory", "training")
+_SUBMODULES = (
+    "baselines",
+    "bicm",
+    "callbacks",
+    "channels",
+    "codes",
+    "distributed",
+    "constellations",
+    "information",
+    "losses",
+    "models",
+    "plotting",
+    "runs",
+    "simulation",
+    "snr",
+    "system",
+    "theory",
+    "training",
+)
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("TensorBoardLogger",), "callbacks"),
     **dict.fromkeys(("BICM",), "bicm"),
