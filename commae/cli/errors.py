@@ -46,11 +46,11 @@ class OneLineErrors(click.Group):
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             if speak:
                 click.echo(f"Error: {exc.format_message()}{where}", err=True)
-            sys.exit(exc.exit_code)
+            _leave(exc.exit_code, speak)
         except click.ClickException as exc:
             if speak:
                 exc.show()
-            sys.exit(exc.exit_code)
+            _leave(exc.exit_code, speak)
         except click.exceptions.Abort as exc:
             if not isinstance(exc.__cause__, KeyboardInterrupt):
                 if speak:
@@ -143,3 +143,17 @@ def import_torch():
     with sigint_blocked():
         import torch
     return torch
+
+
+#: How long a silent rank waits before leaving on an error that every rank found, so that torchrun,
+#: which stops the other workers when the first one exits, does not stop rank 0 before it has printed the line.
+_SILENT_RANK_DELAY_S = 2.0
+
+
+def _leave(code: int, speak: bool) -> None:
+    """Exit with ``code``; under torchrun a rank that does not print waits first (rank 0 prints the error)."""
+    if not speak and launcher.under_launcher():
+        import time
+
+        time.sleep(_SILENT_RANK_DELAY_S)
+    sys.exit(code)
