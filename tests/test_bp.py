@@ -17,13 +17,7 @@ WIMAX = DATA / "WIMAX_288_576.alist"
 CCSDS = DATA / "CCSDS_64_128.alist"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Decode on one intra-op thread: the results do not depend on it, and on a shared machine two threads stall at every operator."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread for every test here
 
 
 # --------------------------------------------------------------------------- references

@@ -50,13 +50,7 @@ def read_aff3ct(path: Path) -> dict[float, tuple[int, int]]:
     return points
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Decode on one intra-op thread: the counts do not depend on it, and on a shared machine two threads stall at every operator."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread for every test here
 
 
 def _decoder(name: str, **override) -> BPDecoder:

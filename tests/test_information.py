@@ -51,13 +51,7 @@ GRID = np.arange(-10.0, 30.1, 5.0)
 CONSTELLATIONS = {"QPSK": qam(4), "8-PSK": psk(8), "16-QAM": qam(16), "64-QAM": qam(64), "256-QAM": qam(256)}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The quadratures are many mid-sized tensor ops: on a small shared CPU one thread is fastest."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread for every test here
 
 
 def _grid(name: str) -> np.ndarray:
