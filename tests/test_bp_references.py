@@ -98,13 +98,18 @@ QUICK = [
 ]
 
 
-@pytest.mark.parametrize(("name", "points"), QUICK, ids=[q[0] for q in QUICK])
-def test_the_decoders_reproduce_aff3ct_curves(name, points):
+def _check_curve(name: str, points, *, target_errors: int, max_frames: int, seeds, batch: int) -> None:
+    """commae's FER agrees with AFF3CT's at every point of ``points`` (Fisher's exact test at ALPHA); point i runs on ``seeds(i)``."""
     decoder = _decoder(name)
     for i, ebno_db in enumerate(points):
-        ours = simulate_fer(decoder, ebno_db, target_errors=40, max_frames=20_000, seed=100 * i + 1, batch=256)
+        ours = simulate_fer(decoder, ebno_db, target_errors=target_errors, max_frames=max_frames, seed=seeds(i), batch=batch)
         p = _agree(name, ebno_db, ours)
         assert p > ALPHA, f"{name} at {ebno_db} dB: commae {ours[1]}/{ours[0]} frames, AFF3CT {read_aff3ct(DATA / 'aff3ct' / CURVES[name][0])[ebno_db]} (p = {p:.2g})"
+
+
+@pytest.mark.parametrize(("name", "points"), QUICK, ids=[q[0] for q in QUICK])
+def test_the_decoders_reproduce_aff3ct_curves(name, points):
+    _check_curve(name, points, target_errors=40, max_frames=20_000, seeds=lambda i: 100 * i + 1, batch=256)
 
 
 def test_the_comparison_rejects_the_wrong_decoder():
@@ -127,8 +132,4 @@ LONG = [
 @pytest.mark.long
 @pytest.mark.parametrize(("name", "points"), LONG, ids=[q[0] for q in LONG])
 def test_the_decoders_reproduce_aff3ct_curves_with_100_errors_a_point(name, points):
-    decoder = _decoder(name)
-    for i, ebno_db in enumerate(points):
-        ours = simulate_fer(decoder, ebno_db, target_errors=100, max_frames=200_000, seed=1000 * i + 17, batch=1024)
-        p = _agree(name, ebno_db, ours)
-        assert p > ALPHA, f"{name} at {ebno_db} dB: commae {ours[1]}/{ours[0]} frames, AFF3CT {read_aff3ct(DATA / 'aff3ct' / CURVES[name][0])[ebno_db]} (p = {p:.2g})"
+    _check_curve(name, points, target_errors=100, max_frames=200_000, seeds=lambda i: 1000 * i + 17, batch=1024)
