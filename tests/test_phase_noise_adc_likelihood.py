@@ -21,8 +21,9 @@ import pytest
 import torch
 from _montecarlo import clopper_pearson
 from scipy.special import log_ndtr, ndtr
+from test_phase_noise_likelihood import ml_symbol_errors
 
-from commae import Modem, qam
+from commae import qam
 from commae.channels import ADC, AWGN, Cascade, PhaseNoise, RappPA, Rician, symbol_log_likelihood
 from commae.constellations import apsk
 from commae.information import mi_over_channel
@@ -232,17 +233,6 @@ def test_monte_carlo_mi_through_a_4_bit_adc_is_the_exact_one(name):
     assert np.all((bmi >= 0) & (bmi <= mi + 0.05)), (mi, bmi)
 
 
-def _ml_symbol_errors(const, channel, esno_db: float, symbols: int, seed: int) -> int:
-    """Symbol errors of the baseline's own detector (``Modem.receive``) on ``symbols`` seeded uses."""
-    modem = Modem(const, channel)
-    no = float(esno_db_to_no(esno_db))
-    gen = torch.Generator().manual_seed(seed)
-    sent = torch.randint(0, const.num_points, (symbols,), generator=gen)
-    y = modem.channel(const.points[sent][:, None], no, generator=gen)
-    bits = modem.receive(y, no)
-    return int((bits != const.indices_to_bits(sent[:, None])).any(-1).sum())
-
-
 @pytest.mark.long  # tens of seconds each: the default set keeps the brute-force likelihood and the noiseless-point checks
 @pytest.mark.parametrize("name", ["qam16", "apsk16"])
 def test_ml_symbol_error_rate_through_an_adc_is_the_exact_one(name):
@@ -260,7 +250,7 @@ def test_ml_symbol_error_rate_through_an_adc_is_the_exact_one(name):
     for i, esno_db in enumerate([20.0, 30.0, 35.0, 40.0, 50.0]):
         p = brute_cell_probabilities(points, float(esno_db_to_no(esno_db)), 0.2, 4).reshape(const.num_points, -1)
         exact.append(1 - p.max(0).sum() / const.num_points)
-        count = _ml_symbol_errors(const, channel, esno_db, symbols, seed=60 + i)
+        count = ml_symbol_errors(const, channel, esno_db, symbols, seed=60 + i)
         low, high = clopper_pearson(count, symbols, 0.999)
         assert low <= exact[-1] <= high, f"SER {count / symbols:.4f} at {esno_db} dB, exact ML {exact[-1]:.4f}"
     assert all(b <= a for a, b in zip(exact, exact[1:])), exact

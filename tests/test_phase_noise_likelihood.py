@@ -124,9 +124,9 @@ def test_a_noiseless_point_is_decided_as_itself(name):
             assert torch.equal(decided, torch.arange(const.num_points)), (sigma, esno_db, decided)
 
 
-def _ml_symbol_errors(const, sigma: float, esno_db: float, symbols: int, seed: int) -> int:
-    """Symbol errors of the baseline's own detector (``Modem.receive``) on ``symbols`` seeded uses."""
-    modem = Modem(const, make_channel("awgn", phase_noise=sigma))
+def ml_symbol_errors(const, channel, esno_db: float, symbols: int, seed: int) -> int:
+    """Symbol errors of the baseline's own detector (``Modem.receive``) over ``channel`` on ``symbols`` seeded uses."""
+    modem = Modem(const, channel)
     no = float(esno_db_to_no(esno_db))
     gen = torch.Generator().manual_seed(seed)
     sent = torch.randint(0, const.num_points, (symbols,), generator=gen)
@@ -136,7 +136,7 @@ def _ml_symbol_errors(const, sigma: float, esno_db: float, symbols: int, seed: i
 
 
 def _assert_never_rises(const, sigma, snrs, symbols, seed):
-    counts = [_ml_symbol_errors(const, sigma, e, symbols, seed + i) for i, e in enumerate(snrs)]
+    counts = [ml_symbol_errors(const, make_channel("awgn", phase_noise=sigma), e, symbols, seed + i) for i, e in enumerate(snrs)]
     bounds = [clopper_pearson(c, symbols, 0.999) for c in counts]
     for i in range(len(snrs)):
         for j in range(i + 1, len(snrs)):  # at a higher SNR the rate may not lie above the lower SNR's interval
