@@ -141,6 +141,11 @@ class BICM(nn.Module):
             raise ValueError(f"code must be a BlockCode (k, n, n_graph, parity_check, encode, graph_word, graph_llrs, info_bits), got {type(code).__name__}")
         if not callable(getattr(mapper, "bit_llrs", None)) or not all(hasattr(mapper, a) for a in ("k", "n", "transmit", "channel")):
             raise ValueError(f"mapper must be a System with bit_llrs(y, no, h) (a Modem or an Autoencoder), got {type(mapper).__name__}")
+        shaped = getattr(mapper, "message_probabilities", None)
+        if callable(shaped) and shaped() is not None:  # scrambled code bits are equiprobable: its symbols would not follow its prior, and its LLRs would assume it
+            raise ValueError(
+                f"{getattr(mapper, 'name', 'mapper')} sends its points with probabilities of their own; a BICM link sends equiprobable code bits (shaping needs a distribution matcher): code an equiprobable modem"
+            )
         if not callable(decoder):
             raise ValueError(f"decoder must map LLRs [B, {code.n}] to bits [B, {code.k}] (e.g. BPDecoder(code)), got {type(decoder).__name__}")
         own = getattr(decoder, "code", None)

@@ -29,7 +29,7 @@ CODED_BATCH = 1000
     "baselines",
     multiple=True,
     callback=known_baselines,
-    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines]",
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI), qamM-mb, qamM-mb-bmi (M 16, 64, 256: Maxwell-Boltzmann QAM, nu best for the MI or BMD rate at each point; AWGN), qamM-mb:NU (fixed nu)  [default: the runs' matching baselines]",
 )
 @table_options("channel", "fading", "csi", command="ber-curve")
 @click.option("--ebno", "ebno", default="0:12:1", callback=ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
@@ -144,6 +144,7 @@ def ber_curve(
     otherwise, and a batch holds 1000 codewords unless --batch-size says.
     """
     from ..baselines import make_baseline, matching_baselines
+    from ..information import best_maxwell_boltzmann
     from ..models import make_channel
     from ..runs import RunError, check_device, load_model
     from ..simulation import point_flags, result_settings, simulate, write_results
@@ -184,7 +185,7 @@ def ber_curve(
     if baselines:  # on the channel the options describe
         base_channel = make_channel(channel, fading=fading, csi=csi, **impairments)
         try:
-            compared = {name: make_baseline(name, base_channel) for name in baselines}
+            compared = {name: make_baseline(name, base_channel, search=best_maxwell_boltzmann) for name in baselines}
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
     else:  # each run's matching baseline, on that run's channel
@@ -199,10 +200,15 @@ def ber_curve(
     systems = {**learned, **compared}
     if importance is not None:
         from .. import distributed
+        from ..simulation.draws import message_probabilities
         from ..simulation.importance import supports_importance
+        from ..system import tunes_to_snr
 
         if distributed.is_distributed():
             raise click.UsageError("--importance-sampling runs in one process: launch it without torchrun")
+        shaped = [name for name, system in systems.items() if tunes_to_snr(system) or message_probabilities(system) is not None]
+        if shaped:
+            raise click.UsageError(f"--importance-sampling draws equiprobable messages and {', '.join(shaped)} sends its own distribution: simulate it without --importance-sampling")
         unfit = [f"{name} ({getattr(system.channel, 'name', '?')})" for name, system in systems.items() if not supports_importance(system)]
         if unfit:
             raise click.UsageError(f"--importance-sampling needs an additive Gaussian channel (--channel awgn or awgn-real, no fading or impairments); not: {', '.join(unfit)}")
@@ -261,6 +267,7 @@ def ber_curve(
             _importance_note(rows, confidence)
         if coding is not None:
             _coded_note(rows, confidence)
+        _shaping_note(rows)
     flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
     click.echo(f"wrote {csv_path} and {json_path}{flagged}")
 
@@ -285,7 +292,10 @@ class _Coding:
                 system.demapping = "maxlog" if self.demapper == "max-log" else "app"
             decoder = BPDecoder(self.code, self.decoder, self.schedule, self.iterations)
             coded_name = f"{name}-{self.tag}"
-            coded[coded_name] = BICM(self.code, system, decoder, name=coded_name)
+            try:
+                coded[coded_name] = BICM(self.code, system, decoder, name=coded_name)
+            except ValueError as exc:  # e.g. a shaped modem, whose distribution a BICM link cannot send
+                raise click.UsageError(f"--code: {exc}") from None
         return coded
 
     def settings(self) -> dict:
@@ -349,6 +359,17 @@ def _coded_note(rows: list, confidence: float) -> None:
     click.echo(f"coded rows: bits are information bits, blocks codewords; BLER with its {confidence:g} Clopper-Pearson interval:")
     for row in rows:
         click.echo(f"  {row['system']} at {row['ebno_db']:g} dB: {row['block_errors']}/{row['blocks']} codewords, BLER {row['bler']:.2e} [{row['bler_low']:.2e}, {row['bler_high']:.2e}]")
+
+
+def _shaping_note(rows: list) -> None:
+    """Under the table: the entropy (and nu) of each row of a shaped system, whose messages are drawn from its probabilities."""
+    shaped = [row for row in rows if "entropy_bits_per_use" in row]
+    if not shaped:
+        return
+    click.echo("shaped systems (messages drawn from their probabilities, MAP receiver with the prior; Eb/N0 counts log2 M bits a symbol); per row H(X) in bits per channel use and nu:")
+    for row in shaped:
+        nu = "" if row["nu"] == "" else f", nu {row['nu']:.4f}"
+        click.echo(f"  {row['system']} at {row['ebno_db']:g} dB (Es/N0 {row['esno_db']:g} dB): H(X) {row['entropy_bits_per_use']:.4f}{nu}")
 
 
 def _importance(enabled: bool, relative_precision: float | None, method: str | None, precision: str):
