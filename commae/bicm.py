@@ -62,6 +62,7 @@ from torch import nn
 from .channels import split_channel_output
 from .codes.base import BlockCode
 from .codes.interleaver import Interleaver, Scrambler
+from .constellations import int_to_bits
 
 __all__ = ["BICM", "AllZeroErrors"]
 
@@ -209,6 +210,26 @@ class BICM(nn.Module):
         if sequence is not None:
             llr = self.scrambler.descramble_llrs(llr, sequence)
         return llr[:, : self.code.n]
+
+    def signal_set(self) -> tuple[torch.Tensor, int]:
+        """The points one block of the link's channel symbols is drawn from, and how many blocks a codeword takes.
+
+        A codeword goes out as ``mapper_messages`` mapper messages side by
+        side: channel symbols ``j * mapper.n`` to ``(j + 1) * mapper.n - 1``
+        are one of the mapper's ``2**mapper.k`` points. Importance sampling
+        (:mod:`commae.simulation.importance`) asks for them to find the noise
+        directions that carry signal and the distance between points.
+
+        Returns
+        -------
+        points : torch.Tensor, [2**mapper.k, mapper.n]
+            The mapper's points (its ``transmit`` of every label).
+        blocks : int
+            ``mapper_messages``.
+        """
+        labels = int_to_bits(torch.arange(1 << self.mapper.k, device=self.scrambler.sequence.device), self.mapper.k)
+        with torch.no_grad():
+            return self.mapper.transmit(labels), self.mapper_messages
 
     def _send(self, word: torch.Tensor, sequence: torch.Tensor | None) -> torch.Tensor:
         """Code words ``[B, code.n]`` to symbols: pad, scramble with ``sequence`` (if any), interleave, map."""
