@@ -15,7 +15,9 @@ tensors:
   per symbol); the AWGN noise is added in place on the real ``[B, n, 2]``
   draw, with no complex multiply;
 * decisions are the system's own slicers — for QAM and PAM over AWGN the
-  same float operations as :meth:`Modem.decide`, on both axes at once;
+  floats of :meth:`Modem.decide`, on both axes at once, with one division
+  fewer (exact: ``_ModemCounter._slice``) and the two levels combined into
+  the point index by one complex product;
   Hamming (7,4) hard decoding is one lookup of the 7 hard bits, packed into
   an integer, and over AWGN those bits (and uncoded BPSK's) come from
   comparing the raw noise draws with two exact thresholds
@@ -30,9 +32,10 @@ tensors:
 The noise is the generic path's: the counter draws the same
 :func:`~commae.channels.noise.gaussian` tensor (uncapped normal draws) from
 the same generator state, with the shape the channel would, and every float the decisions depend
-on is computed by the same operations in the same precision (or, for the
+on is computed by the same operations in the same precision, or by ones
+that give the same floats (the slicer's halving), or, for the
 hard BPSK decisions over AWGN, compared with the thresholds at which those
-floats change sign), so the counts are identical to the generic path's for
+floats change sign, so the counts are identical to the generic path's for
 the same draws
 (``tests/test_fastpath.py`` checks this on every supported system and
 channel). Anything else — a learned system, a subclass, a trainable or
@@ -124,6 +127,11 @@ def _tally(num: int, device: torch.device) -> torch.Tensor:
 def _split(total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A sum of :func:`_tally` entries (fewer than ``2**32`` bits) to (bit errors, symbol errors)."""
     return total.bitwise_and((1 << 32) - 1), total >> 32
+
+
+def _split3(total: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """A sum of :func:`_tally` entries to int64 ``[3]``: bit errors, then symbol errors twice (the block errors of one-symbol blocks); ``shifts`` is ``[0, 32, 32]``, on the device."""
+    return torch.bitwise_right_shift(total, shifts).bitwise_and_((1 << 32) - 1)
 
 
 def _pair_tally(labels: torch.Tensor) -> torch.Tensor | None:
@@ -266,6 +274,7 @@ class _ModemCounter:
         self.tally = _tally(c.num_points, points.device)
         self.scale = _NoiseScale(self.real)
         self.slice = _additive(modem.channel) and c.kind in ("qam", "pam")
+        self.shifts = torch.tensor([0, 32, 32], device=points.device)  # for _split3
         self.scratch = Scratch()
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
@@ -289,32 +298,38 @@ class _ModemCounter:
         else:
             wrong = self.labels.index_select(0, decided.view(-1)).bitwise_xor_(sent.view(-1))
             per_symbol = self.tally.index_select(0, wrong)
+        if m == 1:
+            return _split3(per_symbol.sum(), self.shifts)
         bit_errors, symbol_errors = _split(per_symbol.sum())
-        block_errors = symbol_errors if m == 1 else per_symbol.view(batch, m).ne(0).any(-1).sum()
-        return torch.stack([bit_errors, symbol_errors, block_errors])
+        return torch.stack([bit_errors, symbol_errors, per_symbol.view(batch, m).ne(0).any(-1).sum()])
 
     def _slice(self, y: torch.Tensor, shift: int) -> torch.Tensor:
-        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples.
+        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples: the index times ``2**shift``, int64 ``[B, m]``.
 
-        The same operations on the same floats as the modem's ``level``,
-        ``round((u / scale + (side - 1)) / 2)`` clamped to the levels, on both
-        axes in one pass; the index ``level(re) * side + level(im)`` (int64
-        ``[B, m]``) comes from the two levels as int32, read together as one
-        little-endian int64 ``re + 2**32 im``: times ``side * 2**32 + 1`` it
-        is ``re + 2**32 (re * side + im)`` modulo ``2**64``, and 32 bits to
-        the right the index (``32 - shift`` bits: the index times
-        ``2**shift``, which leaves the low ``shift`` bits 0 while
-        ``re < 2**(32 - shift)``).
+        The same floats as the modem's ``level``, ``round((u / scale +
+        (side - 1)) / 2)`` clamped to the levels, on both axes in one pass,
+        with one division fewer: ``round(u / (2 scale) + (side - 1) / 2)``.
+        Halving is exact in binary floating point and commutes with rounding,
+        so ``fl(u / (2 scale)) = fl(u / scale) / 2`` and
+        ``fl(fl(u / (2 scale)) + (side - 1) / 2) = fl(fl(u / scale) + side - 1) / 2``
+        for every float ``u`` (a quotient too small to halve exactly, below
+        ``2**-125``, vanishes into the offset ``(side - 1) / 2 >= 1/2``
+        either way): the same floats are rounded.
+
+        On both axes the index times ``2**shift``,
+        ``(level(re) side + level(im)) 2**shift``, is the real part of the two
+        levels read as one complex number times ``side 2**shift - i 2**shift``;
+        its products and difference are integers below ``2**24`` (``shift`` is
+        nonzero only up to 256 points), exact in float32 however the complex
+        product is evaluated, then converted once to int64.
         """
         side, scale = self.modem._side, self.modem._level_scale
-        level = y.div_(scale).add_(side - 1).div_(2).round_().clamp_(0, side - 1)
+        level = y.div_(2 * scale).add_((side - 1) / 2).round_().clamp_(0, side - 1)
         if self.real or self.modem.constellation.kind == "pam":  # PAM: the real axis alone
             level = level if self.real else level[..., 0]
             return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(shift)
-        if sys.byteorder != "little":
-            return level[..., 0].mul(side).add_(level[..., 1]).to(torch.int64).bitwise_left_shift_(shift)
-        pair = self.scratch("decided", level.shape, torch.int32, level.device).copy_(level)  # [B, m, 2]
-        return pair.view(torch.int64).view(level.shape[:-1]).mul_((side << 32) + 1).bitwise_right_shift_(32 - shift)
+        index = torch.view_as_real(torch.view_as_complex(level).mul_(complex(side << shift, -(1 << shift))))[..., 0]
+        return self.scratch("decided", index.shape, torch.int64, index.device).copy_(index)
 
 
 class _HammingCounter:
@@ -328,11 +343,13 @@ class _HammingCounter:
         # (sent label, received hard word) -> tally of the decoding's errors: key sent * 128 + word
         self.decode_tally = tally[(torch.arange(16, device=words.device)[:, None] ^ decode[None, :]).view(-1)]
         self.tally = tally
+        self.shifts = torch.tensor([0, 32, 32], device=words.device)  # for _split3
         self.scale = _NoiseScale(code.channel.real)
         self.thresholds = _HardThresholds(code.channel.real)
         self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
         self.scratch = Scratch()
-        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels)
+        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels);
+        # the eighth byte, whatever it holds, lands at bit 64 or above (its weights are 2**(118 - 9j)), so it is never written
         self.pack = sum(1 << (56 + 6 - 9 * j) for j in range(7)) % (1 << 64)
         if self.pack >= 1 << 63:
             self.pack -= 1 << 64
@@ -343,8 +360,7 @@ class _HammingCounter:
         if code.decoder == "hard" and _additive(code.channel):
             word = self._hard_word_awgn(sent, no, gen)
             per_message = torch.index_select(self.decode_tally, 0, word.add_(sent, alpha=128), out=self.scratch("per_message", word.shape, torch.int64, word.device))
-            bit_errors, block_errors = _split(per_message.sum())
-            return torch.stack([bit_errors, block_errors, block_errors])
+            return _split3(per_message.sum(), self.shifts)
         x = self.symbols.index_select(0, sent)  # [B, 7] of +-1
         if _additive(code.channel):
             metric = _bpsk_awgn_metric(code.channel, self.scale, x, no, gen)
@@ -357,8 +373,7 @@ class _HammingCounter:
         else:
             decided = torch.argmax(metric @ self.symbols.T, dim=-1)
             per_message = self.tally.index_select(0, decided.bitwise_xor_(sent))
-        bit_errors, block_errors = _split(per_message.sum())
-        return torch.stack([bit_errors, block_errors, block_errors])
+        return _split3(per_message.sum(), self.shifts)
 
     def _hard_word_awgn(self, sent: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         """The received hard word (7 bits, MSB first, int64 ``[B]``) of the codewords of ``sent`` over AWGN.
@@ -373,8 +388,7 @@ class _HammingCounter:
         w = gaussian(shape, gen, out=take("noise", shape, torch.float32, device))
         draw = w if code.channel.real else w[..., 0]
         below_minus, below_plus = self.thresholds(no, w)
-        rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a 0 byte
-        rows[:, :, 7] = False
+        rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a byte never written: see self.pack
         torch.lt(draw, below_minus, out=rows[:, 0, :7])
         torch.lt(draw, below_plus, out=rows[:, 1, :7])
         if sys.byteorder == "little":
