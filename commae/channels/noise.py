@@ -216,19 +216,22 @@ def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None
     need = len(redrawn)
     while need:
         fresh = torch.randn(16 * (need // 16 + 2), dtype=flat.dtype, device=device, generator=generator).tolist()
-        kept = [z for z in fresh if -t <= z <= t][:need]
+        kept = fresh[:need]
+        if min(kept) < -t or max(kept) > t:  # rare: skip the fresh draws beyond t too
+            kept = [z for z in fresh if -t <= z <= t][:need]
         fills += kept
         need -= len(kept)
     # steps 1 and 2: the tail positions (geometric gaps), each with an exact tail value (Marsaglia) and a fair sign
     accept = _acceptance(t)
     gaps, pairs = _budget(size * p, accept)
     u = torch.rand(gaps + 3 * pairs, dtype=torch.float64, device=device, generator=generator).tolist()
-    log_q = math.log1p(-p)
+    log1p, floor, sqrt = math.log1p, math.floor, math.sqrt
+    log_q = log1p(-p)
     where: list[int] = []
     position, steps = -1, u[:gaps]
     while True:
         for v in steps:  # a step is G + 1, G = floor(ln U / ln(1 - p)) with U = 1 - v in (0, 1]
-            position += math.floor(math.log1p(-v) / log_q) + 1
+            position += floor(log1p(-v) / log_q) + 1
             if position >= size:
                 break
             where.append(position)
@@ -238,10 +241,11 @@ def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None
         break
     count = len(where)
     tails: list[float] = []
+    tt = t * t
     first, second = u[gaps : gaps + pairs], u[gaps + pairs : gaps + 2 * pairs]
     while len(tails) < count:
         for u1, u2 in zip(first, second):
-            x = math.sqrt(t * t - 2.0 * math.log1p(-u1))  # 1 - u1 in (0, 1]: X has density x exp(-(x^2 - t^2)/2) on x > t
+            x = sqrt(tt - 2.0 * log1p(-u1))  # 1 - u1 in (0, 1]: X has density x exp(-(x^2 - t^2)/2) on x > t
             if u2 * x <= t:  # kept with probability t / x
                 tails.append(x)
                 if len(tails) == count:
@@ -250,14 +254,16 @@ def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None
             tries = math.ceil((count - len(tails)) / accept * 1.1) + 8
             first, second = torch.rand((2, tries), dtype=torch.float64, device=device, generator=generator).tolist()
     signs = u[gaps + 2 * pairs : gaps + 2 * pairs + count] if count <= pairs else torch.rand(count, dtype=torch.float64, device=device, generator=generator).tolist()
-    values = [-x if s < 0.5 else x for x, s in zip(tails, signs)]
     # the redraws first, then the tail values: a place in both takes its tail value
+    if host is not None:  # a few dozen scalar writes into the host array
+        for i, z in zip(redrawn, fills):
+            host[i] = z
+        for i, x, s in zip(where, tails, signs):
+            host[i] = -x if s < 0.5 else x
+        return
+    values = [-x if s < 0.5 else x for x, s in zip(tails, signs)]
     for places, new in ((redrawn, fills), (where, values)):
-        if not places:
-            continue
-        if host is not None:
-            host[places] = new
-        else:
+        if places:
             flat.index_copy_(0, torch.tensor(places, dtype=torch.int64, device=device), torch.tensor(new, dtype=torch.float64).to(device, flat.dtype))
 
 
@@ -274,7 +280,7 @@ def _beyond(flat: torch.Tensor, host: np.ndarray | None, t: float) -> list[int]:
     """Positions (increasing) of the draws with ``|z| > t``: a row-wise max and min, then a look inside the rows that cross."""
     size = flat.numel()
     if host is not None and size <= 16 * _ROW:
-        return np.flatnonzero(np.abs(host) > t).tolist()
+        return (np.abs(host) > t).nonzero()[0].tolist()
     main = size - size % _ROW
     found: list[int] = []
     if main:
@@ -282,13 +288,12 @@ def _beyond(flat: torch.Tensor, host: np.ndarray | None, t: float) -> list[int]:
         top, bottom = torch.amax(rows, dim=1), torch.amin(rows, dim=1)
         if host is None:
             top, bottom = top.float().cpu(), bottom.float().cpu()
-        bottom = bottom.numpy()
-        crossing = np.flatnonzero(np.maximum(top.numpy(), np.negative(bottom, out=bottom)) > t)
+        crossing = ((top.numpy() > t) | (bottom.numpy() < -t)).nonzero()[0]
         if crossing.size:
-            inside = host.reshape(-1, _ROW)[crossing] if host is not None and main == size else rows.index_select(0, torch.from_numpy(crossing).to(flat.device)).float().cpu().numpy()
-            rows_at = crossing.tolist()
-            found = [rows_at[i // _ROW] * _ROW + i % _ROW for i in np.flatnonzero(np.abs(inside) > t).tolist()]
+            inside = (host if main == size else host[:main]).reshape(-1, _ROW)[crossing] if host is not None else rows.index_select(0, torch.from_numpy(crossing).to(flat.device)).float().cpu().numpy()
+            at = crossing.tolist()
+            found = [at[i // _ROW] * _ROW + i % _ROW for i in (np.abs(inside) > t).ravel().nonzero()[0].tolist()]
     if main < size:
         rest = host[main:] if host is not None else flat[main:].float().cpu().numpy()
-        found += (np.flatnonzero(np.abs(rest) > t) + main).tolist()
+        found += ((np.abs(rest) > t).nonzero()[0] + main).tolist()
     return found
