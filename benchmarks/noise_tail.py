@@ -14,7 +14,7 @@
      eb3e80a^``; the previous implementation of the correction,
      ``git worktree add /tmp/prev d4bd766``), each in its own long-lived worker process, runs interleaved;
    * always: the correction switched on and off in one process (off:
-     :func:`~commae.channels.noise.gaussian` is ``torch.randn`` alone), which
+     :func:`~commae.channels.noise.gaussian` and ``NoiseBuffer.draw`` are ``torch.randn`` alone), which
      isolates its cost.
 
    Each line gives the median wall-clock Mbit/s and the median CPU seconds
@@ -25,8 +25,8 @@
    test): the counts beyond 5, 5.5, 5.77, 6 and 6.5 sigma against the normal
    tail's expected counts, and the largest draw.
 5. Where the correction's time goes, inside the engine (the same runs as
-   part 2, in this process): the thread CPU time of each
-   :func:`~commae.channels.noise.gaussian` call on the fast path, with the
+   part 2, in this process): the thread CPU time of each noise draw on the
+   fast path (:meth:`~commae.channels.noise.NoiseBuffer.draw`), with the
    correction off (``torch.randn`` alone), with only its detection (the
    row-wise max and min and the look inside the rows that cross,
    ``noise._beyond``), and whole; the median and the 10th percentile (the
@@ -95,11 +95,11 @@ def engine(system, bits: int) -> tuple[float, float]:
 
 @contextlib.contextmanager
 def plain_randn():
-    """The correction off in this process: :func:`gaussian` is then ``torch.randn`` alone, as before issue 25."""
+    """The correction off in this process: :func:`gaussian` and :meth:`NoiseBuffer.draw` are then ``torch.randn`` alone, as before issue 25."""
     from commae.channels import noise
 
     saved = noise._exact_tails_
-    noise._exact_tails_ = lambda flat, generator: None
+    noise._exact_tails_ = lambda flat, generator, views=None: None
     try:
         yield
     finally:
@@ -179,16 +179,15 @@ def main() -> None:
 
 
 def stages(args, bits: int) -> None:
-    """Part 5: thread CPU time a ``gaussian`` call on the fast path, correction off, detection only, whole."""
+    """Part 5: thread CPU time a noise draw on the fast path (``NoiseBuffer.draw``), correction off, detection only, whole."""
     from commae.channels import noise
-    from commae.simulation import fastpath
 
     torch.set_num_threads(args.threads)
-    print(f"\n5. where the correction's time goes: thread CPU time a gaussian() call on the fast path, median over the calls of {args.repeats} interleaved runs of {bits:.1e} bits; {describe()}")
-    real_tails, real_gaussian = noise._exact_tails_, fastpath.gaussian
+    print(f"\n5. where the correction's time goes: thread CPU time a noise draw on the fast path, median over the calls of {args.repeats} interleaved runs of {bits:.1e} bits; {describe()}")
+    real_tails, real_draw = noise._exact_tails_, noise.NoiseBuffer.draw
     modes = {
-        "randn alone": lambda flat, generator: None,
-        "randn + detection": lambda flat, generator: noise._beyond(flat, flat.numpy() if flat.dtype == torch.float32 else None, noise.TAIL_THRESHOLD),
+        "randn alone": lambda flat, generator, views=None: None,
+        "randn + detection": lambda flat, generator, views=None: noise._beyond(views if views is not None else noise._Views(flat), noise.TAIL_THRESHOLD),
         "randn + whole correction": real_tails,
     }
     calls: dict[tuple[str, str], list[float]] = {}
@@ -200,16 +199,16 @@ def stages(args, bits: int) -> None:
                 for mode, tails in modes.items():
                     spent = calls.setdefault((name, mode), [])
 
-                    def timed(*a, spent=spent, **k):
+                    def timed(self, *a, spent=spent, **k):
                         start = time.thread_time()
-                        out = real_gaussian(*a, **k)
+                        out = real_draw(self, *a, **k)
                         spent.append(time.thread_time() - start)
                         return out
 
-                    noise._exact_tails_, fastpath.gaussian = tails, timed
+                    noise._exact_tails_, noise.NoiseBuffer.draw = tails, timed
                     engine(system, bits)
     finally:
-        noise._exact_tails_, fastpath.gaussian = real_tails, real_gaussian
+        noise._exact_tails_, noise.NoiseBuffer.draw = real_tails, real_draw
     print(f"  after: {describe()}")
     for name in SYSTEMS:
         for label, pick in (("median", statistics.median), ("10th percentile", lambda v: float(np.percentile(v, 10)))):

@@ -270,8 +270,8 @@ def test_the_slicer_decides_as_the_modem_on_every_float_near_a_boundary(make):
         v = u[torch.randperm(u.numel(), generator=torch.Generator().manual_seed(1))]
         y = torch.stack([u, v], -1).view(-1, 1, 2)
         expected = modem.decide(torch.view_as_complex(y.clone()))
-    shift = modem.constellation.k if count.pairs is not None else 0
-    assert torch.equal(count._slice(y.clone(), shift), expected << shift)
+    assert count.shift == (modem.constellation.k if count.pairs is not None else 0)
+    assert torch.equal(count._slice(y.clone()), expected << count.shift)
 
 
 def test_hamming_hard_words_do_not_depend_on_the_byte_the_counter_never_writes(monkeypatch):
@@ -297,4 +297,20 @@ def test_hamming_hard_words_do_not_depend_on_the_byte_the_counter_never_writes(m
         state = gen.get_state()
         fast = count(bits, 0.5, gen).tolist()
         assert fast == _generic(system, bits, 0.5, gen.set_state(state)), size
+        assert fast[0] > 20
+
+
+@pytest.mark.parametrize("make", [lambda: Modem(qam(16)), lambda: Modem(qam(64), symbols_per_message=3)], ids=["qam16", "qam64x3"])
+def test_qam_counts_stay_the_generic_counts_as_the_batch_size_changes(make):
+    # the QAM counter over AWGN keeps its tensors and views for one batch size: a new size makes new ones, the same
+    # size reuses them, and every batch counts what the generic path counts on the same draws
+    system = make()
+    count = fast_counter(system)
+    gen = torch.Generator()
+    for i, size in enumerate([5000, 1200, 1200, 5000]):
+        gen.manual_seed(40 + i)
+        bits = torch.randint(0, 2, (size, system.k), generator=gen, dtype=torch.uint8)
+        state = gen.get_state()
+        fast = count(bits, 0.3, gen).tolist()
+        assert fast == _generic(system, bits, 0.3, gen.set_state(state)), size
         assert fast[0] > 20

@@ -68,7 +68,7 @@ import torch
 
 from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric  # the counters' argument types; which counter runs a system is asked of it (fast_path)
 from ..channels import Channel, broadcast_no, split_channel_output
-from ..channels.noise import gaussian
+from ..channels.noise import NoiseBuffer, gaussian
 from ..snr import noise_std_per_real_dim
 from .draws import Messages, as_messages, bits_to_labels
 from .scratch import Scratch, fresh
@@ -261,6 +261,23 @@ def _least_float_at(fn: Callable[[float], float], level: float) -> float:
     return _float_of_key(high)
 
 
+class _QamPlan:
+    """The tensors one batch shape of the complex-AWGN QAM counter reuses, with their views, made once (``_ModemCounter._qam_awgn``)."""
+
+    __slots__ = ("key", "x", "points", "noise", "levels", "index", "decided", "key_flat", "per_symbol")
+
+    def __init__(self, key: tuple, batch: int, m: int, device: torch.device) -> None:
+        self.key = key
+        self.x = torch.empty(batch * m, dtype=torch.complex64, device=device)  # the sent points
+        self.points = torch.view_as_real(self.x).view(batch, m, 2)
+        self.noise = NoiseBuffer((batch, m, 2), device=device)  # the noise, then y, then the two levels
+        self.levels = torch.view_as_complex(self.noise.tensor)  # a symbol's two levels as one complex number
+        self.index = torch.view_as_real(self.levels)[..., 0]  # the real part of its product with the index weights
+        self.decided = torch.empty(batch, m, dtype=torch.int64, device=device)
+        self.key_flat = self.decided.view(-1)
+        self.per_symbol = torch.empty(batch * m, dtype=torch.int64, device=device)
+
+
 class _ModemCounter:
     def __init__(self, modem: Modem) -> None:
         c = modem.constellation
@@ -273,21 +290,30 @@ class _ModemCounter:
         self.pairs = _pair_tally(self.labels)  # [M * M] by (decided index, sent label), or None
         self.tally = _tally(c.num_points, points.device)
         self.scale = _NoiseScale(self.real)
-        self.slice = _additive(modem.channel) and c.kind in ("qam", "pam")
+        self.additive = _additive(modem.channel)
+        self.slice = self.additive and c.kind in ("qam", "pam")
+        self.pam = c.kind == "pam"
+        self.side, self.level_scale = modem._side, modem._level_scale
+        self.shift = self.width if self.pairs is not None else 0  # the slicer's index times 2**shift: room for the sent label
+        self.index_weights = complex(self.side << self.shift, -(1 << self.shift))  # see _slice
+        self.qam_awgn = self.slice and not self.real and c.kind == "qam" and self.pairs is not None
+        self.plan: _QamPlan | None = None
         self.shifts = torch.tensor([0, 32, 32], device=points.device)  # for _split3
         self.scratch = Scratch()
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         modem, m = self.modem, self.m
         messages = as_messages(messages)
+        if self.qam_awgn:
+            return self._qam_awgn(messages, no, gen)
         batch = messages.size
         sent = messages.symbol_labels(self.width)  # [B, m] int64
         take, device = self.scratch, sent.device
         x = torch.index_select(self.by_label, 0, sent.view(-1), out=take("x", (batch * m,), self.by_label.dtype, device))  # [B m], complex (float on a real channel)
-        if _additive(modem.channel):
+        if self.additive:
             x = x.view(batch, m) if self.real else torch.view_as_real(x).view(batch, m, 2)
             y = _awgn_real_part(modem.channel, self.scale, x, no, gen, (batch, m), take)
-            decided = self._slice(y, self.width if self.pairs is not None else 0) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
+            decided = self._slice(y) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
         else:
             y, h = split_channel_output(modem.channel, modem.channel(x.view(batch, m), no, generator=gen))
             decided = modem.decide(y, h)
@@ -303,8 +329,31 @@ class _ModemCounter:
         bit_errors, symbol_errors = _split(per_symbol.sum())
         return torch.stack([bit_errors, symbol_errors, per_symbol.view(batch, m).ne(0).any(-1).sum()])
 
-    def _slice(self, y: torch.Tensor, shift: int) -> torch.Tensor:
-        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples: the index times ``2**shift``, int64 ``[B, m]``.
+    def _qam_awgn(self, messages: Messages, no: float, gen: torch.Generator) -> torch.Tensor:
+        """``__call__`` for QAM over complex AWGN (up to 256 points): the same operations, on tensors and views made once per batch shape.
+
+        A batch of the engine is a couple of milliseconds, and the views,
+        lookups and checks of the general path cost a noticeable part of it.
+        """
+        m, batch = self.m, messages.size
+        sent = messages.labels if m == 1 and messages.labels is not None else messages.symbol_labels(self.width).view(-1)  # [B m] int64
+        plan = self.plan
+        if plan is None or plan.key != (batch, sent.device):
+            plan = self.plan = _QamPlan((batch, sent.device), batch, m, sent.device)
+        torch.index_select(self.by_label, 0, sent, out=plan.x)
+        w = plan.noise.draw(gen)
+        w.mul_(_SQRT_HALF).mul_(self.scale(no, w)).add_(plan.points)  # y, as AWGN computes it
+        self._index(w, plan.levels, plan.index, plan.decided)
+        key = plan.key_flat
+        key.bitwise_or_(sent)  # decided index * M + sent label
+        per_symbol = torch.index_select(self.pairs, 0, key, out=plan.per_symbol)
+        if m == 1:
+            return _split3(per_symbol.sum(), self.shifts)
+        bit_errors, symbol_errors = _split(per_symbol.sum())
+        return torch.stack([bit_errors, symbol_errors, per_symbol.view(batch, m).ne(0).any(-1).sum()])
+
+    def _slice(self, y: torch.Tensor) -> torch.Tensor:
+        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples: the index times ``2**shift``, int64 ``[B, m]`` (``shift``: the label width when the pair table exists, else 0).
 
         The same floats as the modem's ``level``, ``round((u / scale +
         (side - 1)) / 2)`` clamped to the levels, on both axes in one pass,
@@ -323,13 +372,26 @@ class _ModemCounter:
         nonzero only up to 256 points), exact in float32 however the complex
         product is evaluated, then converted once to int64.
         """
-        side, scale = self.modem._side, self.modem._level_scale
-        level = y.div_(2 * scale).add_((side - 1) / 2).round_().clamp_(0, side - 1)
-        if self.real or self.modem.constellation.kind == "pam":  # PAM: the real axis alone
+        if self.real or self.pam:  # PAM: the real axis alone
+            level = self._levels(y)
             level = level if self.real else level[..., 0]
-            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(shift)
-        index = torch.view_as_real(torch.view_as_complex(level).mul_(complex(side << shift, -(1 << shift))))[..., 0]
-        return self.scratch("decided", index.shape, torch.int64, index.device).copy_(index)
+            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(self.shift)
+        levels = torch.view_as_complex(y)
+        return self._index(y, levels, torch.view_as_real(levels)[..., 0], self.scratch("decided", levels.shape, torch.int64, y.device))
+
+    def _levels(self, y: torch.Tensor) -> torch.Tensor:
+        """The levels of :meth:`_slice`, in place on ``y``: ``round(y / (2 scale) + (side - 1) / 2)`` clamped to ``[0, side - 1]``."""
+        side = self.side
+        return y.div_(2 * self.level_scale).add_((side - 1) / 2).round_().clamp_(0, side - 1)
+
+    def _index(self, y: torch.Tensor, levels: torch.Tensor, index: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The point index times ``2**shift`` of the float ``[B, m, 2]`` received samples ``y`` into int64 ``out`` ``[B, m]`` (:meth:`_slice`).
+
+        ``levels`` is ``y`` viewed as complex, ``index`` the real part of that view.
+        """
+        self._levels(y)
+        levels.mul_(self.index_weights)
+        return out.copy_(index)
 
 
 class _HammingCounter:
@@ -348,6 +410,7 @@ class _HammingCounter:
         self.thresholds = _HardThresholds(code.channel.real)
         self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
         self.scratch = Scratch()
+        self.noise: NoiseBuffer | None = None  # the hard decoder's noise over AWGN, drawn into the same tensor batch after batch
         # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels);
         # the eighth byte, whatever it holds, lands at bit 64 or above (its weights are 2**(118 - 9j)), so it is never written
         self.pack = sum(1 << (56 + 6 - 9 * j) for j in range(7)) % (1 << 64)
@@ -385,7 +448,9 @@ class _HammingCounter:
         """
         code, batch, take, device = self.code, sent.shape[0], self.scratch, sent.device
         shape = (batch, 7) if code.channel.real else (batch, 7, 2)
-        w = gaussian(shape, gen, out=take("noise", shape, torch.float32, device))
+        if self.noise is None or self.noise.shape != shape or self.noise.tensor.device != device:
+            self.noise = NoiseBuffer(shape, device=device)
+        w = self.noise.draw(gen)
         draw = w if code.channel.real else w[..., 0]
         below_minus, below_plus = self.thresholds(no, w)
         rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a byte never written: see self.pack
