@@ -57,8 +57,9 @@ by the process and also redrawn in step 3 simply takes its tail value.
 The draws are a function of the generator's state alone (the process, the
 tail values and the redraws come from the same generator, after the
 ``randn`` draw), so the same seed gives the same noise, and the fast path
-(:mod:`commae.simulation.fastpath`), which calls :func:`gaussian` with the
-shape the channel would, sees the same draws as the generic one.
+(:mod:`commae.simulation.fastpath`), which draws with the shape the channel
+would (into a :class:`NoiseBuffer`: the same draws), sees the same draws as
+the generic one.
 
 What it costs
 -------------
@@ -69,20 +70,28 @@ sparse work is about :math:`2p` of the positions — 17 redraws and 17 tail
 values in such a call — and about :math:`4p` extra random numbers a draw.
 None of it is arithmetic-heavy: the time goes to the two reductions and to
 a fixed number of library calls a call, which come cold right after
-``randn`` has swept the caches (the figures below). The sparse work
-therefore runs as scalar Python on lists (``math.log1p``, ``math.sqrt``: the
-same IEEE operations, in the same order, as a vectorised numpy version, so
-the same draws — ``tests/test_noise.py`` replays the method in numpy and
-compares draw for draw), a few calls in all; nothing in it is approximate.
-Measured inside the engine (thread CPU time a call, part 5 of
-``benchmarks/noise_tail.py``, load 5 on 2 cores, median / 10th percentile):
-for 16-QAM's :math:`2^{18}` draws a batch the correction adds 0.29 / 0.24 ms
-to ``randn``'s 1.1 / 1.0 ms (detection 0.21 / 0.16, sparse work 0.08 / 0.09);
-for Hamming (7,4)'s :math:`1.8\cdot10^6` it adds 1.5 / 1.2 ms to 7.5 / 7.3 ms,
-nearly all of it the two reductions over 7 MB (1.2 / 1.0 ms). The engine's
-fast path keeps 0.90–0.93× of the wall-clock throughput of the engine before
-issue 25 (16-QAM 0.90, 0.90, 0.93; Hamming (7,4) hard 0.90, 0.90, 0.91; CPU
-time 0.92–0.97×; three runs of part 2 at load 4–5; docs/ber-curve.md).
+``randn`` has swept the caches. The sparse work therefore runs as scalar
+Python on lists (``math.log1p``, ``math.sqrt``: the same IEEE operations,
+in the same order, as a vectorised numpy version, so the same draws —
+``tests/test_noise.py`` replays the method in numpy and compares draw for
+draw), a few calls in all; nothing in it is approximate. A loop that draws
+one shape again and again — the engine's fast path — keeps a
+:class:`NoiseBuffer`, which makes the views and small tensors those calls
+work with once instead of on every draw.
+Measured inside the engine (thread CPU time a noise draw, part 5 of
+``benchmarks/noise_tail.py``, load 3.6 on 2 cores, median / 10th
+percentile): for 16-QAM's :math:`2^{18}` draws a batch the correction adds
+0.15 / 0.15 ms to ``randn``'s 1.15 / 1.14 ms (detection 0.10 / 0.09, sparse
+work 0.06 / 0.05); for Hamming (7,4)'s :math:`1.8\cdot10^6` it adds 0.96 /
+0.80 ms to 8.0 / 8.0 ms, most of it the two reductions over 7 MB (0.77 /
+0.62). Switched on and off in one engine, 16-QAM runs at 0.92–0.95× and
+Hamming (7,4) hard at 0.93–0.94× with the correction (wall and CPU time);
+the fast path, made
+faster elsewhere at the same time (its slicer and its fixed cost a batch,
+:mod:`commae.simulation.fastpath`), keeps 0.98–1.00× (16-QAM) and 0.95–0.96×
+(Hamming (7,4) hard) of the wall-clock throughput of the engine before
+issue 25, CPU time 1.00× and 0.95× (three runs of part 2 at load 3.4–3.6;
+docs/ber-curve.md).
 
 A float64 or half-precision tensor gets the same treatment (its ``randn``
 body, exact tails). On an accelerator ``torch.randn`` is another generator

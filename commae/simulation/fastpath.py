@@ -26,7 +26,9 @@ tensors:
   label), of ``popcount(sent XOR decided) + 2**32 [sent != decided]``, and
   one sum: bit errors in the low 32 bits, symbol errors in the high ones;
 * a counter reuses its tensors from batch to batch
-  (:class:`~commae.simulation.scratch.Scratch`), and
+  (:class:`~commae.simulation.scratch.Scratch`; QAM over complex AWGN keeps
+  its tensors with their views, and it and Hamming (7,4) hard draw their
+  noise into a :class:`~commae.channels.noise.NoiseBuffer`), and
   the engine gets each batch's counts of all its systems in one transfer.
 
 The noise is the generic path's: the counter draws the same
