@@ -411,6 +411,8 @@ class _HammingCounter:
         self.scale = _NoiseScale(code.channel.real)
         self.thresholds = _HardThresholds(code.channel.real)
         self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
+        # the codewords as byte masks, bit j of the codeword in byte j of an int64 (little-endian): which of a word's two candidate bytes to keep
+        self.codeword_bytes = torch.tensor([sum(bit << (8 * j) for j, bit in enumerate(c)) for c in code.codewords.to(torch.uint8).tolist()], dtype=torch.int64, device=words.device)
         self.scratch = Scratch()
         self.noise: NoiseBuffer | None = None  # the hard decoder's noise over AWGN, drawn into the same tensor batch after batch
         # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels);
@@ -455,15 +457,15 @@ class _HammingCounter:
         w = self.noise.draw(gen)
         draw = w if code.channel.real else w[..., 0]
         below_minus, below_plus = self.thresholds(no, w)
-        rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a byte never written: see self.pack
-        torch.lt(draw, below_minus, out=rows[:, 0, :7])
-        torch.lt(draw, below_plus, out=rows[:, 1, :7])
-        if sys.byteorder == "little":
-            words = torch.mul(rows.view(torch.int64).view(batch, 2), self.pack, out=take("words", (batch, 2), torch.int64, device))
-            words = words.bitwise_right_shift_(56).bitwise_and_(127)
-        else:
-            words = _pack_bits(rows[..., :7].to(torch.uint8), 7)
-        if_zero, if_one = words[:, 0], words[:, 1]
+        rows = take("rows", (2, batch, 8), torch.bool, device)  # the 7 bits of each word, then a byte never written: see self.pack
+        torch.lt(draw, below_minus, out=rows[0, :, :7])
+        torch.lt(draw, below_plus, out=rows[1, :, :7])
+        if sys.byteorder == "little":  # choose each bit's byte, then pack the 7 bytes: one word a message
+            if_zero, if_one = rows.view(torch.int64).view(2, batch)
+            mask = torch.index_select(self.codeword_bytes, 0, sent, out=take("mask", (batch,), torch.int64, device))
+            chosen = torch.bitwise_xor(if_zero, if_one, out=take("chosen", (batch,), torch.int64, device)).bitwise_and_(mask).bitwise_xor_(if_zero)
+            return chosen.mul_(self.pack).bitwise_right_shift_(56).bitwise_and_(127)
+        if_zero, if_one = _pack_bits(rows[..., :7].to(torch.uint8), 7)
         codeword = torch.index_select(self.codewords, 0, sent, out=take("codeword", (batch,), torch.int64, device))  # [B] 7 bits, MSB first
         return codeword.bitwise_and_(if_zero ^ if_one).bitwise_xor_(if_zero)
 
