@@ -33,6 +33,12 @@
    calls the machine's other load disturbed least) over the calls of
    ``--repeats`` interleaved runs. The difference of the last two is the sparse work:
    redraws, uniforms, tail values and writes.
+6. ``gaussian`` called with several intra-op threads (a training loop, the
+   engine's generic path), 2**18 draws: the median time of a call and of
+   the ``torch.randn`` call after it, with ``--threads`` threads and with
+   one, and with the tail correction's two reductions forced onto torch's
+   threads (how it ran before: split over OpenMP threads right after
+   ``randn``) instead of the calling thread.
 4. Plain Monte Carlo of uncoded BPSK over real AWGN at Eb/N0 = 12 dB (true
    BER Q(sqrt(2 * 10**1.2)) = 9.0e-9) with ``--mc-bits`` (default 1e10) bits,
    with the uncapped noise and with ``torch.randn`` alone: the errors, the
@@ -41,7 +47,7 @@
 The machine's load is printed before and after: on a shared machine the
 wall-clock numbers move a lot, the interleaved medians and the CPU time less.
 
-Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4,5] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
+Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4,5,6] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
 """
 
 from __future__ import annotations
@@ -145,7 +151,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--baseline", type=Path, action="append", default=[], help="a checkout of commae to run side by side (repeatable); the first is 'before' in the ratios")
-    parser.add_argument("--parts", default="1,2,3,5", help="which parts to run (4, an hour-scale run, only when asked)")
+    parser.add_argument("--parts", default="1,2,3,5,6", help="which parts to run (4, an hour-scale run, only when asked)")
     parser.add_argument("--mc-bits", type=float, default=1e10, help="bits in part 4")
     parser.add_argument("--draws", type=float, default=2.0**30, help="draws in part 3")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -176,6 +182,42 @@ def main() -> None:
         plain_bpsk(int(args.mc_bits), args.threads)
     if 5 in parts:
         stages(args, bits)
+    if 6 in parts:
+        caller_threads(args)
+
+
+def caller_threads(args) -> None:
+    """Part 6: ``gaussian`` of 2**18 draws with several intra-op threads, its reductions on the calling thread and on torch's threads."""
+    from commae.channels import noise
+
+    print(f"\n6. gaussian of 2**18 draws in a caller with intra-op threads, median of 300 calls (and of the torch.randn call after each); {describe()}")
+    out = torch.empty(1 << 17, 1, 2)
+    gen = torch.Generator().manual_seed(6)
+    threads_before, real_get = torch.get_num_threads(), torch.get_num_threads
+    try:
+        for threads in sorted({args.threads, 1}, reverse=True):
+            torch.set_num_threads(threads)
+            for label, forced in (("reductions on the calling thread", False), ("reductions on torch's threads (before)", True)):
+                if forced and threads == 1:
+                    continue
+                if forced:  # what _beyond did before: torch's amax and amin whatever the thread count
+                    torch.get_num_threads = lambda: 1
+                spent: dict[str, list[float]] = {"gaussian": [], "randn after it": []}
+                try:
+                    for _ in range(300):
+                        start = time.perf_counter()
+                        noise.gaussian(out.shape, gen, out=out)
+                        middle = time.perf_counter()
+                        torch.randn(out.shape, generator=gen, out=out)
+                        spent["gaussian"].append(middle - start)
+                        spent["randn after it"].append(time.perf_counter() - middle)
+                finally:
+                    torch.get_num_threads = real_get
+                timing = ", ".join(f"{k} {statistics.median(v) * 1e3:.3f} ms" for k, v in spent.items())
+                print(f"  {threads} thread{'s' if threads > 1 else ' '} {label:<40} {timing}")
+    finally:
+        torch.set_num_threads(threads_before)
+    print(f"  after: {describe()}")
 
 
 def stages(args, bits: int) -> None:

@@ -159,6 +159,23 @@ def test_a_noise_buffer_draws_what_gaussian_draws_call_after_call(shape, dtype):
         assert torch.equal(z, gaussian(shape, ref, dtype=dtype)) and torch.equal(gen.get_state(), ref.get_state())
 
 
+def test_gaussian_draws_the_same_with_several_intra_op_threads():
+    # with several torch threads the correction's two reductions run in numpy on the calling thread (split over
+    # OpenMP threads they stalled: part 6 of benchmarks/noise_tail.py), with one in torch: the same draws either way
+    before = torch.get_num_threads()
+    shapes = [(1 << 17, 1, 2), (70001,), (131072, 7, 2)]
+    try:
+        torch.set_num_threads(2)
+        several = [gaussian(shape, torch.Generator().manual_seed(i)) for i, shape in enumerate(shapes)]
+        torch.set_num_threads(1)
+        one = [gaussian(shape, torch.Generator().manual_seed(i)) for i, shape in enumerate(shapes)]
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(several, one))
+    plain = torch.randn(shapes[0], generator=torch.Generator().manual_seed(0))
+    assert 0 < int((several[0] != plain).sum()) < 80  # the correction ran
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64], ids=str)
 def test_gaussian_in_other_floating_dtypes(monkeypatch, dtype):
     # the correction runs on every floating dtype (bfloat16 raised a TypeError in numpy before); with t = 2 the mass

@@ -331,6 +331,15 @@ class _Views:
     view, written in place, else None. The first ``main`` draws (a multiple of
     :data:`_ROW`; 0 when a host array is short enough to look at whole) are
     looked at as ``rows``, whose max and min go to ``top`` and ``bottom``.
+
+    On the CPU the two reductions run on the calling thread alone: torch's
+    own (0.03 ms each for 2**18 draws) when torch runs one thread, as the
+    engine's batches do, numpy's (about twice that) when it runs several.
+    Split over two OpenMP threads right after ``randn``, they waited for the
+    second thread, and its spinning afterwards slowed the single-threaded
+    ``randn`` that followed: ``gaussian`` of 2**18 draws took 22.8 ms with 2
+    threads beside a busy process against 1.3 ms on one (part 6 of
+    ``benchmarks/noise_tail.py``).
     """
 
     __slots__ = ("flat", "size", "device", "host", "main", "rows", "top", "bottom", "top_host", "bottom_host", "host_rows")
@@ -356,8 +365,12 @@ def _beyond(views: _Views, t: float) -> list[int]:
     if not main:
         return (np.abs(host) > t).nonzero()[0].tolist() if host is not None else (views.flat.abs() > t).nonzero().view(-1).tolist()
     rows = views.rows
-    torch.amax(rows, dim=1, out=views.top)
-    torch.amin(rows, dim=1, out=views.bottom)
+    if host is not None and torch.get_num_threads() > 1:  # numpy's reductions run on this thread alone (see _Views)
+        np.maximum.reduce(views.host_rows, axis=1, out=views.top_host)
+        np.minimum.reduce(views.host_rows, axis=1, out=views.bottom_host)
+    else:
+        torch.amax(rows, dim=1, out=views.top)
+        torch.amin(rows, dim=1, out=views.bottom)
     if host is not None:
         crossing = ((views.top_host > t) | (views.bottom_host < -t)).nonzero()[0]
     else:
