@@ -79,19 +79,19 @@ one shape again and again — the engine's fast path — keeps a
 :class:`NoiseBuffer`, which makes the views and small tensors those calls
 work with once instead of on every draw.
 Measured inside the engine (thread CPU time a noise draw, part 5 of
-``benchmarks/noise_tail.py``, load 3.6 on 2 cores, median / 10th
+``benchmarks/noise_tail.py``, load 5.8 on 2 cores, median / 10th
 percentile): for 16-QAM's :math:`2^{18}` draws a batch the correction adds
-0.15 / 0.15 ms to ``randn``'s 1.15 / 1.14 ms (detection 0.10 / 0.09, sparse
-work 0.06 / 0.05); for Hamming (7,4)'s :math:`1.8\cdot10^6` it adds 0.96 /
-0.80 ms to 8.0 / 8.0 ms, most of it the two reductions over 7 MB (0.77 /
-0.62). Switched on and off in one engine, 16-QAM runs at 0.92–0.95× and
-Hamming (7,4) hard at 0.93–0.94× with the correction (wall and CPU time);
-the fast path, made
-faster elsewhere at the same time (its slicer and its fixed cost a batch,
-:mod:`commae.simulation.fastpath`), keeps 0.98–1.00× (16-QAM) and 0.95–0.96×
-(Hamming (7,4) hard) of the wall-clock throughput of the engine before
-issue 25, CPU time 1.00× and 0.95× (three runs of part 2 at load 3.4–3.6;
-docs/ber-curve.md).
+0.16 / 0.15 ms to ``randn``'s 1.15 / 1.14 ms (detection 0.10 / 0.09, sparse
+work 0.06 / 0.05); for Hamming (7,4)'s :math:`1.8\cdot10^6` it adds 1.00 /
+0.79 ms to 8.0 / 8.0 ms, most of it the two reductions over 7 MB (0.78 /
+0.55). Switched on and off in one engine, 16-QAM runs at 0.91–0.93× (wall)
+and 0.89–0.92× (CPU time) with the correction, Hamming (7,4) hard at
+0.93–0.99× and 0.93–0.96×; the fast path, made faster elsewhere at the same
+time (its slicer, its fixed cost a batch and Hamming's packing,
+:mod:`commae.simulation.fastpath`), keeps 0.97–1.00× (16-QAM) and
+0.96–1.04× (Hamming (7,4) hard) of the wall-clock throughput of the engine
+before issue 25, CPU time 0.97–0.99× for both (three runs of part 2 at load
+4.7–5.8; docs/ber-curve.md).
 
 A float64 or half-precision tensor gets the same treatment (its ``randn``
 body, exact tails). On an accelerator ``torch.randn`` is another generator
