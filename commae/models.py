@@ -256,14 +256,36 @@ class Receiver(nn.Module):
         Width of the hidden layers.
     layers : int
         Hidden layers (2 by default; O'Shea & Hoydis use one of width ``M``).
+    noise_input : bool
+        Give the receiver the noise level: one more input feature,
+        :math:`\log_{10} N_0` of each example (:meth:`noise_feature`), as the
+        neural demapper of Sionna's end-to-end autoencoder tutorial takes it.
+        Trained over a range of SNRs, a receiver without it sees only ``y``
+        and learns outputs for an average noise level: its bit LLRs are then
+        too small where the noise is weaker and too large where it is
+        stronger. With it the LLRs can follow :math:`N_0`
+        (``tests/test_receiver_noise_input.py``). ``forward`` then needs ``no``.
 
     Notes
     -----
-    ``forward(y, h=None)``: ``y`` ``[B, n]`` complex64 (float32 when real),
-    ``h`` ``[B, n]`` complex64 with CSI; returns logits ``[B, M]`` or ``[B, k]``.
+    ``forward(y, h=None, no=None)``: ``y`` ``[B, n]`` complex64 (float32 when
+    real), ``h`` ``[B, n]`` complex64 with CSI, ``no`` linear N0 (scalar or
+    ``[B]``; read only with ``noise_input``); returns logits ``[B, M]`` or ``[B, k]``.
     """
 
-    def __init__(self, k: int, n: int = 1, *, real: bool = False, output: Output = "symbol", csi: bool = False, fading: bool = False, hidden: int = 64, layers: int = 2) -> None:
+    def __init__(
+        self,
+        k: int,
+        n: int = 1,
+        *,
+        real: bool = False,
+        output: Output = "symbol",
+        csi: bool = False,
+        fading: bool = False,
+        hidden: int = 64,
+        layers: int = 2,
+        noise_input: bool = False,
+    ) -> None:
         super().__init__()
         self.k = _check_positive_int(k, "k")
         self.n = _check_positive_int(n, "n")
@@ -281,20 +303,44 @@ class Receiver(nn.Module):
         self.real = bool(real)
         per_use = 1 if real else 2
         in_features = 5 * self.n + 1 if self.csi else 2 * self.n + 1 if self.fading else self.n * per_use  # see csi_features, gain_free_features
+        self.noise_input = bool(noise_input)
+        in_features += self.noise_input  # log10 N0 (noise_feature)
         out_features = (1 << self.k) if output == "symbol" else self.k
         self.net = _mlp([in_features, *[hidden] * layers, out_features])
 
     #: :math:`R` of :meth:`csi_features`: the normalised matched-filter output is bounded by ``R`` (12 dB above the points' unit RMS).
     EQUALISED_BOUND = 4.0
 
-    def forward(self, y: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, h: torch.Tensor | None = None, no: float | torch.Tensor | None = None) -> torch.Tensor:
         if self.csi:
             if h is None:
                 raise ValueError("h must be given: this receiver was built for a channel with CSI")
-            return self.net(self.csi_features(y, h))
-        if self.fading:
-            return self.net(self.gain_free_features(y))
-        return self.net(complex_to_features(y).float())
+            features = self.csi_features(y, h)
+        elif self.fading:
+            features = self.gain_free_features(y)
+        else:
+            features = complex_to_features(y).float()
+        if self.noise_input:
+            if no is None:
+                raise ValueError("no must be given: this receiver takes the noise level as an input (noise_input=True)")
+            features = torch.cat([features, self.noise_feature(no, features.shape[0], features.device)], dim=-1)
+        return self.net(features)
+
+    @staticmethod
+    def noise_feature(no: float | torch.Tensor, size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        r""":math:`\log_{10} N_0` ``[size, 1]`` float32: the extra input of a receiver with ``noise_input``.
+
+        ``no`` is linear N0, positive: a scalar or one value per example
+        (``[size]`` or ``[size, 1]``). The logarithm keeps the feature of
+        order one over any SNR range (Es/N0 from −10 to 30 dB gives 1 to −3),
+        as in Sionna's demapper.
+        """
+        no = torch.as_tensor(no, dtype=torch.float32, device=device)
+        if no.numel() not in (1, size):
+            raise ValueError(f"no must be a scalar or one value per example ({size}), got shape {tuple(no.shape)}")
+        if not bool((no > 0).all()):
+            raise ValueError("no must be positive (linear N0)")
+        return torch.log10(no).reshape(-1, 1).expand(size, 1)
 
     @staticmethod
     def gain_free_features(y: torch.Tensor) -> torch.Tensor:
@@ -400,6 +446,10 @@ class Autoencoder(nn.Module):
         Learn the points, the message probabilities, or both (see
         :class:`Transmitter`); needs ``normalization="batch"``, which it
         selects when ``normalization`` is None.
+    noise_input : bool
+        The receiver takes the noise level :math:`\log_{10} N_0` as an input
+        (:class:`Receiver`); the model then hands it ``no`` in :meth:`forward`,
+        :meth:`receive` and :meth:`bit_llrs`, which must be given.
 
     Notes
     -----
@@ -423,6 +473,7 @@ class Autoencoder(nn.Module):
         constellation: bool = False,
         rx_layers: int = 2,
         shaping: Shaping = "geometric",
+        noise_input: bool = False,
     ) -> None:
         super().__init__()
         channel = AWGN(real=real) if channel is None else channel
@@ -434,7 +485,7 @@ class Autoencoder(nn.Module):
             raise ValueError(f"channel must match real={real}: use AWGN(real={real})" + ("; Rayleigh needs complex uses" if real else ""))
         self.transmitter = Transmitter(k, n, real=real, hidden=hidden, normalization=normalization, constellation=constellation, shaping=shaping)
         self.channel = channel
-        self.receiver = Receiver(k, n, real=real, output=output, csi=channel.csi, fading=channel.fading is not None, hidden=hidden, layers=rx_layers)
+        self.receiver = Receiver(k, n, real=real, output=output, csi=channel.csi, fading=channel.fading is not None, hidden=hidden, layers=rx_layers, noise_input=noise_input)
         self.k, self.n = self.transmitter.k, self.transmitter.n
         self.bits_per_symbol = self.k
         self.num_messages = self.transmitter.num_messages
@@ -470,7 +521,7 @@ class Autoencoder(nn.Module):
     def forward(self, messages: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor:
         x = self.transmitter(messages)
         y, h = split_channel_output(self.channel, self.channel(x, no, generator=generator))
-        return self.receiver(y, h)
+        return self.receiver(y, h, no)
 
     def decide(self, logits: torch.Tensor) -> torch.Tensor:
         """Hard message decisions ``[B]`` from receiver logits."""
@@ -485,8 +536,8 @@ class Autoencoder(nn.Module):
         return self.transmitter(bits_to_int(bits))
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
-        """Received ``[B, n]`` (and CSI) to hard bit decisions ``[B, k]``."""
-        logits = self.receiver(y, h)
+        """Received ``[B, n]`` (and CSI) at linear ``no`` (needed with ``noise_input``) to hard bit decisions ``[B, k]``."""
+        logits = self.receiver(y, h, no)
         if self.output == "bit":
             return (logits > 0).to(torch.float32)
         return int_to_bits(logits.argmax(-1), self.k)
@@ -502,16 +553,17 @@ class Autoencoder(nn.Module):
 
     def extra_repr(self) -> str:
         shaping = "" if self.transmitter.shaping == "geometric" else f", shaping={self.transmitter.shaping!r}"
-        return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}{shaping}"
+        noise = ", noise_input=True" if self.receiver.noise_input else ""
+        return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}{shaping}{noise}"
 
     def bit_llrs(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
-        r"""Bit LLRs ``ln P(b=1|y)/P(b=0|y)`` ``[B, k]`` for a coded link (:class:`~commae.bicm.BICM`); ``no`` is not used.
+        r"""Bit LLRs ``ln P(b=1|y)/P(b=0|y)`` ``[B, k]`` for a coded link (:class:`~commae.bicm.BICM`); ``no`` is read only by a receiver with ``noise_input``.
 
         A bit-wise receiver's logits are these LLRs (BCE trains them so). A
         symbol-wise one's log-softmax is the log-posterior of each message;
         bit ``j`` gets :math:`\ln\sum_{m: b_j(m)=1} P(m|y) - \ln\sum_{m: b_j(m)=0} P(m|y)` (logsumexp).
         """
-        logits = self.receiver(y, h).float()
+        logits = self.receiver(y, h, no).float()
         if self.output == "bit":
             return logits
         labels = int_to_bits(torch.arange(self.num_messages, device=logits.device), self.k).bool().T  # [k, M]
