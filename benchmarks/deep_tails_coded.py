@@ -7,8 +7,8 @@ its likelihood-ratio weights degenerate as ``D`` grows. Two tables:
 1. **Gain against length**, measured where the truth is known: the (n, 1)
    repetition code on a star-shaped Tanner graph (a tree of degree-2 checks:
    min-sum BP passes each LLR on unchanged and is the exact MAP, BLER =
-   Q(sqrt(2 Eb/N0)) whatever n; float32 sum-product saturates its messages
-   at 16.6 and is not, docs/coded.md), BPSK over complex
+   Q(sqrt(2 Eb/N0)) whatever n; so does sum-product, whose float32 rule no
+   longer saturates at 16.6, docs/coded.md), BPSK over complex
    AWGN, so ``D = n``; at the Eb/N0 where the BLER is 1e-5, 1e-7 and 1e-9.
    Per point: the estimate over the closed form, whether its 95 % interval
    covers it, the relative half-width reached (10 % asked for, or the budget
