@@ -77,9 +77,9 @@ class BatchRunner:
     ----------
     named : dict of str to System
         The systems by name.
-    groups : dict of (k, n) or (k, n, key) to list of str
-        The names of the systems of each shape (and message distribution,
-        ``key``: None when equiprobable): they share messages and noise.
+    groups : dict of (k, n, key) to list of str
+        The names of the systems of each shape and message distribution
+        (``key``: None when equiprobable): they share messages and noise.
     threads : int, optional
         As :func:`~commae.simulation.simulate`'s ``threads``.
     fast : bool
@@ -89,8 +89,8 @@ class BatchRunner:
     device : torch.device
     rank, world : int
         This process's rank and the number of ranks (0 and 1 in one process).
-    priors : dict of key to Tensor, optional
-        The message probabilities of each distribution ``key`` of ``groups``.
+    priors : dict of key to Tensor or None
+        The message probabilities of each distribution ``key`` of ``groups`` (None: equiprobable).
 
     Use it as a context manager (it sets torch's thread count while batches
     run ahead) and call :meth:`point` once per Eb/N0 point.
@@ -106,10 +106,10 @@ class BatchRunner:
         device: torch.device,
         rank: int,
         world: int,
-        priors: dict[bytes | None, torch.Tensor | None] | None = None,
+        priors: dict[bytes | None, torch.Tensor | None],
     ) -> None:
         self.named, self.groups, self.seed, self.device, self.rank, self.world, self.fast = named, groups, seed, device, rank, world, fast
-        self.priors = {key: (None if p is None else p.to(device)) for key, p in (priors or {}).items()}
+        self.priors = self._on_device(priors)
         # each worker's own counters (they keep per-batch tensors) and message tensors, lent to one batch at a time
         first = self._state()
         self.workers = _workers(threads, device, all(counter is not None for counter in first[0].values()))
@@ -123,13 +123,16 @@ class BatchRunner:
     def _state(self) -> tuple[dict[str, Counter | None], dict[tuple, Scratch]]:
         return {name: (fast_counter(system) if self.fast else None) for name, system in self.named.items()}, {shape: Scratch() for shape in self.groups}
 
+    def _on_device(self, priors: dict[bytes | None, torch.Tensor | None]) -> dict[bytes | None, torch.Tensor | None]:
+        return {key: (None if p is None else p.to(self.device)) for key, p in priors.items()}
+
     def use(self, named: dict[str, System], groups: dict[tuple, list[str]], priors: dict[bytes | None, torch.Tensor | None]) -> None:
         """Run these systems, groups and message distributions from the next point on (systems tuned to the SNR change from point to point).
 
         Called between points, when no batch is in flight and every worker's state is back.
         """
         self.named, self.groups = named, groups
-        self.priors = {key: (None if p is None else p.to(self.device)) for key, p in priors.items()}
+        self.priors = self._on_device(priors)
         for _ in range(self.workers):
             self.states.get_nowait()
         for _ in range(self.workers):
@@ -201,8 +204,8 @@ class BatchRunner:
                 gen = torch.Generator(device=self.device)
                 found: dict[str, tuple[list[int], torch.Tensor]] = {}
                 for shape, members, size in plan:
-                    k, n = shape[0], shape[1]
-                    prior = self.priors.get(shape[2]) if len(shape) > 2 else None  # the group's message distribution (None: equiprobable)
+                    k, n, key = shape
+                    prior = self.priors[key]  # the group's message distribution (None: equiprobable)
                     gen.manual_seed(_batch_seed(self.seed, point, batch * self.world + self.rank))
                     messages = Messages.draw(size, k, gen, self.device, scratch[shape], probabilities=prior)
                     after_messages = gen.get_state()
