@@ -261,6 +261,16 @@ def _check_seed(seed: int) -> int:
     return int(seed)
 
 
+def _numpy(value: object, dtype: type, refusal: str) -> np.ndarray:
+    """``value`` (a tensor, array or sequence) as a numpy array of ``dtype``, or a ``ValueError``: ``refusal`` and the type given."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{refusal}, got {type(value).__name__}") from None
+
+
 def _db_array(value: ArrayLike, name: str) -> np.ndarray:
     """An SNR in dB as a finite float array, or a ``ValueError`` naming ``name``."""
     try:
@@ -298,12 +308,7 @@ def _points_and_labels(constellation: ConstellationLike, real: bool, probabiliti
         if probabilities is None and constellation.shaped:
             probabilities = constellation.probabilities.detach().cpu().numpy()
     else:
-        if isinstance(constellation, torch.Tensor):
-            constellation = constellation.detach().cpu().numpy()
-        try:
-            points = np.asarray(constellation, dtype=np.complex128)
-        except (TypeError, ValueError):
-            raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got {type(constellation).__name__}") from None
+        points = _numpy(constellation, np.complex128, "constellation must be a Constellation or a 1-D array of complex points")
         if points.ndim != 1:
             raise ValueError(f"constellation must be a Constellation or a 1-D array of complex points, got shape {points.shape}")
         num_points = points.shape[0]
@@ -320,12 +325,7 @@ def _points_and_labels(constellation: ConstellationLike, real: bool, probabiliti
         labels = int_to_bits(torch.arange(num_points), k).numpy().astype(np.float64)
     prior = None
     if probabilities is not None:
-        if isinstance(probabilities, torch.Tensor):
-            probabilities = probabilities.detach().cpu().numpy()
-        try:
-            prior = np.asarray(probabilities, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"probabilities must be an array of {points.shape[0]} positive numbers summing to 1, got {type(probabilities).__name__}") from None
+        prior = _numpy(probabilities, np.float64, f"probabilities must be an array of {points.shape[0]} positive numbers summing to 1")
         if prior.shape != points.shape or not np.isfinite(prior).all() or (prior <= 0).any() or abs(prior.sum() - 1.0) > 1e-6:
             raise ValueError(f"probabilities must be an array of {points.shape[0]} positive numbers summing to 1 (one per point), got shape {prior.shape} and sum {prior.sum():.6g}")
         prior = prior / prior.sum()
