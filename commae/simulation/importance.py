@@ -251,15 +251,15 @@ class BiasedNoise:
         if system.k <= _MAX_CODEBOOK_BITS:
             with torch.inference_mode():
                 codebook = _real_dims(system.transmit(_all_bits(system.k, device))).to(torch.float64)  # [M, D]
+        self.basis, self.blocks, block_points = _signal_space(system, codebook, device)
+        self.basis32 = None if self.basis is None else self.basis.to(torch.float32)
         self.d_min = None
         if codebook is not None:
             distance = torch.cdist(codebook, codebook).pow(2)
             distance.fill_diagonal_(math.inf)
             self.d_min = float(distance.min().sqrt())
-        self.basis, self.blocks, block_d_min = _signal_space(system, codebook, device)
-        self.basis32 = None if self.basis is None else self.basis.to(torch.float32)
-        if self.d_min is None:  # a lower bound: two messages differ in at least one block
-            self.d_min = block_d_min
+        elif block_points is not None:  # a lower bound: two messages differ in at least one block
+            self.d_min = _min_distance(block_points)
         method = settings.method
         if method == "auto":  # translation only toward the dominating points of a receiver known to decide by them
             method = "shift" if codebook is not None and getattr(system, "fast_path", None) is not None else "scale"
@@ -338,8 +338,15 @@ class BiasedNoise:
         return noise, -log_q_over_p, defensive
 
 
-def _signal_space(system: System, codebook: torch.Tensor | None, device: torch.device) -> tuple[torch.Tensor | None, int, float | None]:
-    """Where the signal lives, for variance scaling: an orthonormal basis ``[D_b, r]`` float64 of each block's signal space, the blocks, and the blocks' minimum distance.
+def _min_distance(points: torch.Tensor) -> float:
+    """The smallest distance between two of ``points`` ``[M, D]``."""
+    distance = torch.cdist(points, points)
+    distance.fill_diagonal_(math.inf)
+    return float(distance.min())
+
+
+def _signal_space(system: System, codebook: torch.Tensor | None, device: torch.device) -> tuple[torch.Tensor | None, int, torch.Tensor | None]:
+    """Where the signal lives, for variance scaling: an orthonormal basis ``[D_b, r]`` float64 of each block's signal space, the blocks, and a block's points ``[M_b, D_b]`` float64.
 
     A system whose channel symbols are blocks of one smaller signal set side by
     side (a coded link: :meth:`~commae.bicm.BICM.signal_set`) says so; any
@@ -360,9 +367,7 @@ def _signal_space(system: System, codebook: torch.Tensor | None, device: torch.d
         return None, 1, None
     _, singular, vh = torch.linalg.svd(points - points.mean(0), full_matrices=False)
     rank = int((singular > 1e-9 * float(singular.max())).sum())
-    distance = torch.cdist(points, points)
-    distance.fill_diagonal_(math.inf)
-    return vh[:rank].T.contiguous(), int(blocks), float(distance.min())
+    return vh[:rank].T.contiguous(), int(blocks), points
 
 
 def variance_scale(dims: int, distance: float) -> float:
