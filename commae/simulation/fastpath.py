@@ -326,6 +326,10 @@ class _ModemCounter:
         else:
             wrong = self.labels.index_select(0, decided.view(-1)).bitwise_xor_(sent.view(-1))
             per_symbol = self.tally.index_select(0, wrong)
+        return self._counts(per_symbol, batch, m)
+
+    def _counts(self, per_symbol: torch.Tensor, batch: int, m: int) -> torch.Tensor:
+        """Bit, symbol and block errors int64 ``[3]`` of the :func:`_tally` entries ``per_symbol`` ``[B m]``."""
         if m == 1:
             return _split3(per_symbol.sum(), self.shifts)
         bit_errors, symbol_errors = _split(per_symbol.sum())
@@ -349,10 +353,7 @@ class _ModemCounter:
         key = plan.key_flat
         key.bitwise_or_(sent)  # decided index * M + sent label
         per_symbol = torch.index_select(self.pairs, 0, key, out=plan.per_symbol)
-        if m == 1:
-            return _split3(per_symbol.sum(), self.shifts)
-        bit_errors, symbol_errors = _split(per_symbol.sum())
-        return torch.stack([bit_errors, symbol_errors, per_symbol.view(batch, m).ne(0).any(-1).sum()])
+        return self._counts(per_symbol, batch, m)
 
     def _slice(self, y: torch.Tensor) -> torch.Tensor:
         """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples: the index times ``2**shift``, int64 ``[B, m]`` (``shift``: the label width when the pair table exists, else 0).
