@@ -207,6 +207,12 @@ class _Graph:
         self.check_var_of_edge = torch.cat(check_edges).to(device)
 
 
+def _signs(v: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The signs of ``v`` ``[rows, d, B]`` as +-1 into ``out`` (a -0 counts as negative), and their product over each check ``[rows, 1, B]``."""
+    signs = torch.copysign(torch.ones((), dtype=v.dtype, device=v.device), v, out=out)
+    return signs, signs.prod(1, keepdim=True)
+
+
 def _check_sum_product(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor) -> None:
     """Exact boxplus on ``v`` ``[rows, d, B]`` (lambda sign), written into ``out``; ``work`` is scratch of the same shape.
 
@@ -238,8 +244,8 @@ def _check_sum_product(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor) -
         acc.addcmul_(y[:, j], tmp)  # acc (+)= y_j
     out[:, 0].copy_(acc)
     torch.div(2.0, out, out=out).log1p_()  # |c_j| = log1p(2 / Y_j): Y_j = inf (an erased other) gives 0
-    signs = torch.copysign(torch.ones((), dtype=v.dtype, device=v.device), v, out=work)  # +-1 (a -0 counts as negative)
-    signs.mul_(signs.prod(1, keepdim=True))  # the product of the others' signs
+    signs, parity = _signs(v, work)
+    signs.mul_(parity)  # the product of the others' signs
     out.mul_(signs)
 
 
@@ -258,8 +264,7 @@ def _check_min_sum(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor, scale
         mins.mul_(scale)
     if offset != 0.0:
         mins.sub_(offset).clamp_min_(0.0)
-    signs = torch.copysign(torch.ones((), dtype=v.dtype, device=v.device), v, out=work)  # +-1 (a -0 counts as negative)
-    parity = signs.prod(1, keepdim=True)  # the product of all the signs
+    signs, parity = _signs(v, work)
     m2.sub_(m1).mul_(parity)
     m1.mul_(parity)
     torch.addcmul(m1, at_min, m2, out=out)  # parity * (m2 on the edge at the minimum, m1 elsewhere)
