@@ -182,12 +182,9 @@ class Transmitter(nn.Module):
         if self.constellation is not None:
             if p is None:
                 return self.constellation().unsqueeze(-1)  # [M, 1]; normalised over its M points
-            w = self.constellation.weight  # [M, 2], raw
-            w = w / (p * w.pow(2).sum(-1)).sum().sqrt()  # as Constellation's mean when p = 1/M, to the last bit
-            return torch.view_as_complex(w.contiguous()).unsqueeze(-1)
+            return _unit_energy_points(self.constellation.weight, p)  # raw points: as Constellation's mean when p = 1/M, to the last bit
         if self.shaping == "probabilistic":
-            w = self.grid / (p * self.grid.pow(2).sum(-1)).sum().sqrt()  # [M, 2]
-            return torch.view_as_complex(w.contiguous()).unsqueeze(-1)
+            return _unit_energy_points(self.grid, p)
         table = self._raw(torch.arange(self.num_messages, device=self._device()))  # [M, n] or [M, 2n]
         if self.normalization == "message":
             table = table * (self.n / table.pow(2).sum(-1, keepdim=True).clamp_min(1e-12)).sqrt()
@@ -228,6 +225,12 @@ class Transmitter(nn.Module):
 
     def _device(self) -> torch.device:
         return next(self.parameters()).device
+
+
+def _unit_energy_points(w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Points ``w`` ``[M, 2]`` (real, imaginary) scaled to unit average energy under the probabilities ``p`` ``[M]``, as complex ``[M, 1]``."""
+    w = w / (p * w.pow(2).sum(-1)).sum().sqrt()
+    return torch.view_as_complex(w.contiguous()).unsqueeze(-1)
 
 
 class Receiver(nn.Module):
