@@ -200,13 +200,12 @@ def ber_curve(
     systems = {**learned, **compared}
     if importance is not None:
         from .. import distributed
-        from ..simulation.draws import message_probabilities
+        from ..simulation.draws import sends_own_distribution
         from ..simulation.importance import can_translate, supports_importance
-        from ..system import tunes_to_snr
 
         if distributed.is_distributed():
             raise click.UsageError("--importance-sampling runs in one process: launch it without torchrun")
-        shaped = [name for name, system in systems.items() if tunes_to_snr(system) or message_probabilities(system) is not None]
+        shaped = [name for name, system in systems.items() if sends_own_distribution(system)]
         if shaped:
             raise click.UsageError(f"--importance-sampling draws equiprobable messages and {', '.join(shaped)} sends its own distribution: simulate it without --importance-sampling")
         unfit = [f"{name} ({getattr(system.channel, 'name', '?')})" for name, system in systems.items() if not supports_importance(system)]

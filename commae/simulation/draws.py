@@ -34,9 +34,10 @@ import sys
 import torch
 
 from ..constellations import draw_indices
+from ..system import tunes_to_snr
 from .scratch import Scratch, fresh
 
-__all__ = ["Messages", "as_messages", "bits_to_labels", "message_probabilities", "distribution_key"]
+__all__ = ["Messages", "as_messages", "bits_to_labels", "message_probabilities", "sends_own_distribution", "distribution_key"]
 
 _MAX_LABEL_BITS = 63  # labels up to this many bits are non-negative int64
 
@@ -203,6 +204,11 @@ def message_probabilities(system: object) -> torch.Tensor | None:
     ask = getattr(system, "message_probabilities", None)
     p = ask() if callable(ask) else None
     return None if p is None else p.detach().to(torch.float64)
+
+
+def sends_own_distribution(system: object) -> bool:
+    """Whether ``system`` draws its messages from a distribution of its own, now (:func:`message_probabilities`) or at the SNR it runs at (a system tuned to the SNR, :func:`~commae.system.tunes_to_snr`)."""
+    return tunes_to_snr(system) or message_probabilities(system) is not None
 
 
 def distribution_key(probabilities: torch.Tensor | None) -> bytes | None:

@@ -64,7 +64,7 @@ from tqdm.auto import tqdm
 
 from .. import distributed as _dist
 from ..system import System, at_ebno, tunes_to_snr
-from .draws import distribution_key, message_probabilities
+from .draws import distribution_key, message_probabilities, sends_own_distribution
 from .importance import ImportanceSampling, simulate_importance
 from .results import result_row
 from .runner import BatchRunner, _batch_seed
@@ -225,7 +225,7 @@ def simulate(
             raise ValueError(f"importance must be an ImportanceSampling, got {type(importance).__name__}")
         if world > 1:
             raise ValueError("importance sampling runs in one process; launch it without torchrun")
-        shaped = [name for name, system in named.items() if tunes_to_snr(system) or message_probabilities(system) is not None]
+        shaped = [name for name, system in named.items() if sends_own_distribution(system)]
         if shaped:
             raise ValueError(f"importance sampling draws equiprobable messages; {', '.join(shaped)} sends its own distribution: simulate it without importance sampling")
         return simulate_importance(
