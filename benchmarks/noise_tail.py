@@ -14,7 +14,7 @@
      eb3e80a^``; the previous implementation of the correction,
      ``git worktree add /tmp/prev d4bd766``), each in its own long-lived worker process, runs interleaved;
    * always: the correction switched on and off in one process (off:
-     :func:`~commae.channels.noise.gaussian` is ``torch.randn`` alone), which
+     :func:`~commae.channels.noise.gaussian` and ``NoiseBuffer.draw`` are ``torch.randn`` alone), which
      isolates its cost.
 
    Each line gives the median wall-clock Mbit/s and the median CPU seconds
@@ -25,14 +25,20 @@
    test): the counts beyond 5, 5.5, 5.77, 6 and 6.5 sigma against the normal
    tail's expected counts, and the largest draw.
 5. Where the correction's time goes, inside the engine (the same runs as
-   part 2, in this process): the thread CPU time of each
-   :func:`~commae.channels.noise.gaussian` call on the fast path, with the
+   part 2, in this process): the thread CPU time of each noise draw on the
+   fast path (:meth:`~commae.channels.noise.NoiseBuffer.draw`), with the
    correction off (``torch.randn`` alone), with only its detection (the
    row-wise max and min and the look inside the rows that cross,
    ``noise._beyond``), and whole; the median and the 10th percentile (the
    calls the machine's other load disturbed least) over the calls of
    ``--repeats`` interleaved runs. The difference of the last two is the sparse work:
    redraws, uniforms, tail values and writes.
+6. ``gaussian`` called with several intra-op threads (a training loop, the
+   engine's generic path), 2**18 draws: the median time of a call and of
+   the ``torch.randn`` call after it, with ``--threads`` threads and with
+   one, and with the tail correction's two reductions forced onto torch's
+   threads (how it ran before: split over OpenMP threads right after
+   ``randn``) instead of the calling thread.
 4. Plain Monte Carlo of uncoded BPSK over real AWGN at Eb/N0 = 12 dB (true
    BER Q(sqrt(2 * 10**1.2)) = 9.0e-9) with ``--mc-bits`` (default 1e10) bits,
    with the uncapped noise and with ``torch.randn`` alone: the errors, the
@@ -41,7 +47,7 @@
 The machine's load is printed before and after: on a shared machine the
 wall-clock numbers move a lot, the interleaved medians and the CPU time less.
 
-Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4,5] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
+Run: ``python benchmarks/noise_tail.py [--parts 1,2,3,4,5,6] [--mc-bits 1e10] [--baseline DIR] [--bits 2e7] [--repeats 9] [--threads N] [--draws 2**30]``
 """
 
 from __future__ import annotations
@@ -95,11 +101,11 @@ def engine(system, bits: int) -> tuple[float, float]:
 
 @contextlib.contextmanager
 def plain_randn():
-    """The correction off in this process: :func:`gaussian` is then ``torch.randn`` alone, as before issue 25."""
+    """The correction off in this process: :func:`gaussian` and :meth:`NoiseBuffer.draw` are then ``torch.randn`` alone, as before issue 25."""
     from commae.channels import noise
 
     saved = noise._exact_tails_
-    noise._exact_tails_ = lambda flat, generator: None
+    noise._exact_tails_ = lambda flat, generator, views=None: None
     try:
         yield
     finally:
@@ -145,7 +151,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--baseline", type=Path, action="append", default=[], help="a checkout of commae to run side by side (repeatable); the first is 'before' in the ratios")
-    parser.add_argument("--parts", default="1,2,3,5", help="which parts to run (4, an hour-scale run, only when asked)")
+    parser.add_argument("--parts", default="1,2,3,5,6", help="which parts to run (4, an hour-scale run, only when asked)")
     parser.add_argument("--mc-bits", type=float, default=1e10, help="bits in part 4")
     parser.add_argument("--draws", type=float, default=2.0**30, help="draws in part 3")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -176,19 +182,54 @@ def main() -> None:
         plain_bpsk(int(args.mc_bits), args.threads)
     if 5 in parts:
         stages(args, bits)
+    if 6 in parts:
+        caller_threads(args)
+
+
+def caller_threads(args) -> None:
+    """Part 6: ``gaussian`` of 2**18 draws with several intra-op threads, its reductions on the calling thread and on torch's threads."""
+    from commae.channels import noise
+
+    print(f"\n6. gaussian of 2**18 draws in a caller with intra-op threads, median of 300 calls (and of the torch.randn call after each); {describe()}")
+    out = torch.empty(1 << 17, 1, 2)
+    gen = torch.Generator().manual_seed(6)
+    threads_before, real_get = torch.get_num_threads(), torch.get_num_threads
+    try:
+        for threads in sorted({args.threads, 1}, reverse=True):
+            torch.set_num_threads(threads)
+            for label, forced in (("reductions on the calling thread", False), ("reductions on torch's threads (before)", True)):
+                if forced and threads == 1:
+                    continue
+                if forced:  # what _beyond did before: torch's amax and amin whatever the thread count
+                    torch.get_num_threads = lambda: 1
+                spent: dict[str, list[float]] = {"gaussian": [], "randn after it": []}
+                try:
+                    for _ in range(300):
+                        start = time.perf_counter()
+                        noise.gaussian(out.shape, gen, out=out)
+                        middle = time.perf_counter()
+                        torch.randn(out.shape, generator=gen, out=out)
+                        spent["gaussian"].append(middle - start)
+                        spent["randn after it"].append(time.perf_counter() - middle)
+                finally:
+                    torch.get_num_threads = real_get
+                timing = ", ".join(f"{k} {statistics.median(v) * 1e3:.3f} ms" for k, v in spent.items())
+                print(f"  {threads} thread{'s' if threads > 1 else ' '} {label:<40} {timing}")
+    finally:
+        torch.set_num_threads(threads_before)
+    print(f"  after: {describe()}")
 
 
 def stages(args, bits: int) -> None:
-    """Part 5: thread CPU time a ``gaussian`` call on the fast path, correction off, detection only, whole."""
+    """Part 5: thread CPU time a noise draw on the fast path (``NoiseBuffer.draw``), correction off, detection only, whole."""
     from commae.channels import noise
-    from commae.simulation import fastpath
 
     torch.set_num_threads(args.threads)
-    print(f"\n5. where the correction's time goes: thread CPU time a gaussian() call on the fast path, median over the calls of {args.repeats} interleaved runs of {bits:.1e} bits; {describe()}")
-    real_tails, real_gaussian = noise._exact_tails_, fastpath.gaussian
+    print(f"\n5. where the correction's time goes: thread CPU time a noise draw on the fast path, median over the calls of {args.repeats} interleaved runs of {bits:.1e} bits; {describe()}")
+    real_tails, real_draw = noise._exact_tails_, noise.NoiseBuffer.draw
     modes = {
-        "randn alone": lambda flat, generator: None,
-        "randn + detection": lambda flat, generator: noise._beyond(flat, flat.numpy() if flat.dtype == torch.float32 else None, noise.TAIL_THRESHOLD),
+        "randn alone": lambda flat, generator, views=None: None,
+        "randn + detection": lambda flat, generator, views=None: noise._beyond(views if views is not None else noise._Views(flat), noise.TAIL_THRESHOLD),
         "randn + whole correction": real_tails,
     }
     calls: dict[tuple[str, str], list[float]] = {}
@@ -200,16 +241,16 @@ def stages(args, bits: int) -> None:
                 for mode, tails in modes.items():
                     spent = calls.setdefault((name, mode), [])
 
-                    def timed(*a, spent=spent, **k):
+                    def timed(self, *a, spent=spent, **k):
                         start = time.thread_time()
-                        out = real_gaussian(*a, **k)
+                        out = real_draw(self, *a, **k)
                         spent.append(time.thread_time() - start)
                         return out
 
-                    noise._exact_tails_, fastpath.gaussian = tails, timed
+                    noise._exact_tails_, noise.NoiseBuffer.draw = tails, timed
                     engine(system, bits)
     finally:
-        noise._exact_tails_, fastpath.gaussian = real_tails, real_gaussian
+        noise._exact_tails_, noise.NoiseBuffer.draw = real_tails, real_draw
     print(f"  after: {describe()}")
     for name in SYSTEMS:
         for label, pick in (("median", statistics.median), ("10th percentile", lambda v: float(np.percentile(v, 10)))):

@@ -5,6 +5,13 @@ r"""Hand-designed baselines, each a :class:`~commae.system.System`.
 * :class:`Hamming74` — the (7,4) Hamming code with BPSK: systematic encoder,
   syndrome (hard) decoding or soft maximum-likelihood decoding.
 * :class:`UncodedBPSK` — blocks of ``K`` uncoded BPSK bits.
+* :class:`MaxwellBoltzmannModem` — Gray square QAM sent with Maxwell–Boltzmann
+  probabilities :math:`P(x) \propto e^{-\nu|x|^2}` at a fixed :math:`\nu`
+  (``qamM-mb:NU``), and :class:`BestMaxwellBoltzmannModem`, whose
+  :math:`\nu` is chosen for the MI (or the BMD rate) at each SNR it runs at
+  (``qamM-mb``, ``qamM-mb-bmi``): it answers :meth:`~BestMaxwellBoltzmannModem.at_esno`
+  with the modem of that SNR, which the engine and ``commae info`` ask
+  (:func:`commae.system.at_esno`).
 
 Over fading with CSI every receiver is coherent: it uses the known gains
 ``h`` in its metric. Without CSI a coherent receiver treats ``h`` as 1 (no
@@ -43,15 +50,17 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ._names import BASELINE_NAMES, is_baseline_name
+from ._names import BASELINE_NAMES, is_baseline_name, maxwell_boltzmann_name, unknown_baseline
 from .channels import AWGN, Channel, broadcast_no
-from .constellations import Constellation, apsk, check_bits, int_to_bits, pam, psk, qam
+from .constellations import Constellation, apsk, check_bits, int_to_bits, maxwell_boltzmann, pam, psk, qam
 
 __all__ = [
     "Modem",
     "Hamming74",
     "UncodedBPSK",
     "PilotModem",
+    "MaxwellBoltzmannModem",
+    "BestMaxwellBoltzmannModem",
     "matching_baselines",
     "has_exact_posterior",
     "receiver_logits",
@@ -592,6 +601,157 @@ class PilotModem(nn.Module):
         return self.data.receive(y[:, 1:], no, estimate)
 
 
+class MaxwellBoltzmannModem(Modem):
+    r"""Gray square ``M``-QAM sent with Maxwell–Boltzmann probabilities :math:`P(x) \propto e^{-\nu|x|^2}` at a fixed :math:`\nu`.
+
+    A :class:`Modem` of :func:`~commae.constellations.maxwell_boltzmann`
+    ``(qam(M), nu)``: unit average energy under :math:`P`, messages drawn from
+    :math:`P` (:meth:`~Modem.message_probabilities`), MAP decisions and APP
+    LLRs with the prior. :math:`\nu` is measured on the equiprobable
+    unit-energy grid, so it is scale-free; ``nu = 0`` is equiprobable QAM
+    (whose MAP detector is the ML one). Its Eb/N0 counts the ``log2 M`` label
+    bits of a symbol, not the :math:`H(X)` it carries. The baseline
+    ``qamM-mb:NU``; :class:`BestMaxwellBoltzmannModem` chooses :math:`\nu` for
+    the SNR.
+
+    Parameters
+    ----------
+    M : int
+        Points: a square power of two (16, 64, 256, ...).
+    nu : float
+        :math:`\nu \ge 0`.
+    channel : Channel, optional
+        Default complex :class:`AWGN`.
+    symbols_per_message : int
+        As :class:`Modem`'s.
+    name : str, optional
+        [default: ``qamM-mb:NU``]
+
+    Examples
+    --------
+    >>> modem = MaxwellBoltzmannModem(16, 0.8)
+    >>> modem.name, modem.nu, round(modem.constellation.entropy_bits, 4)
+    ('qam16-mb:0.8', 0.8, 3.8595)
+    >>> levels, p = modem.amplitude_probabilities()   # |x_I| (and |x_Q|) in units of half the grid spacing
+    >>> levels.tolist(), [round(v, 4) for v in p.tolist()]
+    ([1, 3], [0.6548, 0.3452])
+    """
+
+    def __init__(self, M: int, nu: float, channel: Channel | None = None, symbols_per_message: int = 1, name: str | None = None) -> None:
+        grid = qam(M)  # refuses an M that is not a square power of two
+        energy = grid.points.abs().double() ** 2
+        if isinstance(nu, (int, float)) and not isinstance(nu, bool) and nu * float(energy.max() - energy.min()) > 700:
+            raise ValueError(
+                f"nu = {nu:g} is too large for {M}-QAM: its outer points would be sent with probability below exp(-700), at the end of float64's range; take nu below {700 / float(energy.max() - energy.min()):.0f}"
+            )
+        super().__init__(maxwell_boltzmann(grid, nu), channel, symbols_per_message=symbols_per_message, name=name or f"qam{M}-mb:{nu:g}")
+        self.nu = float(nu)
+        # |Re s| of each point on the equiprobable grid, in units of half its spacing: 1, 3, 5, ...
+        re = grid.points.real.abs().double()
+        self.register_buffer("_amplitude", torch.round(re / re.min()).to(torch.int64), persistent=False)
+
+    def amplitude_probabilities(self) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""The per-axis amplitudes and their probabilities, which make up :math:`P`.
+
+        Square QAM's :math:`P(x) = P(x_I)\,P(x_Q)` with :math:`P(a) \propto
+        e^{-\nu a^2}` on each axis, so the law is given by the probabilities of
+        the amplitudes :math:`|x_I| = 1, 3, \dots, \sqrt M - 1` (half spacings of
+        the grid), each sign half of it: what probabilistic amplitude shaping
+        (Böcherer, Steiner & Schulte 2015) sends.
+
+        Returns
+        -------
+        (Tensor, Tensor)
+            The amplitudes ``[sqrt(M)/2]`` int64 and ``P(|x_I| = a)`` ``[sqrt(M)/2]`` float64, summing to 1.
+        """
+        levels = torch.unique(self._amplitude)
+        p = self.constellation.probabilities.to(self._amplitude.device)
+        per_level = torch.stack([p[self._amplitude == a].sum() for a in levels])
+        return levels.cpu(), (per_level / per_level.sum()).cpu()
+
+
+class BestMaxwellBoltzmannModem:
+    r"""Maxwell–Boltzmann square QAM whose :math:`\nu` is chosen for the SNR it runs at: the one that maximises its MI (or BMD rate) there.
+
+    The classical probabilistic-shaping baseline (``qamM-mb``, ``qamM-mb-bmi``).
+    It is a family of modems, one per SNR: :meth:`at_esno` gives the
+    :class:`MaxwellBoltzmannModem` at Es/N0 ``esno_db`` (dB per channel use),
+    with the :math:`\nu` that ``search`` finds there, remembered per SNR. The
+    engine (:func:`commae.simulation.simulate`, through
+    :func:`commae.system.at_ebno`) and ``commae info`` ask it at each point, so
+    each point of a curve or table has its own :math:`\nu` (its rows say which).
+    Used as a modem without an SNR it refuses with a one-line error.
+
+    Parameters
+    ----------
+    M : int
+        Points: 16, 64, 256, ... (square Gray QAM).
+    search : callable
+        ``search(M, esno_db, metric=metric) -> (Constellation, nu)``: normally
+        :func:`commae.information.best_maxwell_boltzmann` (MI or BMD rate by
+        quadrature, bounded 1-D search; passed in because the MI is computed
+        in :mod:`commae.information`, a layer above the baselines).
+    metric : {"mi", "bmi"}
+        What :math:`\nu` maximises: the MI (symbol-metric decoding) or the BMD
+        rate :math:`H(X) - \sum_b H(C_b|Y)` (bit-metric decoding).
+    channel : Channel, optional
+        Complex AWGN (default): the search maximises the MI over AWGN, so on
+        another channel its :math:`\nu` would not be the best one there; give
+        a fixed :math:`\nu` (:class:`MaxwellBoltzmannModem`, ``qamM-mb:NU``) instead.
+    name : str, optional
+        [default: ``qamM-mb`` or ``qamM-mb-bmi``]
+
+    Examples
+    --------
+    >>> from commae.information import best_maxwell_boltzmann
+    >>> family = BestMaxwellBoltzmannModem(16, best_maxwell_boltzmann)
+    >>> modem = family.at_esno(10.0)
+    >>> modem.name, round(modem.nu, 3), round(modem.constellation.entropy_bits, 4)
+    ('qam16-mb', 0.834, 3.8479)
+    >>> family.at_esno(10.0) is modem
+    True
+    """
+
+    n = 1
+    closed_form = None  # theory has equiprobable points
+    fast_path = None  # MAP with a prior: not the slicer's counter
+
+    def __init__(self, M: int, search, metric: Literal["mi", "bmi"] = "mi", channel: Channel | None = None, name: str | None = None) -> None:
+        qam(M)  # refuses an M that is not a square power of two
+        if metric not in ("mi", "bmi"):
+            raise ValueError(f"metric must be 'mi' or 'bmi', got {metric!r}")
+        if not callable(search):
+            raise ValueError(f"search must be a callable (M, esno_db, metric=...) -> (Constellation, nu), e.g. commae.information.best_maxwell_boltzmann, got {type(search).__name__}")
+        self.channel = _default_channel(channel)
+        self.name = name or (f"qam{M}-mb" if metric == "mi" else f"qam{M}-mb-bmi")
+        if self.channel.real or not self.channel.linear_gaussian or self.channel.fading is not None:
+            raise ValueError(f"{self.name} chooses nu for complex AWGN, not {self.channel.name}: give a fixed nu there, e.g. qam{M}-mb:0.5")
+        self.num_points = int(M)
+        self.k = self.bits_per_symbol = int(math.log2(M))
+        self.metric: Literal["mi", "bmi"] = metric
+        self.search = search
+        self._modems: dict[float, MaxwellBoltzmannModem] = {}
+
+    def at_esno(self, esno_db: float) -> MaxwellBoltzmannModem:
+        """The modem at Es/N0 ``esno_db`` (dB per channel use): Maxwell–Boltzmann QAM with the :math:`\\nu` that ``search`` finds there (the same object for the same SNR)."""
+        key = float(esno_db)
+        if not math.isfinite(key):
+            raise ValueError(f"esno_db must be a finite number of dB, got {esno_db!r}")
+        modem = self._modems.get(key)
+        if modem is None:
+            _, nu = self.search(self.num_points, key, metric=self.metric)
+            modem = self._modems[key] = MaxwellBoltzmannModem(self.num_points, float(nu), self.channel, name=self.name)
+        return modem
+
+    def _no_snr(self, *args: object, **kwargs: object) -> None:
+        raise ValueError(f"{self.name} chooses nu at the SNR it runs at: ask at_esno(esno_db) for its modem there (simulate and commae info do), or use a fixed nu, qam{self.num_points}-mb:NU")
+
+    transmit = receive = symbol_logits = message_probabilities = _no_snr
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(M={self.num_points}, metric={self.metric!r}, channel={self.channel.name!r})"
+
+
 def matching_baseline(k: int, n: int, channel: Channel | None = None) -> nn.Module | None:
     """The classic system with the same ``(k, n)`` and channel, to compare a learned one with.
 
@@ -676,11 +836,19 @@ def receiver_logits(system: object, y: torch.Tensor, no: float | torch.Tensor, h
     return own(y, no, h) if own is not None else system.symbol_logits(y, no, h)
 
 
-def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
-    """A baseline by name: one of :data:`BASELINE_NAMES` (``uncoded-bpsk-K`` with ``K`` bits a block; ``pilot-M`` one pilot and one symbol, for block fading without CSI).
+def make_baseline(name: str, channel: Channel | None = None, *, search=None) -> nn.Module | BestMaxwellBoltzmannModem:
+    """A baseline by name: one of :data:`BASELINE_NAMES`.
 
-    >>> make_baseline("qam16").k, make_baseline("uncoded-bpsk-8").k
-    (4, 8)
+    ``uncoded-bpsk-K``: ``K`` bits a block; ``pilot-M``: one pilot and one
+    symbol, for block fading without CSI; ``qamM-mb:NU``: M-QAM with
+    Maxwell–Boltzmann probabilities at the fixed ν = NU
+    (:class:`MaxwellBoltzmannModem`); ``qamM-mb`` and ``qamM-mb-bmi``: with
+    the ν best for the MI or the BMD rate at each SNR it runs at
+    (:class:`BestMaxwellBoltzmannModem`), which needs ``search``, normally
+    :func:`commae.information.best_maxwell_boltzmann` (the command line passes it).
+
+    >>> make_baseline("qam16").k, make_baseline("uncoded-bpsk-8").k, make_baseline("qam64-mb:0.05").nu
+    (4, 8, 0.05)
     """
     fixed = {
         "bpsk": lambda: Modem(psk(2), channel, name="bpsk"),
@@ -702,4 +870,12 @@ def make_baseline(name: str, channel: Channel | None = None) -> nn.Module:
     prefix = "uncoded-bpsk-"
     if name.startswith(prefix) and name[len(prefix) :].isdigit() and int(name[len(prefix) :]) >= 1:
         return UncodedBPSK(int(name[len(prefix) :]), channel)
-    raise ValueError(f"baseline must be one of {', '.join(BASELINE_NAMES)} (K a positive integer), got {name!r}")
+    shaped = maxwell_boltzmann_name(name)
+    if shaped is not None:
+        M, metric, nu = shaped
+        if nu is not None:
+            return MaxwellBoltzmannModem(M, nu, channel, name=name)
+        if search is None:
+            raise ValueError(f"{name} chooses nu by its {metric.upper()} at each SNR: pass search=commae.information.best_maxwell_boltzmann, or give a fixed nu, qam{M}-mb:NU")
+        return BestMaxwellBoltzmannModem(M, search, metric, channel, name=name)
+    raise ValueError(unknown_baseline(name))

@@ -62,6 +62,7 @@ from torch import nn
 from .channels import split_channel_output
 from .codes.base import BlockCode
 from .codes.interleaver import Interleaver, Scrambler
+from .constellations import int_to_bits
 
 __all__ = ["BICM", "AllZeroErrors"]
 
@@ -141,6 +142,11 @@ class BICM(nn.Module):
             raise ValueError(f"code must be a BlockCode (k, n, n_graph, parity_check, encode, graph_word, graph_llrs, info_bits), got {type(code).__name__}")
         if not callable(getattr(mapper, "bit_llrs", None)) or not all(hasattr(mapper, a) for a in ("k", "n", "transmit", "channel")):
             raise ValueError(f"mapper must be a System with bit_llrs(y, no, h) (a Modem or an Autoencoder), got {type(mapper).__name__}")
+        shaped = getattr(mapper, "message_probabilities", None)
+        if callable(shaped) and shaped() is not None:  # scrambled code bits are equiprobable: its symbols would not follow its prior, and its LLRs would assume it
+            raise ValueError(
+                f"{getattr(mapper, 'name', 'mapper')} sends its points with probabilities of their own; a BICM link sends equiprobable code bits (shaping needs a distribution matcher): code an equiprobable modem"
+            )
         if not callable(decoder):
             raise ValueError(f"decoder must map LLRs [B, {code.n}] to bits [B, {code.k}] (e.g. BPDecoder(code)), got {type(decoder).__name__}")
         own = getattr(decoder, "code", None)
@@ -204,6 +210,26 @@ class BICM(nn.Module):
         if sequence is not None:
             llr = self.scrambler.descramble_llrs(llr, sequence)
         return llr[:, : self.code.n]
+
+    def signal_set(self) -> tuple[torch.Tensor, int]:
+        """The points one block of the link's channel symbols is drawn from, and how many blocks a codeword takes.
+
+        A codeword goes out as ``mapper_messages`` mapper messages side by
+        side: channel symbols ``j * mapper.n`` to ``(j + 1) * mapper.n - 1``
+        are one of the mapper's ``2**mapper.k`` points. Importance sampling
+        (:mod:`commae.simulation.importance`) asks for them to find the noise
+        directions that carry signal and the distance between points.
+
+        Returns
+        -------
+        points : torch.Tensor, [2**mapper.k, mapper.n]
+            The mapper's points (its ``transmit`` of every label).
+        blocks : int
+            ``mapper_messages``.
+        """
+        labels = int_to_bits(torch.arange(1 << self.mapper.k, device=self.scrambler.sequence.device), self.mapper.k)
+        with torch.no_grad():
+            return self.mapper.transmit(labels), self.mapper_messages
 
     def _send(self, word: torch.Tensor, sequence: torch.Tensor | None) -> torch.Tensor:
         """Code words ``[B, code.n]`` to symbols: pad, scramble with ``sequence`` (if any), interleave, map."""

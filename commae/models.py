@@ -521,7 +521,13 @@ class Autoencoder(nn.Module):
     def forward(self, messages: torch.Tensor, no: float | torch.Tensor, generator: torch.Generator | int | None = None) -> torch.Tensor:
         x = self.transmitter(messages)
         y, h = split_channel_output(self.channel, self.channel(x, no, generator=generator))
-        return self.receiver(y, h, no)
+        return self.logits(y, h, no)
+
+    def logits(self, y: torch.Tensor, h: torch.Tensor | None = None, no: float | torch.Tensor | None = None) -> torch.Tensor:
+        """The receiver's logits for received ``y`` (and CSI ``h``): ``no`` goes to a receiver that takes the noise level (``noise_input``), not to one that does not (a receiver swapped in by the user keeps its ``forward(y, h)``)."""
+        if getattr(self.receiver, "noise_input", False):
+            return self.receiver(y, h, no)
+        return self.receiver(y, h)
 
     def decide(self, logits: torch.Tensor) -> torch.Tensor:
         """Hard message decisions ``[B]`` from receiver logits."""
@@ -537,7 +543,7 @@ class Autoencoder(nn.Module):
 
     def receive(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
         """Received ``[B, n]`` (and CSI) at linear ``no`` (needed with ``noise_input``) to hard bit decisions ``[B, k]``."""
-        logits = self.receiver(y, h, no)
+        logits = self.logits(y, h, no)
         if self.output == "bit":
             return (logits > 0).to(torch.float32)
         return int_to_bits(logits.argmax(-1), self.k)
@@ -553,7 +559,7 @@ class Autoencoder(nn.Module):
 
     def extra_repr(self) -> str:
         shaping = "" if self.transmitter.shaping == "geometric" else f", shaping={self.transmitter.shaping!r}"
-        noise = ", noise_input=True" if self.receiver.noise_input else ""
+        noise = ", noise_input=True" if getattr(self.receiver, "noise_input", False) else ""
         return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}{shaping}{noise}"
 
     def bit_llrs(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
@@ -563,7 +569,7 @@ class Autoencoder(nn.Module):
         symbol-wise one's log-softmax is the log-posterior of each message;
         bit ``j`` gets :math:`\ln\sum_{m: b_j(m)=1} P(m|y) - \ln\sum_{m: b_j(m)=0} P(m|y)` (logsumexp).
         """
-        logits = self.receiver(y, h, no).float()
+        logits = self.logits(y, h, no).float()
         if self.output == "bit":
             return logits
         labels = int_to_bits(torch.arange(self.num_messages, device=logits.device), self.k).bool().T  # [k, M]

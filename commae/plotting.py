@@ -332,7 +332,7 @@ def _decision_scores(system: Any, grid: torch.Tensor, no: float) -> torch.Tensor
     with torch.no_grad():
         if hasattr(system, "receiver"):
             device = next(system.parameters()).device
-            return system.receiver(y.to(device), None if h is None else h.to(device), no).float().cpu()
+            return system.logits(y.to(device), None if h is None else h.to(device), no).float().cpu()
         return system.symbol_logits(y, no, h)[:, 0, :].float()
 
 

@@ -69,6 +69,7 @@ __all__ = [
     "RESULT_COLUMNS",
     "IMPORTANCE_COLUMNS",
     "IMPORTANCE_ESTIMATOR",
+    "SHAPING_COLUMNS",
     "DB_LIMIT",
     "MAX_BATCH_SIZE",
     "MAX_BITS",
@@ -95,6 +96,8 @@ RESULT_COLUMNS = (
 IMPORTANCE_COLUMNS = ("estimator", "is_method", "events", "effective_events", "rel_half_width")
 """Columns an importance-sampled results table adds (commae.simulation.importance): its rates are weighted estimates, not errors / trials."""
 IMPORTANCE_ESTIMATOR = "importance-sampling"
+SHAPING_COLUMNS = ("entropy_bits_per_use", "nu")
+"""Columns a results table with a shaped system adds (commae.simulation.results): H(X) per channel use of its messages, and nu of Maxwell-Boltzmann QAM (empty otherwise; both empty for an equiprobable system)."""
 
 
 class SchemaError(ValueError):

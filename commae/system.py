@@ -18,9 +18,9 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import torch
 
 from .channels import Channel, split_channel_output
-from .snr import ebno_db_to_no
+from .snr import ebno_db_to_esno_db, ebno_db_to_no
 
-__all__ = ["System", "transmit_receive", "errors", "Errors", "system_no"]
+__all__ = ["System", "transmit_receive", "errors", "Errors", "system_no", "tunes_to_snr", "at_esno", "at_ebno"]
 
 
 @runtime_checkable
@@ -56,6 +56,26 @@ class System(Protocol):
 def system_no(system: System, ebno_db: float | torch.Tensor) -> float | torch.Tensor:
     """Linear N0 at which ``system`` runs for Eb/N0 ``ebno_db`` (dB), with ``k/n`` bits per use."""
     return ebno_db_to_no(ebno_db, k=system.k, n=system.n)
+
+
+def tunes_to_snr(system: object) -> bool:
+    """Whether ``system`` is tuned to the SNR it runs at: it has an ``at_esno(esno_db)`` giving the system of that SNR (e.g. :class:`~commae.baselines.BestMaxwellBoltzmannModem`)."""
+    return callable(getattr(system, "at_esno", None))
+
+
+def at_esno(system: System, esno_db: float) -> System:
+    """The system that runs at Es/N0 ``esno_db`` (dB per channel use): ``system.at_esno(esno_db)`` for a system tuned to the SNR, else ``system`` itself.
+
+    The engine and ``commae info`` ask every system this at every point, so a
+    baseline whose parameters depend on the SNR (Maxwell–Boltzmann QAM with
+    the best :math:`\nu` there) runs with those of the point.
+    """
+    return system.at_esno(float(esno_db)) if tunes_to_snr(system) else system
+
+
+def at_ebno(system: System, ebno_db: float) -> System:
+    """:func:`at_esno` at the Es/N0 of Eb/N0 ``ebno_db`` (dB) for this system's ``k/n`` bits per channel use."""
+    return at_esno(system, float(ebno_db_to_esno_db(ebno_db, system.k, system.n))) if tunes_to_snr(system) else system
 
 
 def transmit_receive(

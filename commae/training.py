@@ -460,7 +460,7 @@ class ModelFree:
         # receiver: supervised, the transmitter's symbols held fixed
         x = ae.transmitter(messages[:half]).detach()
         y, h = split_channel_output(ae.channel, ae.channel(x, no_rx, generator=generator))
-        rx_loss = loss_fn(ae.receiver(y, h, no_rx), labels[:half])
+        rx_loss = loss_fn(ae.logits(y, h, no_rx), labels[:half])
         # transmitter: Gaussian exploration, the receiver's per-example loss as the cost
         x = ae.transmitter(messages[half:])
         var = self.exploration
@@ -470,7 +470,7 @@ class ModelFree:
         explored = (mean + math.sqrt(var) * w).detach()
         with torch.no_grad():
             y, h = split_channel_output(ae.channel, ae.channel(explored, no_tx, generator=generator))
-            cost = _per_example(loss_fn)(ae.receiver(y, h, no_tx), labels[half:]).float()
+            cost = _per_example(loss_fn)(ae.logits(y, h, no_tx), labels[half:]).float()
         scale = var if x.is_complex() else 2 * var
         log_pi = -(explored - mean).abs().pow(2).flatten(1).sum(-1) / scale  # [B/2]
         tx_surrogate = ((cost - cost.mean()) * log_pi).mean()

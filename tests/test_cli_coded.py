@@ -115,7 +115,7 @@ def test_an_unreadable_alist_is_one_line_and_exit_2(tmp_path):
         (["--baseline", "qam16", "--decoder", "min-sum"], "--decoder applies to coded links"),
         (["--baseline", "qam16", "--iterations", "5"], "--iterations applies to coded links"),
         (["--baseline", "hamming74-hard", "--code", "ldpc5g:100:200"], "gives no bit LLRs"),
-        (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--importance-sampling"], "--importance-sampling applies to uncoded"),
+        (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--importance-sampling", "--is-method", "shift"], "--is-method shift"),
         (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--decoder", "bp"], "'--decoder'"),
     ],
 )

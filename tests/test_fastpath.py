@@ -227,3 +227,90 @@ def test_scratch_lends_the_same_tensor_until_the_shape_changes():
     plain = Messages.draw(1000, 4, torch.Generator().manual_seed(2))
     lent = Messages.draw(1000, 4, torch.Generator().manual_seed(2), scratch=scratch)
     assert torch.equal(plain.labels, lent.labels)
+
+
+def _around(values: torch.Tensor, steps: int) -> torch.Tensor:
+    """Every float32 within ``steps`` representable values of each of ``values``."""
+    out = [values]
+    up = down = values
+    for _ in range(steps):
+        up, down = torch.nextafter(up, torch.tensor(math.inf)), torch.nextafter(down, torch.tensor(-math.inf))
+        out += [up, down]
+    return torch.cat(out)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Modem(qam(4)),
+        lambda: Modem(qam(16)),
+        lambda: Modem(qam(64), symbols_per_message=2),
+        lambda: Modem(qam(256)),
+        lambda: Modem(qam(1024)),
+        lambda: Modem(pam(8)),
+        lambda: Modem(pam(4), AWGN(real=True)),
+    ],
+    ids=["qam4", "qam16", "qam64x2", "qam256", "qam1024", "pam8", "pam4-real"],
+)
+def test_the_slicer_decides_as_the_modem_on_every_float_near_a_boundary(make):
+    # the fast slicer divides by 2 scale and adds (side - 1) / 2 where the modem divides by scale, adds side - 1 and
+    # halves, and reads both levels as one complex product: the same decisions on the floats where they could differ,
+    # the 64 representable values on each side of every decision boundary, signed zeros, subnormals and huge values
+    modem = make()
+    count = fast_counter(modem)
+    side, scale = modem._side, modem._level_scale
+    nominal = torch.tensor([(2 * j - side + 2) * scale for j in range(side - 1)], dtype=torch.float32)  # level j | j + 1
+    special = torch.tensor([0.0, -0.0, 1e-45, -1e-45, 1e-39, -1e-39, 3e38, -3e38, 1e-30, -1e-30])
+    u = torch.cat([_around(nominal, 64), special, torch.randn(20000) * side * scale])
+    u = u[torch.randperm(u.numel(), generator=torch.Generator().manual_seed(0))]
+    if modem.channel.real:
+        y = u.view(-1, 1)
+        expected = modem.decide(y)
+    else:
+        v = u[torch.randperm(u.numel(), generator=torch.Generator().manual_seed(1))]
+        y = torch.stack([u, v], -1).view(-1, 1, 2)
+        expected = modem.decide(torch.view_as_complex(y.clone()))
+    assert count.shift == (modem.constellation.k if count.pairs is not None else 0)
+    assert torch.equal(count._slice(y.clone()), expected << count.shift)
+
+
+def test_hamming_hard_words_do_not_depend_on_the_byte_the_counter_never_writes(monkeypatch):
+    # the hard bits of a word are packed from 8 bytes of which the counter writes 7: the eighth, whatever it holds, must
+    # not reach the word. Here every new scratch tensor comes with all its bytes 0xFF, and batches change size (new
+    # tensors) and repeat it (the same tensors)
+    real_call = Scratch.__call__
+
+    def dirty(self, name, shape, dtype, device):
+        before = self._tensors.get(name)
+        t = real_call(self, name, shape, dtype, device)
+        if t is not before:
+            t.view(torch.uint8).fill_(255)
+        return t
+
+    monkeypatch.setattr(Scratch, "__call__", dirty)
+    system = Hamming74("hard")
+    count = fast_counter(system)
+    gen = torch.Generator()
+    for i, size in enumerate([5000, 1200, 1200, 5000]):
+        gen.manual_seed(30 + i)
+        bits = torch.randint(0, 2, (size, 4), generator=gen, dtype=torch.uint8)
+        state = gen.get_state()
+        fast = count(bits, 0.5, gen).tolist()
+        assert fast == _generic(system, bits, 0.5, gen.set_state(state)), size
+        assert fast[0] > 20
+
+
+@pytest.mark.parametrize("make", [lambda: Modem(qam(16)), lambda: Modem(qam(64), symbols_per_message=3)], ids=["qam16", "qam64x3"])
+def test_qam_counts_stay_the_generic_counts_as_the_batch_size_changes(make):
+    # the QAM counter over AWGN keeps its tensors and views for one batch size: a new size makes new ones, the same
+    # size reuses them, and every batch counts what the generic path counts on the same draws
+    system = make()
+    count = fast_counter(system)
+    gen = torch.Generator()
+    for i, size in enumerate([5000, 1200, 1200, 5000]):
+        gen.manual_seed(40 + i)
+        bits = torch.randint(0, 2, (size, system.k), generator=gen, dtype=torch.uint8)
+        state = gen.get_state()
+        fast = count(bits, 0.3, gen).tolist()
+        assert fast == _generic(system, bits, 0.3, gen.set_state(state)), size
+        assert fast[0] > 20

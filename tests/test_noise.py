@@ -12,7 +12,7 @@ from scipy.special import erfc
 
 from commae import AWGN, Hamming74, Modem, PhaseNoise, Rayleigh, UncodedBPSK, qam
 from commae.channels import noise
-from commae.channels.noise import gaussian, normal_tail
+from commae.channels.noise import NoiseBuffer, gaussian, normal_tail
 from commae.simulation import fast_counter
 from commae.system import errors
 
@@ -141,6 +141,39 @@ def test_gaussian_is_the_notes_method_draw_for_draw(monkeypatch, shape, t):
     for seed in range(3):
         z = gaussian(shape, torch.Generator().manual_seed(seed)).numpy()
         assert np.array_equal(z, reference_draws(shape, seed, t)), (shape, t, seed)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [((1 << 17, 1, 2), torch.float32), ((131072, 7, 2), torch.float32), ((3000,), torch.float32), ((70001,), torch.float32), ((1 << 13,), torch.float64), ((5000,), torch.bfloat16)],
+    ids=["qam-batch", "hamming-batch", "short", "remainder", "float64", "bfloat16"],
+)
+def test_a_noise_buffer_draws_what_gaussian_draws_call_after_call(shape, dtype):
+    # the views and small tensors a NoiseBuffer keeps from call to call change nothing: each draw is gaussian's draw
+    # from the same generator state, into the same tensor, and leaves the generator where gaussian leaves it
+    buffer = NoiseBuffer(shape, dtype)
+    for seed in range(3):
+        gen, ref = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        z = buffer.draw(gen)
+        assert z is buffer.tensor and z.shape == shape and z.dtype == dtype
+        assert torch.equal(z, gaussian(shape, ref, dtype=dtype)) and torch.equal(gen.get_state(), ref.get_state())
+
+
+def test_gaussian_draws_the_same_with_several_intra_op_threads():
+    # with several torch threads the correction's two reductions run in numpy on the calling thread (split over
+    # OpenMP threads they stalled: part 6 of benchmarks/noise_tail.py), with one in torch: the same draws either way
+    before = torch.get_num_threads()
+    shapes = [(1 << 17, 1, 2), (70001,), (131072, 7, 2)]
+    try:
+        torch.set_num_threads(2)
+        several = [gaussian(shape, torch.Generator().manual_seed(i)) for i, shape in enumerate(shapes)]
+        torch.set_num_threads(1)
+        one = [gaussian(shape, torch.Generator().manual_seed(i)) for i, shape in enumerate(shapes)]
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(several, one))
+    plain = torch.randn(shapes[0], generator=torch.Generator().manual_seed(0))
+    assert 0 < int((several[0] != plain).sum()) < 80  # the correction ran
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64], ids=str)

@@ -126,3 +126,27 @@ def test_over_an_snr_range_the_noise_input_gives_calibrated_llrs_and_a_better_bm
         assert abs(scale[False] - 1) > 0.3, report
         assert bmi["exact"] - bmi[True] <= 0.02, report
         assert z > 5, report
+
+
+class _TwoArgumentReceiver(torch.nn.Module):
+    """A user's own receiver, ``forward(y, h=None)`` as before ``noise_input`` existed (the tutorial notebook swaps one in)."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.net = torch.nn.Linear(2, 2**k)
+
+    def forward(self, y: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(torch.view_as_real(y[:, 0]))
+
+
+def test_a_swapped_in_receiver_without_noise_input_is_called_as_before():
+    """forward, receive, bit_llrs, the model-free step and extra_repr call a receiver without ``noise_input`` with (y, h) only."""
+    ae = Autoencoder(2, 1)
+    ae.receiver = _TwoArgumentReceiver(2)
+    messages = torch.arange(4)
+    assert ae(messages, 0.1, generator=0).shape == (4, 4)
+    y = ae.transmitter(messages)
+    assert ae.receive(y, 0.1).shape == (4, 2) and ae.bit_llrs(y, 0.1).shape == (4, 2)
+    assert "noise_input" not in repr(ae)
+    loss, _ = ModelFree()(ae, make_loss("ce", 2), (messages, torch.full((4,), 0.1), torch.Generator().manual_seed(0)), messages)
+    assert torch.isfinite(loss)

@@ -57,8 +57,9 @@ by the process and also redrawn in step 3 simply takes its tail value.
 The draws are a function of the generator's state alone (the process, the
 tail values and the redraws come from the same generator, after the
 ``randn`` draw), so the same seed gives the same noise, and the fast path
-(:mod:`commae.simulation.fastpath`), which calls :func:`gaussian` with the
-shape the channel would, sees the same draws as the generic one.
+(:mod:`commae.simulation.fastpath`), which draws with the shape the channel
+would (into a :class:`NoiseBuffer`: the same draws), sees the same draws as
+the generic one.
 
 What it costs
 -------------
@@ -69,20 +70,28 @@ sparse work is about :math:`2p` of the positions — 17 redraws and 17 tail
 values in such a call — and about :math:`4p` extra random numbers a draw.
 None of it is arithmetic-heavy: the time goes to the two reductions and to
 a fixed number of library calls a call, which come cold right after
-``randn`` has swept the caches (the figures below). The sparse work
-therefore runs as scalar Python on lists (``math.log1p``, ``math.sqrt``: the
-same IEEE operations, in the same order, as a vectorised numpy version, so
-the same draws — ``tests/test_noise.py`` replays the method in numpy and
-compares draw for draw), a few calls in all; nothing in it is approximate.
-Measured inside the engine (thread CPU time a call, part 5 of
-``benchmarks/noise_tail.py``, load 5 on 2 cores, median / 10th percentile):
-for 16-QAM's :math:`2^{18}` draws a batch the correction adds 0.29 / 0.24 ms
-to ``randn``'s 1.1 / 1.0 ms (detection 0.21 / 0.16, sparse work 0.08 / 0.09);
-for Hamming (7,4)'s :math:`1.8\cdot10^6` it adds 1.5 / 1.2 ms to 7.5 / 7.3 ms,
-nearly all of it the two reductions over 7 MB (1.2 / 1.0 ms). The engine's
-fast path keeps 0.90–0.93× of the wall-clock throughput of the engine before
-issue 25 (16-QAM 0.90, 0.90, 0.93; Hamming (7,4) hard 0.90, 0.90, 0.91; CPU
-time 0.92–0.97×; three runs of part 2 at load 4–5; docs/ber-curve.md).
+``randn`` has swept the caches. The sparse work therefore runs as scalar
+Python on lists (``math.log1p``, ``math.sqrt``: the same IEEE operations,
+in the same order, as a vectorised numpy version, so the same draws —
+``tests/test_noise.py`` replays the method in numpy and compares draw for
+draw), a few calls in all; nothing in it is approximate. A loop that draws
+one shape again and again — the engine's fast path — keeps a
+:class:`NoiseBuffer`, which makes the views and small tensors those calls
+work with once instead of on every draw.
+Measured inside the engine (thread CPU time a noise draw, part 5 of
+``benchmarks/noise_tail.py``, load 5.8 on 2 cores, median / 10th
+percentile): for 16-QAM's :math:`2^{18}` draws a batch the correction adds
+0.16 / 0.15 ms to ``randn``'s 1.15 / 1.14 ms (detection 0.10 / 0.09, sparse
+work 0.06 / 0.05); for Hamming (7,4)'s :math:`1.8\cdot10^6` it adds 1.00 /
+0.79 ms to 8.0 / 8.0 ms, most of it the two reductions over 7 MB (0.78 /
+0.55). Switched on and off in one engine, 16-QAM runs at 0.91–0.93× (wall)
+and 0.89–0.92× (CPU time) with the correction, Hamming (7,4) hard at
+0.93–0.99× and 0.93–0.96×; the fast path, made faster elsewhere at the same
+time (its slicer, its fixed cost a batch and Hamming's packing,
+:mod:`commae.simulation.fastpath`), keeps 0.97–1.00× (16-QAM) and
+0.96–1.04× (Hamming (7,4) hard) of the wall-clock throughput of the engine
+before issue 25, CPU time 0.97–0.99× for both (three runs of part 2 at load
+4.7–5.8; docs/ber-curve.md).
 
 A float64 or half-precision tensor gets the same treatment (its ``randn``
 body, exact tails). On an accelerator ``torch.randn`` is another generator
@@ -109,7 +118,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["gaussian", "normal_tail", "TAIL_THRESHOLD", "TAIL_PROBABILITY", "LARGEST_DRAW"]
+__all__ = ["gaussian", "NoiseBuffer", "normal_tail", "TAIL_THRESHOLD", "TAIL_PROBABILITY", "LARGEST_DRAW"]
 
 TAIL_THRESHOLD = 4.0
 """Draws beyond this many standard deviations come from the exact tail sampler, with exact total probability."""
@@ -121,6 +130,7 @@ LARGEST_DRAW = math.inf
 """The largest |draw| :func:`gaussian` can produce: none (float32 ``randn`` alone stops at 5.77)."""
 
 _ROW = 256  # draws a row when looking for those beyond the threshold
+_HOST_DTYPES = (torch.float32, torch.float64)  # corrected in place through a numpy view on the CPU
 
 
 def gaussian(
@@ -157,6 +167,44 @@ def gaussian(
     return draws
 
 
+class NoiseBuffer:
+    r"""A tensor that :meth:`draw` refills with :func:`gaussian` draws, call after call: for a loop that draws one shape many times.
+
+    ``buffer.draw(generator)`` draws exactly what ``gaussian(shape,
+    generator)`` draws from the same generator state, into the same tensor
+    each time; the views and the small tensors the tail correction works
+    with are made once, here, instead of on every call (the engine's fast
+    path draws a batch of noise every couple of milliseconds, and those
+    calls were a few percent of it).
+
+    Parameters
+    ----------
+    shape : tuple of int
+    dtype : torch.dtype
+        A floating dtype (float32 by default).
+    device : torch.device or str, optional
+        The CPU by default; the generators passed to :meth:`draw` must be on it.
+
+    Examples
+    --------
+    >>> buffer = NoiseBuffer((1000, 2))
+    >>> z = buffer.draw(torch.Generator().manual_seed(0))
+    >>> torch.equal(z, gaussian((1000, 2), torch.Generator().manual_seed(0))), z is buffer.draw(torch.Generator().manual_seed(1))
+    (True, True)
+    """
+
+    def __init__(self, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> None:
+        self.shape = tuple(shape)
+        self.tensor = torch.empty(self.shape, dtype=dtype, device=device)
+        self._views = _Views(self.tensor.view(-1))
+
+    def draw(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Fill :attr:`tensor` with fresh draws (those of ``gaussian(shape, generator)``) and return it."""
+        torch.randn(self.shape, generator=generator, out=self.tensor)
+        _exact_tails_(self._views.flat, generator, self._views)
+        return self.tensor
+
+
 def normal_tail(count: int, threshold: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""``count`` draws of a standard normal :math:`X` conditioned on :math:`X >` ``threshold`` (> 0): float64 ``[count]`` on the CPU.
 
@@ -191,8 +239,8 @@ def _acceptance(t: float) -> float:
     return max(min(1.0, t * q / phi), 1e-3) if phi > 0 else 1.0
 
 
-def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None:
-    """Steps 1–3 of the module notes, in place on the contiguous ``randn`` draws ``flat`` ``[N]``.
+def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None, views: _Views | None = None) -> None:
+    """Steps 1–3 of the module notes, in place on the contiguous ``randn`` draws ``flat`` ``[N]`` (``views``: its :class:`_Views`, made here when not given).
 
     The dense work is two row-wise reductions on the device (:func:`_beyond`);
     the sparse work — about ``2p`` of the positions, 17 + 17 in a call of
@@ -204,31 +252,34 @@ def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None
     caches (every torch or numpy call then costs tens of microseconds), not
     from a shortcut in the method.
     """
-    size = flat.numel()
+    views = views if views is not None else _Views(flat)
+    size = views.size
     if size == 0:
         return
     t, p = TAIL_THRESHOLD, TAIL_PROBABILITY
-    device = flat.device
-    host = flat.numpy() if device.type == "cpu" and flat.dtype in (torch.float32, torch.float64) else None
+    device, host = views.device, views.host
     # step 3: body draws beyond t, replaced by fresh randn draws within t (rejection), in order
-    redrawn = _beyond(flat, host, t)
+    redrawn = _beyond(views, t)
     fills: list[float] = []
     need = len(redrawn)
     while need:
         fresh = torch.randn(16 * (need // 16 + 2), dtype=flat.dtype, device=device, generator=generator).tolist()
-        kept = [z for z in fresh if -t <= z <= t][:need]
+        kept = fresh[:need]
+        if min(kept) < -t or max(kept) > t:  # rare: skip the fresh draws beyond t too
+            kept = [z for z in fresh if -t <= z <= t][:need]
         fills += kept
         need -= len(kept)
     # steps 1 and 2: the tail positions (geometric gaps), each with an exact tail value (Marsaglia) and a fair sign
     accept = _acceptance(t)
     gaps, pairs = _budget(size * p, accept)
     u = torch.rand(gaps + 3 * pairs, dtype=torch.float64, device=device, generator=generator).tolist()
-    log_q = math.log1p(-p)
+    log1p, floor, sqrt = math.log1p, math.floor, math.sqrt
+    log_q = log1p(-p)
     where: list[int] = []
     position, steps = -1, u[:gaps]
     while True:
         for v in steps:  # a step is G + 1, G = floor(ln U / ln(1 - p)) with U = 1 - v in (0, 1]
-            position += math.floor(math.log1p(-v) / log_q) + 1
+            position += floor(log1p(-v) / log_q) + 1
             if position >= size:
                 break
             where.append(position)
@@ -238,10 +289,11 @@ def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None
         break
     count = len(where)
     tails: list[float] = []
+    tt = t * t
     first, second = u[gaps : gaps + pairs], u[gaps + pairs : gaps + 2 * pairs]
     while len(tails) < count:
         for u1, u2 in zip(first, second):
-            x = math.sqrt(t * t - 2.0 * math.log1p(-u1))  # 1 - u1 in (0, 1]: X has density x exp(-(x^2 - t^2)/2) on x > t
+            x = sqrt(tt - 2.0 * log1p(-u1))  # 1 - u1 in (0, 1]: X has density x exp(-(x^2 - t^2)/2) on x > t
             if u2 * x <= t:  # kept with probability t / x
                 tails.append(x)
                 if len(tails) == count:
@@ -250,14 +302,16 @@ def _exact_tails_(flat: torch.Tensor, generator: torch.Generator | None) -> None
             tries = math.ceil((count - len(tails)) / accept * 1.1) + 8
             first, second = torch.rand((2, tries), dtype=torch.float64, device=device, generator=generator).tolist()
     signs = u[gaps + 2 * pairs : gaps + 2 * pairs + count] if count <= pairs else torch.rand(count, dtype=torch.float64, device=device, generator=generator).tolist()
-    values = [-x if s < 0.5 else x for x, s in zip(tails, signs)]
     # the redraws first, then the tail values: a place in both takes its tail value
+    if host is not None:  # a few dozen scalar writes into the host array
+        for i, z in zip(redrawn, fills):
+            host[i] = z
+        for i, x, s in zip(where, tails, signs):
+            host[i] = -x if s < 0.5 else x
+        return
+    values = [-x if s < 0.5 else x for x, s in zip(tails, signs)]
     for places, new in ((redrawn, fills), (where, values)):
-        if not places:
-            continue
-        if host is not None:
-            host[places] = new
-        else:
+        if places:
             flat.index_copy_(0, torch.tensor(places, dtype=torch.int64, device=device), torch.tensor(new, dtype=torch.float64).to(device, flat.dtype))
 
 
@@ -270,25 +324,63 @@ def _budget(mean: float, accept: float) -> tuple[int, int]:
     return gaps, int(gaps / accept * 1.1) + 8
 
 
-def _beyond(flat: torch.Tensor, host: np.ndarray | None, t: float) -> list[int]:
+class _Views:
+    """What the tail correction of a contiguous tensor of draws works with besides the draws, made once: its host array, its rows, their max and min.
+
+    ``flat`` ``[N]``; on the CPU (float32 or float64) ``host`` is its numpy
+    view, written in place, else None. The first ``main`` draws (a multiple of
+    :data:`_ROW`; 0 when a host array is short enough to look at whole) are
+    looked at as ``rows``, whose max and min go to ``top`` and ``bottom``.
+
+    On the CPU the two reductions run on the calling thread alone: torch's
+    own (0.03 ms each for 2**18 draws) when torch runs one thread, as the
+    engine's batches do, numpy's (about twice that) when it runs several.
+    Split over two OpenMP threads right after ``randn``, they waited for the
+    second thread, and its spinning afterwards slowed the single-threaded
+    ``randn`` that followed: ``gaussian`` of 2**18 draws took 22.8 ms with 2
+    threads beside a busy process against 1.3 ms on one (part 6 of
+    ``benchmarks/noise_tail.py``).
+    """
+
+    __slots__ = ("flat", "size", "device", "host", "main", "rows", "top", "bottom", "top_host", "bottom_host", "host_rows")
+
+    def __init__(self, flat: torch.Tensor) -> None:
+        self.flat = flat
+        self.size = size = flat.numel()
+        self.device = flat.device
+        self.host = host = flat.numpy() if self.device.type == "cpu" and flat.dtype in _HOST_DTYPES else None
+        self.main = main = 0 if host is not None and size <= 16 * _ROW else size - size % _ROW
+        self.rows = self.top = self.bottom = self.top_host = self.bottom_host = self.host_rows = None
+        if main:
+            self.rows = (flat if main == size else flat[:main]).view(-1, _ROW)
+            self.top, self.bottom = torch.empty((2, main // _ROW), dtype=flat.dtype, device=self.device).unbind(0)
+            if host is not None:
+                self.top_host, self.bottom_host = self.top.numpy(), self.bottom.numpy()
+                self.host_rows = host[:main].reshape(-1, _ROW)
+
+
+def _beyond(views: _Views, t: float) -> list[int]:
     """Positions (increasing) of the draws with ``|z| > t``: a row-wise max and min, then a look inside the rows that cross."""
-    size = flat.numel()
-    if host is not None and size <= 16 * _ROW:
-        return np.flatnonzero(np.abs(host) > t).tolist()
-    main = size - size % _ROW
+    host, main, size = views.host, views.main, views.size
+    if not main:
+        return (np.abs(host) > t).nonzero()[0].tolist() if host is not None else (views.flat.abs() > t).nonzero().view(-1).tolist()
+    rows = views.rows
+    if host is not None and torch.get_num_threads() > 1:  # numpy's reductions run on this thread alone (see _Views)
+        np.maximum.reduce(views.host_rows, axis=1, out=views.top_host)
+        np.minimum.reduce(views.host_rows, axis=1, out=views.bottom_host)
+    else:
+        torch.amax(rows, dim=1, out=views.top)
+        torch.amin(rows, dim=1, out=views.bottom)
+    if host is not None:
+        crossing = ((views.top_host > t) | (views.bottom_host < -t)).nonzero()[0]
+    else:
+        crossing = ((views.top.float().cpu().numpy() > t) | (views.bottom.float().cpu().numpy() < -t)).nonzero()[0]
     found: list[int] = []
-    if main:
-        rows = (flat if main == size else flat[:main]).view(-1, _ROW)
-        top, bottom = torch.amax(rows, dim=1), torch.amin(rows, dim=1)
-        if host is None:
-            top, bottom = top.float().cpu(), bottom.float().cpu()
-        bottom = bottom.numpy()
-        crossing = np.flatnonzero(np.maximum(top.numpy(), np.negative(bottom, out=bottom)) > t)
-        if crossing.size:
-            inside = host.reshape(-1, _ROW)[crossing] if host is not None and main == size else rows.index_select(0, torch.from_numpy(crossing).to(flat.device)).float().cpu().numpy()
-            rows_at = crossing.tolist()
-            found = [rows_at[i // _ROW] * _ROW + i % _ROW for i in np.flatnonzero(np.abs(inside) > t).tolist()]
+    if crossing.size:
+        inside = views.host_rows[crossing] if host is not None else rows.index_select(0, torch.from_numpy(crossing).to(views.device)).float().cpu().numpy()
+        at = crossing.tolist()
+        found = [at[i // _ROW] * _ROW + i % _ROW for i in (np.abs(inside) > t).ravel().nonzero()[0].tolist()]
     if main < size:
-        rest = host[main:] if host is not None else flat[main:].float().cpu().numpy()
-        found += (np.flatnonzero(np.abs(rest) > t) + main).tolist()
+        rest = host[main:] if host is not None else views.flat[main:].float().cpu().numpy()
+        found += ((np.abs(rest) > t).nonzero()[0] + main).tolist()
     return found

@@ -29,7 +29,7 @@ CODED_BATCH = 1000
     "baselines",
     multiple=True,
     callback=known_baselines,
-    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI)  [default: the runs' matching baselines]",
+    help="Baseline to simulate, repeatable: bpsk, qpsk, qam16, qam64, qam256, psk8, psk16, apsk16, apsk32, hamming74-hard, hamming74-soft, uncoded-bpsk-K, pilot-qpsk, pilot-qam16 (one pilot + one symbol, block fading without CSI), qamM-mb, qamM-mb-bmi (M 16, 64, 256: Maxwell-Boltzmann QAM, nu best for the MI or BMD rate at each point; AWGN), qamM-mb:NU (fixed nu)  [default: the runs' matching baselines]",
 )
 @table_options("channel", "fading", "csi", command="ber-curve")
 @click.option("--ebno", "ebno", default="0:12:1", callback=ebno_points, help="Eb/N0 points in dB: START:STOP:STEP (STOP included) or a comma list.")
@@ -144,6 +144,7 @@ def ber_curve(
     otherwise, and a batch holds 1000 codewords unless --batch-size says.
     """
     from ..baselines import make_baseline, matching_baselines
+    from ..information import best_maxwell_boltzmann
     from ..models import make_channel
     from ..runs import RunError, check_device, load_model
     from ..simulation import point_flags, result_settings, simulate, write_results
@@ -156,7 +157,7 @@ def ber_curve(
     impairments = checked_impairments(ctx, impairment_opts)
     _refuse_unused_channel(ctx, baselines, impairments)
     importance = _importance(importance_sampling, relative_precision, is_method, precision)
-    coding = _coding(ctx, code_spec, decoder_name, iterations, bp_schedule, demapper, precision, importance)
+    coding = _coding(ctx, code_spec, decoder_name, iterations, bp_schedule, demapper, precision)
     if coding is not None:
         if ctx.get_parameter_source("target_metric") != click.core.ParameterSource.COMMANDLINE:
             target_metric = "block"
@@ -184,7 +185,7 @@ def ber_curve(
     if baselines:  # on the channel the options describe
         base_channel = make_channel(channel, fading=fading, csi=csi, **impairments)
         try:
-            compared = {name: make_baseline(name, base_channel) for name in baselines}
+            compared = {name: make_baseline(name, base_channel, search=best_maxwell_boltzmann) for name in baselines}
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
     else:  # each run's matching baseline, on that run's channel
@@ -199,13 +200,21 @@ def ber_curve(
     systems = {**learned, **compared}
     if importance is not None:
         from .. import distributed
-        from ..simulation.importance import supports_importance
+        from ..simulation.draws import message_probabilities
+        from ..simulation.importance import can_translate, supports_importance
+        from ..system import tunes_to_snr
 
         if distributed.is_distributed():
             raise click.UsageError("--importance-sampling runs in one process: launch it without torchrun")
+        shaped = [name for name, system in systems.items() if tunes_to_snr(system) or message_probabilities(system) is not None]
+        if shaped:
+            raise click.UsageError(f"--importance-sampling draws equiprobable messages and {', '.join(shaped)} sends its own distribution: simulate it without --importance-sampling")
         unfit = [f"{name} ({getattr(system.channel, 'name', '?')})" for name, system in systems.items() if not supports_importance(system)]
         if unfit:
             raise click.UsageError(f"--importance-sampling needs an additive Gaussian channel (--channel awgn or awgn-real, no fading or impairments); not: {', '.join(unfit)}")
+        wide = [f"{name} (k={system.k})" for name, system in systems.items() if not can_translate(system)]
+        if importance.method == "shift" and wide:
+            raise click.UsageError(f"--is-method shift aims at every message's neighbours and needs at most 2**12 messages (k <= 12); not: {', '.join(wide)}: use --is-method scale or auto")
     per_rank: list = []
     rows = simulate(
         systems,
@@ -246,8 +255,8 @@ def ber_curve(
         precision_checks=checks,
         flags=flags,
     )
-    if importance is not None:  # the estimator, recorded beside the stopping rule it replaces
-        settings["importance_sampling"] = importance_settings(importance)
+    if importance is not None:  # the estimator, recorded beside the stopping rule it replaces, and the scale variance scaling took at each point
+        settings["importance_sampling"] = importance_settings(importance, rows)
     if coding is not None:
         settings["code"] = coding.settings()
     if esno is not None:  # the points as given, after their Eb/N0
@@ -258,9 +267,10 @@ def ber_curve(
     if not quiet:
         ber_table(rows, confidence, flags, dict(zip(map(float, ebno), esno)) if esno is not None else None)
         if importance is not None:
-            _importance_note(rows, confidence)
+            _importance_note(rows, confidence, target_metric)
         if coding is not None:
             _coded_note(rows, confidence)
+        _shaping_note(rows)
     flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
     click.echo(f"wrote {csv_path} and {json_path}{flagged}")
 
@@ -285,7 +295,10 @@ class _Coding:
                 system.demapping = "maxlog" if self.demapper == "max-log" else "app"
             decoder = BPDecoder(self.code, self.decoder, self.schedule, self.iterations)
             coded_name = f"{name}-{self.tag}"
-            coded[coded_name] = BICM(self.code, system, decoder, name=coded_name)
+            try:
+                coded[coded_name] = BICM(self.code, system, decoder, name=coded_name)
+            except ValueError as exc:  # e.g. a shaped modem, whose distribution a BICM link cannot send
+                raise click.UsageError(f"--code: {exc}") from None
         return coded
 
     def settings(self) -> dict:
@@ -329,7 +342,7 @@ def parse_code(spec: str):
         raise click.BadParameter(str(exc) if spec in str(exc) else f"{spec}: {exc}", param_hint="'--code'") from None
 
 
-def _coding(ctx: click.Context, spec: str | None, decoder: str | None, iterations: int | None, schedule: str | None, demapper: str | None, precision: str, importance) -> _Coding | None:
+def _coding(ctx: click.Context, spec: str | None, decoder: str | None, iterations: int | None, schedule: str | None, demapper: str | None, precision: str) -> _Coding | None:
     """The coded-link settings of --code, or None; its options without it, or beside what a coded link cannot do, are refused."""
     if spec is None:
         for given, flag in ((decoder, "--decoder"), (iterations, "--iterations"), (schedule, "--schedule"), (demapper, "--demapper")):
@@ -338,17 +351,29 @@ def _coding(ctx: click.Context, spec: str | None, decoder: str | None, iteration
         return None
     if precision != "fp32":
         raise click.UsageError("--code runs the receivers in fp32: leave --precision out")
-    if importance is not None:
-        raise click.UsageError("--importance-sampling applies to uncoded systems: leave it out with --code")
     code = parse_code(spec)
     return _Coding(spec, code, decoder or "sum-product", iterations or 20, schedule or "flooding", demapper or "app")
 
 
 def _coded_note(rows: list, confidence: float) -> None:
-    """Under the table of a coded run: block errors and the BLER interval of each row (the SER column is the BLER)."""
-    click.echo(f"coded rows: bits are information bits, blocks codewords; BLER with its {confidence:g} Clopper-Pearson interval:")
+    """Under the table of a coded run: block errors and the BLER interval of each row (the SER column is the BLER); importance-sampled rows say what their counts are."""
+    weighted = any("estimator" in row for row in rows)
+    interval = "normal interval from the weighted codewords" if weighted else "Clopper-Pearson interval"
+    counted = "codewords in error / drawn, under the biased noise" if weighted else "codewords in error / simulated"
+    click.echo(f"coded rows: bits are information bits, blocks codewords; {counted}; BLER with its {confidence:g} {interval}:")
     for row in rows:
         click.echo(f"  {row['system']} at {row['ebno_db']:g} dB: {row['block_errors']}/{row['blocks']} codewords, BLER {row['bler']:.2e} [{row['bler_low']:.2e}, {row['bler_high']:.2e}]")
+
+
+def _shaping_note(rows: list) -> None:
+    """Under the table: the entropy (and nu) of each row of a shaped system, whose messages are drawn from its probabilities."""
+    shaped = [row for row in rows if "entropy_bits_per_use" in row]
+    if not shaped:
+        return
+    click.echo("shaped systems (messages drawn from their probabilities, MAP receiver with the prior; Eb/N0 counts log2 M bits a symbol); per row H(X) in bits per channel use and nu:")
+    for row in shaped:
+        nu = "" if row["nu"] == "" else f", nu {row['nu']:.4f}"
+        click.echo(f"  {row['system']} at {row['ebno_db']:g} dB (Es/N0 {row['esno_db']:g} dB): H(X) {row['entropy_bits_per_use']:.4f}{nu}")
 
 
 def _importance(enabled: bool, relative_precision: float | None, method: str | None, precision: str):
@@ -365,11 +390,25 @@ def _importance(enabled: bool, relative_precision: float | None, method: str | N
     return ImportanceSampling(method=method or "auto", relative_precision=0.1 if relative_precision is None else relative_precision)
 
 
-def _importance_note(rows: list, confidence: float) -> None:
-    """Under the table: the rows are importance-sampled; per row the method, error events, effective events and relative half-width."""
-    click.echo(f"importance-sampled rates (weighted estimates; {confidence:g} normal intervals); per row: method, error events, effective events, relative half-width")
+#: Below this many effective events (Kish's) an importance-sampled row's normal interval rests on too few weights to trust.
+_FEW_EFFECTIVE = 30
+
+
+def _importance_note(rows: list, confidence: float, target_metric: str) -> None:
+    """Under the table: the rows are importance-sampled; per row the method (and variance scaling's scale), error events, effective events, relative half-width, and what plain Monte Carlo would have needed."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    rate, trials = {"bit": ("ber", "bits"), "symbol": ("ser", "symbols"), "block": ("bler", "blocks")}[target_metric]
+    click.echo(
+        f"importance-sampled rates (weighted estimates; {confidence:g} normal intervals); per row: method, error events, effective events, relative half-width, plain Monte Carlo's {trials} for that width"
+    )
     for row in rows:
-        click.echo(f"  {row['system']} at {row['ebno_db']:g} dB: {row['is_method']}, {row['events']} events, {row['effective_events']:.0f} effective, {row['rel_half_width']:.3f}")
+        method = f"scale {row['is_scale']:.3g} on {row['is_scaled_dims']} of {row['is_dims']} dims" if "is_scale" in row else row["is_method"]
+        p, width = row[rate], row["rel_half_width"]
+        plain = f"{(1 - p) * (z / width) ** 2 / p:.2g} against {row[trials]:.2g} drawn" if 0 < p < 1 and 0 < width < float("inf") else "-"
+        few = f"; fewer than {_FEW_EFFECTIVE} effective events: the normal interval is not reliable, raise --max-bits" if row["events"] and row["effective_events"] < _FEW_EFFECTIVE else ""
+        click.echo(f"  {row['system']} at {row['ebno_db']:g} dB: {method}, {row['events']} events, {row['effective_events']:.0f} effective, {width:.3f}, {plain}{few}")
 
 
 def _refuse_unused_channel(ctx: click.Context, baselines: tuple[str, ...], impairments: dict) -> None:

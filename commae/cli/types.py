@@ -160,11 +160,11 @@ def ebno_points(ctx: click.Context, param: click.Parameter, value: str) -> list[
 
 def known_baselines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """``--baseline`` names, each one commae knows."""
-    from .._names import BASELINE_NAMES, is_known_baseline
+    from .._names import is_known_baseline, unknown_baseline
 
     for name in value:
         if not is_known_baseline(name):
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(BASELINE_NAMES)} (K a positive integer)")
+            raise click.BadParameter(unknown_baseline(name))
     return value
 
 

@@ -22,25 +22,42 @@ With :math:`v_1 \dots v_d` the messages into a check (variable-to-check,
 :math:`\lambda` sign), the message out on edge :math:`j`:
 
 * ``"sum-product"`` (exact boxplus):
-  :math:`c_j = 2 \operatorname{artanh} \prod_{i \ne j} \tanh(v_i/2)`.
-  Evaluated as :math:`t_i = \sigma(v_i) - \tfrac12 = \tfrac12 \tanh(v_i/2)`
-  (no overflow at any :math:`v`), the product over the others as the
-  product over all divided by the own term (an exact zero :math:`t_i` is
-  first replaced by :math:`10^{-29}` in float32, :math:`10^{-200}` in
-  float64, far below the smallest non-zero :math:`t`, so a punctured or
-  erased input gives its own edge the product of the others and the other
-  edges 0, never 0/0), and
-  :math:`c_j = \operatorname{logit}(\tfrac12 + \tfrac12 q_j)` with
-  :math:`q_j = \prod_{i \ne j}\tanh(v_i/2)` and the probability clamped
-  to :math:`[\epsilon/2, 1-\epsilon/2]` (:math:`\epsilon` the dtype's
-  machine epsilon): check messages saturate at :math:`|c| = 16.6` in
-  float32 (36.7 in float64), as any tanh rule in floating point does, and a
-  message of magnitude :math:`|c|` is resolved to about
-  :math:`10^{-8} e^{|c|}` in float32 (:math:`10^{-16} e^{|c|}` in float64):
-  exact to float precision at the magnitudes that decide, coarse only where
-  the bit is already certain. :math:`v` is clamped to :math:`\pm 40` first
-  (:math:`\tanh(20) = 1` in float64 already), which keeps the sigmoid out of
-  the slow subnormal range.
+  :math:`c_j = 2 \operatorname{artanh} \prod_{i \ne j} \tanh(v_i/2)`,
+  sign and magnitude apart: the sign is the product of the others' signs
+  (a -0 counts as negative, as in min-sum), and the magnitude is evaluated
+  in the *excess domain* :math:`y = \coth(|v|/2) - 1 = 2/\operatorname{expm1}(|v|)`
+  (so :math:`\phi(|v|) = -\ln\tanh(|v|/2) = \operatorname{log1p}(y)`, Gallager's
+  :math:`\phi`). The others' :math:`\prod\coth` is :math:`1 + Y_j` with
+  :math:`Y_j` the others' :math:`y` combined by
+  :math:`a \oplus b = a + b(1 + a)` (that is :math:`(1+a)(1+b) - 1`), and
+  :math:`|c_j| = \phi(\operatorname{log1p} Y_j) = \operatorname{log1p}(2/Y_j)`.
+  The exclusive combinations :math:`Y_j` come from a forward and a backward
+  pass over the check's degree (:math:`3(d-2)` combinations), never from a
+  total with the own term taken out. Every step adds or multiplies
+  non-negative numbers (each with a condition number at most 1), so nothing
+  cancels: the rule is exact to float rounding up to the cap below (relative
+  error at most :math:`10^{-6}` in float32, measured on degrees 2 to 20 with
+  inputs from :math:`10^{-3}` to 80 and zeros, against a float64 log-domain
+  reference itself checked to 80 digits; tested to :math:`10^{-5}`), where a
+  tanh rule (:math:`1 - \tanh` formed, as :math:`\sigma(v) - \tfrac12` and a
+  logit did here before) saturates at :math:`\ln(2/\epsilon) = 16.6` in
+  float32 (36.7 in float64) and resolves a message of magnitude :math:`|c|`
+  only to :math:`\epsilon e^{|c|}`. One ``expm1`` and one ``log1p`` an edge,
+  as the tanh rule's ``sigmoid`` and ``logit``, plus the passes over the
+  degree.
+
+  Limits (tested): input magnitudes are clamped to
+  :math:`87` in float32 (700 in float64) first, where
+  :math:`2e^{-|v|}` is still a normal number (:math:`2^{-126} = e^{-87.3}`),
+  so no zero, subnormal or :math:`\infty \cdot 0` reaches the arithmetic; an
+  input beyond (a known bit, ``KNOWN_LLR``) counts as 87, and a check of
+  degree :math:`\ge 3` sends at most 87. An exact zero input (a punctured or
+  erased bit) has :math:`y = \infty`: its own edge gets the others' boxplus
+  and the others an exact 0. A check of degree 2 passes each edge the other
+  message unchanged (exact at any magnitude, capped at :math:`10^6` as
+  min-sum's), and one of degree 1 sends :math:`+87` (its bit is 0). Outputs
+  below the smallest normal float (:math:`10^{-38}`) may be flushed to 0.
+  No input but NaN gives NaN.
 * ``"min-sum"``: :math:`c_j = \prod_{i \ne j} \operatorname{sgn} v_i \cdot \min_{i \ne j} |v_i|`,
   ties handled exactly (two inputs at the minimum give every edge that minimum).
 * ``"normalized-min-sum"``: the min-sum magnitude times ``scale`` (default 0.75).
@@ -104,12 +121,11 @@ ALGORITHMS: tuple[str, ...] = ("sum-product", "min-sum", "normalized-min-sum", "
 SCHEDULES: tuple[str, ...] = ("flooding", "layered")
 _DEFAULT_SCALE = 0.75
 _DEFAULT_OFFSET = 0.5
-_SIGMOID_CLAMP = 40.0  # sigma(+-40) is 1 and 4e-18: tanh(v/2) = +-1 to float64 precision already
-_MIN_SUM_CAP = 1e6  # largest min-sum check message: min-sum magnitudes grow without bound over iterations
+# sum-product's largest input magnitude: 2 / expm1(cap) = 2 e^-cap stays a normal number (2^-126 = e^-87.3 in float32,
+# 2^-1022 = e^-708.4 in float64), so no subnormal, no zero and no inf * 0 ever reaches the rule; it is also its largest output
+_SUM_PRODUCT_CAP = {torch.float32: 87.0, torch.float64: 700.0}
+_MIN_SUM_CAP = 1e6  # largest min-sum check message (and sum-product's at degree 2): their magnitudes grow without bound
 _BIG = 1e30  # min-sum's "no other input" (a check of degree 1): finite, so no inf - inf ever
-# replaces an exact zero tanh(v/2)/2 so that the product over the others survives the division: far below the
-# smallest non-zero value (2**-25 in float32, 2**-54 in float64), far above the subnormals
-_TINY = {torch.float32: 1e-29, torch.float64: 1e-200}
 
 
 class BPResult(NamedTuple):
@@ -192,14 +208,39 @@ class _Graph:
 
 
 def _check_sum_product(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor) -> None:
-    """Exact boxplus on ``v`` ``[rows, d, B]`` (lambda sign), written into ``out``; ``work`` is scratch of the same shape."""
+    """Exact boxplus on ``v`` ``[rows, d, B]`` (lambda sign), written into ``out``; ``work`` is scratch of the same shape.
+
+    In the excess domain ``y = coth(|v|/2) - 1 = 2 / expm1(|v|)`` (module notes): the others' ``y`` combine by
+    ``a (+) b = a + b (1 + a)``, the exclusive combinations come from a forward and a backward pass over the degree
+    (``5 (d - 2)`` operations on ``[rows, B]`` slices), and the magnitude out is ``log1p(2 / Y)``; nothing is subtracted.
+    """
     d = v.shape[1]
-    t = torch.clamp(v, -_SIGMOID_CLAMP, _SIGMOID_CLAMP, out=work).sigmoid_()  # no subnormal sigmoid far out (they are slow)
-    t.sub_(0.5).add_(_TINY[t.dtype])  # tanh(v/2)/2, an exact 0 made _TINY
-    p = t.prod(1, keepdim=True).mul_(2.0 ** (d - 2))  # q_j / 2 = 2^(d-2) prod_i t_i / t_j
-    torch.div(p, t, out=out)
-    out.add_(0.5)  # (1 + q_j) / 2, a probability
-    torch.logit(out, eps=torch.finfo(out.dtype).eps / 2, out=out)
+    cap = _SUM_PRODUCT_CAP[v.dtype]
+    if d == 1:  # the check alone forces its bit to 0: the most certain message
+        out.fill_(cap)
+        return
+    if d == 2:  # each edge gets the other's message unchanged (exact at any magnitude), capped as min-sum's
+        torch.clamp(v[:, 1], -_MIN_SUM_CAP, _MIN_SUM_CAP, out=out[:, 0])
+        torch.clamp(v[:, 0], -_MIN_SUM_CAP, _MIN_SUM_CAP, out=out[:, 1])
+        return
+    y = torch.abs(v, out=work).clamp_max_(cap).expm1_()
+    torch.div(2.0, y, out=y)  # y_i in [2 e^-cap, inf]: inf for an erased (0) input
+    # a (+) b = a + b (1 + a): the product is at least b, never subnormal; 1 + a may round, it only scales
+    tmp = out[:, 0]  # [rows, B] scratch until the end
+    out[:, 1].copy_(y[:, 0])  # forward: out_j = y_0 (+) ... (+) y_(j-1)
+    for j in range(2, d):
+        torch.add(out[:, j - 1], 1.0, out=tmp)
+        torch.addcmul(out[:, j - 1], y[:, j - 1], tmp, out=out[:, j])
+    acc = y[:, d - 1]  # backward: acc = y_(d-1) (+) ... (+) y_(j+1), in the place of y_(d-1)
+    for j in range(d - 2, 0, -1):
+        torch.add(acc, 1.0, out=tmp)
+        torch.addcmul(acc, out[:, j], tmp, out=out[:, j])  # out_j (+)= acc: every input but y_j
+        acc.addcmul_(y[:, j], tmp)  # acc (+)= y_j
+    out[:, 0].copy_(acc)
+    torch.div(2.0, out, out=out).log1p_()  # |c_j| = log1p(2 / Y_j): Y_j = inf (an erased other) gives 0
+    signs = torch.copysign(torch.ones((), dtype=v.dtype, device=v.device), v, out=work)  # +-1 (a -0 counts as negative)
+    signs.mul_(signs.prod(1, keepdim=True))  # the product of the others' signs
+    out.mul_(signs)
 
 
 def _check_min_sum(v: torch.Tensor, out: torch.Tensor, work: torch.Tensor, scale: float, offset: float) -> None:

@@ -20,6 +20,12 @@ BPSK blocks — at each Eb/N0 and counts bit, symbol and block errors.
   drawn from it, from the same generator, shared with the systems of its
   shape and distribution. (Since issue 15 the messages are packed draws, not one draw per
   bit: a seed gives other counts than before, with the same statistics.)
+* **Systems tuned to the SNR.** A system with ``at_esno(esno_db)``
+  (:func:`commae.system.at_ebno`; Maxwell–Boltzmann QAM whose :math:`\nu`
+  is the best at each point) runs at each point as the system it gives there;
+  its rows are that system's. A shaped system's rows (messages drawn from
+  probabilities of their own) add :data:`~commae.schemas.SHAPING_COLUMNS`:
+  the entropy it sends and, for Maxwell–Boltzmann QAM, its :math:`\nu`.
 * **Threads.** On a CPU, ``threads`` batches (default torch's thread count
   when every system is on the fast path) run at once, one intra-op thread
   each, and are taken in batch order: the noise draw runs on one core
@@ -57,7 +63,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import distributed as _dist
-from ..system import System
+from ..system import System, at_ebno, tunes_to_snr
 from .draws import distribution_key, message_probabilities
 from .importance import ImportanceSampling, simulate_importance
 from .results import result_row
@@ -219,27 +225,26 @@ def simulate(
             raise ValueError(f"importance must be an ImportanceSampling, got {type(importance).__name__}")
         if world > 1:
             raise ValueError("importance sampling runs in one process; launch it without torchrun")
-        shaped = [name for name, system in named.items() if message_probabilities(system) is not None]
+        shaped = [name for name, system in named.items() if tunes_to_snr(system) or message_probabilities(system) is not None]
         if shaped:
             raise ValueError(f"importance sampling draws equiprobable messages; {', '.join(shaped)} sends its own distribution: simulate it without importance sampling")
         return simulate_importance(
             named, ebno_dbs, importance, target=target_metric, max_bits=max_bits, batch_size=batch_size, seed=seed, device=device, confidence=confidence, theory=theory, batch_seed=_batch_seed
         )
-    # systems of one (k, n) and one message distribution share messages and noise; a shaped one draws from its own
-    groups: dict[tuple[int, int, bytes | None], list[str]] = {}
-    priors: dict[bytes | None, torch.Tensor | None] = {}
-    for name, system in named.items():
-        prior = message_probabilities(system)
-        priors.setdefault(distribution_key(prior), prior)
-        groups.setdefault((system.k, system.n, distribution_key(prior)), []).append(name)
+    tuned = any(tunes_to_snr(system) for system in named.values())  # a system whose parameters depend on the point
+    current = _at_point(named, ebno_dbs[0], device) if tuned else named
     finished: set[str] = set()
     rows: list[dict[str, Any]] = []
     show = progress and rank == 0 and sys.stderr.isatty()
-    with BatchRunner(named, groups, threads, fast, seed, device, rank, world, priors) as runner, torch.inference_mode():
+    groups, priors = _groups(current)
+    with BatchRunner(current, groups, threads, fast, seed, device, rank, world, priors) as runner, torch.inference_mode():
         for point, ebno_db in enumerate(ebno_dbs):
             active = [name for name in named if name not in finished]
             if not active:
                 break
+            if tuned and point:
+                current = _at_point(named, ebno_db, device)
+                runner.use(current, *_groups(current))
             # bits, bit errors, symbols, symbol errors, blocks, block errors: global, and this rank's own
             counts = {name: np.zeros(6, dtype=np.int64) for name in active}
             own = {name: np.zeros(6, dtype=np.int64) for name in active}
@@ -256,12 +261,32 @@ def simulate(
             if rank_counts is not None:
                 _gather_rank_counts(rank_counts, active, own, ebno_db, world)
             for name in active:
-                system = named[name]
+                system = current[name]
                 c = counts[name]
                 if c[target] == 0 and c[0] >= max_bits:
                     finished.add(name)
                 rows.append(result_row(name, system, ebno_db, c, confidence, theory))
     return rows
+
+
+def _groups(named: Mapping[str, System]) -> tuple[dict[tuple[int, int, bytes | None], list[str]], dict[bytes | None, torch.Tensor | None]]:
+    """The systems of each (k, n, message distribution), which share messages and noise, and each distribution's probabilities (None: equiprobable)."""
+    groups: dict[tuple[int, int, bytes | None], list[str]] = {}
+    priors: dict[bytes | None, torch.Tensor | None] = {}
+    for name, system in named.items():
+        prior = message_probabilities(system)
+        priors.setdefault(distribution_key(prior), prior)
+        groups.setdefault((system.k, system.n, distribution_key(prior)), []).append(name)
+    return groups, priors
+
+
+def _at_point(named: Mapping[str, System], ebno_db: float, device: torch.device) -> dict[str, System]:
+    """Each system as it runs at ``ebno_db`` (:func:`~commae.system.at_ebno`), a module on ``device`` in eval mode."""
+    out = {name: at_ebno(system, ebno_db) for name, system in named.items()}
+    for system in out.values():
+        if isinstance(system, torch.nn.Module):
+            system.to(device).eval()
+    return out
 
 
 _COUNT_NAMES = ("bits", "bit_errors", "symbols", "symbol_errors", "blocks", "block_errors")

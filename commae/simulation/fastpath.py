@@ -15,7 +15,9 @@ tensors:
   per symbol); the AWGN noise is added in place on the real ``[B, n, 2]``
   draw, with no complex multiply;
 * decisions are the system's own slicers — for QAM and PAM over AWGN the
-  same float operations as :meth:`Modem.decide`, on both axes at once;
+  floats of :meth:`Modem.decide`, on both axes at once, with one division
+  fewer (exact: ``_ModemCounter._slice``) and the two levels combined into
+  the point index by one complex product;
   Hamming (7,4) hard decoding is one lookup of the 7 hard bits, packed into
   an integer, and over AWGN those bits (and uncoded BPSK's) come from
   comparing the raw noise draws with two exact thresholds
@@ -24,15 +26,18 @@ tensors:
   label), of ``popcount(sent XOR decided) + 2**32 [sent != decided]``, and
   one sum: bit errors in the low 32 bits, symbol errors in the high ones;
 * a counter reuses its tensors from batch to batch
-  (:class:`~commae.simulation.scratch.Scratch`), and
+  (:class:`~commae.simulation.scratch.Scratch`; QAM over complex AWGN keeps
+  its tensors with their views, and it and Hamming (7,4) hard draw their
+  noise into a :class:`~commae.channels.noise.NoiseBuffer`), and
   the engine gets each batch's counts of all its systems in one transfer.
 
 The noise is the generic path's: the counter draws the same
 :func:`~commae.channels.noise.gaussian` tensor (uncapped normal draws) from
 the same generator state, with the shape the channel would, and every float the decisions depend
-on is computed by the same operations in the same precision (or, for the
+on is computed by the same operations in the same precision, or by ones
+that give the same floats (the slicer's halving), or, for the
 hard BPSK decisions over AWGN, compared with the thresholds at which those
-floats change sign), so the counts are identical to the generic path's for
+floats change sign, so the counts are identical to the generic path's for
 the same draws
 (``tests/test_fastpath.py`` checks this on every supported system and
 channel). Anything else — a learned system, a subclass, a trainable or
@@ -65,7 +70,7 @@ import torch
 
 from ..baselines import Hamming74, Modem, UncodedBPSK, bpsk_metric  # the counters' argument types; which counter runs a system is asked of it (fast_path)
 from ..channels import Channel, broadcast_no, split_channel_output
-from ..channels.noise import gaussian
+from ..channels.noise import NoiseBuffer, gaussian
 from ..snr import noise_std_per_real_dim
 from .draws import Messages, as_messages, bits_to_labels
 from .scratch import Scratch, fresh
@@ -124,6 +129,11 @@ def _tally(num: int, device: torch.device) -> torch.Tensor:
 def _split(total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A sum of :func:`_tally` entries (fewer than ``2**32`` bits) to (bit errors, symbol errors)."""
     return total.bitwise_and((1 << 32) - 1), total >> 32
+
+
+def _split3(total: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """A sum of :func:`_tally` entries to int64 ``[3]``: bit errors, then symbol errors twice (the block errors of one-symbol blocks); ``shifts`` is ``[0, 32, 32]``, on the device."""
+    return torch.bitwise_right_shift(total, shifts).bitwise_and_((1 << 32) - 1)
 
 
 def _pair_tally(labels: torch.Tensor) -> torch.Tensor | None:
@@ -253,6 +263,23 @@ def _least_float_at(fn: Callable[[float], float], level: float) -> float:
     return _float_of_key(high)
 
 
+class _QamPlan:
+    """The tensors one batch shape of the complex-AWGN QAM counter reuses, with their views, made once (``_ModemCounter._qam_awgn``)."""
+
+    __slots__ = ("key", "x", "points", "noise", "levels", "index", "decided", "key_flat", "per_symbol")
+
+    def __init__(self, key: tuple, batch: int, m: int, device: torch.device) -> None:
+        self.key = key
+        self.x = torch.empty(batch * m, dtype=torch.complex64, device=device)  # the sent points
+        self.points = torch.view_as_real(self.x).view(batch, m, 2)
+        self.noise = NoiseBuffer((batch, m, 2), device=device)  # the noise, then y, then the two levels
+        self.levels = torch.view_as_complex(self.noise.tensor)  # a symbol's two levels as one complex number
+        self.index = torch.view_as_real(self.levels)[..., 0]  # the real part of its product with the index weights
+        self.decided = torch.empty(batch, m, dtype=torch.int64, device=device)
+        self.key_flat = self.decided.view(-1)
+        self.per_symbol = torch.empty(batch * m, dtype=torch.int64, device=device)
+
+
 class _ModemCounter:
     def __init__(self, modem: Modem) -> None:
         c = modem.constellation
@@ -265,20 +292,30 @@ class _ModemCounter:
         self.pairs = _pair_tally(self.labels)  # [M * M] by (decided index, sent label), or None
         self.tally = _tally(c.num_points, points.device)
         self.scale = _NoiseScale(self.real)
-        self.slice = _additive(modem.channel) and c.kind in ("qam", "pam")
+        self.additive = _additive(modem.channel)
+        self.slice = self.additive and c.kind in ("qam", "pam")
+        self.pam = c.kind == "pam"
+        self.side, self.level_scale = modem._side, modem._level_scale
+        self.shift = self.width if self.pairs is not None else 0  # the slicer's index times 2**shift: room for the sent label
+        self.index_weights = complex(self.side << self.shift, -(1 << self.shift))  # see _slice
+        self.qam_awgn = self.slice and not self.real and c.kind == "qam" and self.pairs is not None
+        self.plan: _QamPlan | None = None
+        self.shifts = torch.tensor([0, 32, 32], device=points.device)  # for _split3
         self.scratch = Scratch()
 
     def __call__(self, messages: Messages | torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         modem, m = self.modem, self.m
         messages = as_messages(messages)
+        if self.qam_awgn:
+            return self._qam_awgn(messages, no, gen)
         batch = messages.size
         sent = messages.symbol_labels(self.width)  # [B, m] int64
         take, device = self.scratch, sent.device
         x = torch.index_select(self.by_label, 0, sent.view(-1), out=take("x", (batch * m,), self.by_label.dtype, device))  # [B m], complex (float on a real channel)
-        if _additive(modem.channel):
+        if self.additive:
             x = x.view(batch, m) if self.real else torch.view_as_real(x).view(batch, m, 2)
             y = _awgn_real_part(modem.channel, self.scale, x, no, gen, (batch, m), take)
-            decided = self._slice(y, self.width if self.pairs is not None else 0) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
+            decided = self._slice(y) if self.slice else modem.decide(y if self.real else torch.view_as_complex(y))
         else:
             y, h = split_channel_output(modem.channel, modem.channel(x.view(batch, m), no, generator=gen))
             decided = modem.decide(y, h)
@@ -289,32 +326,74 @@ class _ModemCounter:
         else:
             wrong = self.labels.index_select(0, decided.view(-1)).bitwise_xor_(sent.view(-1))
             per_symbol = self.tally.index_select(0, wrong)
+        if m == 1:
+            return _split3(per_symbol.sum(), self.shifts)
         bit_errors, symbol_errors = _split(per_symbol.sum())
-        block_errors = symbol_errors if m == 1 else per_symbol.view(batch, m).ne(0).any(-1).sum()
-        return torch.stack([bit_errors, symbol_errors, block_errors])
+        return torch.stack([bit_errors, symbol_errors, per_symbol.view(batch, m).ne(0).any(-1).sum()])
 
-    def _slice(self, y: torch.Tensor, shift: int) -> torch.Tensor:
-        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples.
+    def _qam_awgn(self, messages: Messages, no: float, gen: torch.Generator) -> torch.Tensor:
+        """``__call__`` for QAM over complex AWGN (up to 256 points): the same operations, on tensors and views made once per batch shape.
 
-        The same operations on the same floats as the modem's ``level``,
-        ``round((u / scale + (side - 1)) / 2)`` clamped to the levels, on both
-        axes in one pass; the index ``level(re) * side + level(im)`` (int64
-        ``[B, m]``) comes from the two levels as int32, read together as one
-        little-endian int64 ``re + 2**32 im``: times ``side * 2**32 + 1`` it
-        is ``re + 2**32 (re * side + im)`` modulo ``2**64``, and 32 bits to
-        the right the index (``32 - shift`` bits: the index times
-        ``2**shift``, which leaves the low ``shift`` bits 0 while
-        ``re < 2**(32 - shift)``).
+        A batch of the engine is a couple of milliseconds, and the views,
+        lookups and checks of the general path cost a noticeable part of it.
         """
-        side, scale = self.modem._side, self.modem._level_scale
-        level = y.div_(scale).add_(side - 1).div_(2).round_().clamp_(0, side - 1)
-        if self.real or self.modem.constellation.kind == "pam":  # PAM: the real axis alone
+        m, batch = self.m, messages.size
+        sent = messages.labels if m == 1 and messages.labels is not None else messages.symbol_labels(self.width).view(-1)  # [B m] int64
+        plan = self.plan
+        if plan is None or plan.key != (batch, sent.device):
+            plan = self.plan = _QamPlan((batch, sent.device), batch, m, sent.device)
+        torch.index_select(self.by_label, 0, sent, out=plan.x)
+        w = plan.noise.draw(gen)
+        w.mul_(_SQRT_HALF).mul_(self.scale(no, w)).add_(plan.points)  # y, as AWGN computes it
+        self._index(w, plan.levels, plan.index, plan.decided)
+        key = plan.key_flat
+        key.bitwise_or_(sent)  # decided index * M + sent label
+        per_symbol = torch.index_select(self.pairs, 0, key, out=plan.per_symbol)
+        if m == 1:
+            return _split3(per_symbol.sum(), self.shifts)
+        bit_errors, symbol_errors = _split(per_symbol.sum())
+        return torch.stack([bit_errors, symbol_errors, per_symbol.view(batch, m).ne(0).any(-1).sum()])
+
+    def _slice(self, y: torch.Tensor) -> torch.Tensor:
+        """:meth:`Modem.decide` of QAM or PAM over AWGN, in place on the float ``[B, m, 2]`` (or real ``[B, m]``) received samples: the index times ``2**shift``, int64 ``[B, m]`` (``shift``: the label width when the pair table exists, else 0).
+
+        The same floats as the modem's ``level``, ``round((u / scale +
+        (side - 1)) / 2)`` clamped to the levels, on both axes in one pass,
+        with one division fewer: ``round(u / (2 scale) + (side - 1) / 2)``.
+        Halving is exact in binary floating point and commutes with rounding,
+        so ``fl(u / (2 scale)) = fl(u / scale) / 2`` and
+        ``fl(fl(u / (2 scale)) + (side - 1) / 2) = fl(fl(u / scale) + side - 1) / 2``
+        for every float ``u`` (a quotient too small to halve exactly, below
+        ``2**-125``, vanishes into the offset ``(side - 1) / 2 >= 1/2``
+        either way): the same floats are rounded.
+
+        On both axes the index times ``2**shift``,
+        ``(level(re) side + level(im)) 2**shift``, is the real part of the two
+        levels read as one complex number times ``side 2**shift - i 2**shift``;
+        its products and difference are integers below ``2**24`` (``shift`` is
+        nonzero only up to 256 points), exact in float32 however the complex
+        product is evaluated, then converted once to int64.
+        """
+        if self.real or self.pam:  # PAM: the real axis alone
+            level = self._levels(y)
             level = level if self.real else level[..., 0]
-            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(shift)
-        if sys.byteorder != "little":
-            return level[..., 0].mul(side).add_(level[..., 1]).to(torch.int64).bitwise_left_shift_(shift)
-        pair = self.scratch("decided", level.shape, torch.int32, level.device).copy_(level)  # [B, m, 2]
-        return pair.view(torch.int64).view(level.shape[:-1]).mul_((side << 32) + 1).bitwise_right_shift_(32 - shift)
+            return self.scratch("decided", level.shape, torch.int64, level.device).copy_(level).bitwise_left_shift_(self.shift)
+        levels = torch.view_as_complex(y)
+        return self._index(y, levels, torch.view_as_real(levels)[..., 0], self.scratch("decided", levels.shape, torch.int64, y.device))
+
+    def _levels(self, y: torch.Tensor) -> torch.Tensor:
+        """The levels of :meth:`_slice`, in place on ``y``: ``round(y / (2 scale) + (side - 1) / 2)`` clamped to ``[0, side - 1]``."""
+        side = self.side
+        return y.div_(2 * self.level_scale).add_((side - 1) / 2).round_().clamp_(0, side - 1)
+
+    def _index(self, y: torch.Tensor, levels: torch.Tensor, index: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The point index times ``2**shift`` of the float ``[B, m, 2]`` received samples ``y`` into int64 ``out`` ``[B, m]`` (:meth:`_slice`).
+
+        ``levels`` is ``y`` viewed as complex, ``index`` the real part of that view.
+        """
+        self._levels(y)
+        levels.mul_(self.index_weights)
+        return out.copy_(index)
 
 
 class _HammingCounter:
@@ -328,11 +407,16 @@ class _HammingCounter:
         # (sent label, received hard word) -> tally of the decoding's errors: key sent * 128 + word
         self.decode_tally = tally[(torch.arange(16, device=words.device)[:, None] ^ decode[None, :]).view(-1)]
         self.tally = tally
+        self.shifts = torch.tensor([0, 32, 32], device=words.device)  # for _split3
         self.scale = _NoiseScale(code.channel.real)
         self.thresholds = _HardThresholds(code.channel.real)
         self.codewords = _pack_bits(code.codewords.to(torch.uint8), 7)  # [16] by message label
+        # the codewords as byte masks, bit j of the codeword in byte j of an int64 (little-endian): which of a word's two candidate bytes to keep
+        self.codeword_bytes = torch.tensor([sum(bit << (8 * j) for j, bit in enumerate(c)) for c in code.codewords.to(torch.uint8).tolist()], dtype=torch.int64, device=words.device)
         self.scratch = Scratch()
-        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels)
+        self.noise: NoiseBuffer | None = None  # the hard decoder's noise over AWGN, drawn into the same tensor batch after batch
+        # hard bit j of a received word, LSB first of the packed bytes: weights of the 7 bytes read as one int64 (see bits_to_labels);
+        # the eighth byte, whatever it holds, lands at bit 64 or above (its weights are 2**(118 - 9j)), so it is never written
         self.pack = sum(1 << (56 + 6 - 9 * j) for j in range(7)) % (1 << 64)
         if self.pack >= 1 << 63:
             self.pack -= 1 << 64
@@ -343,8 +427,7 @@ class _HammingCounter:
         if code.decoder == "hard" and _additive(code.channel):
             word = self._hard_word_awgn(sent, no, gen)
             per_message = torch.index_select(self.decode_tally, 0, word.add_(sent, alpha=128), out=self.scratch("per_message", word.shape, torch.int64, word.device))
-            bit_errors, block_errors = _split(per_message.sum())
-            return torch.stack([bit_errors, block_errors, block_errors])
+            return _split3(per_message.sum(), self.shifts)
         x = self.symbols.index_select(0, sent)  # [B, 7] of +-1
         if _additive(code.channel):
             metric = _bpsk_awgn_metric(code.channel, self.scale, x, no, gen)
@@ -357,8 +440,7 @@ class _HammingCounter:
         else:
             decided = torch.argmax(metric @ self.symbols.T, dim=-1)
             per_message = self.tally.index_select(0, decided.bitwise_xor_(sent))
-        bit_errors, block_errors = _split(per_message.sum())
-        return torch.stack([bit_errors, block_errors, block_errors])
+        return _split3(per_message.sum(), self.shifts)
 
     def _hard_word_awgn(self, sent: torch.Tensor, no: float, gen: torch.Generator) -> torch.Tensor:
         """The received hard word (7 bits, MSB first, int64 ``[B]``) of the codewords of ``sent`` over AWGN.
@@ -370,19 +452,20 @@ class _HammingCounter:
         """
         code, batch, take, device = self.code, sent.shape[0], self.scratch, sent.device
         shape = (batch, 7) if code.channel.real else (batch, 7, 2)
-        w = gaussian(shape, gen, out=take("noise", shape, torch.float32, device))
+        if self.noise is None or self.noise.shape != shape or self.noise.tensor.device != device:
+            self.noise = NoiseBuffer(shape, device=device)
+        w = self.noise.draw(gen)
         draw = w if code.channel.real else w[..., 0]
         below_minus, below_plus = self.thresholds(no, w)
-        rows = take("rows", (batch, 2, 8), torch.bool, device)  # the 7 bits of each word, then a 0 byte
-        rows[:, :, 7] = False
-        torch.lt(draw, below_minus, out=rows[:, 0, :7])
-        torch.lt(draw, below_plus, out=rows[:, 1, :7])
-        if sys.byteorder == "little":
-            words = torch.mul(rows.view(torch.int64).view(batch, 2), self.pack, out=take("words", (batch, 2), torch.int64, device))
-            words = words.bitwise_right_shift_(56).bitwise_and_(127)
-        else:
-            words = _pack_bits(rows[..., :7].to(torch.uint8), 7)
-        if_zero, if_one = words[:, 0], words[:, 1]
+        rows = take("rows", (2, batch, 8), torch.bool, device)  # the 7 bits of each word, then a byte never written: see self.pack
+        torch.lt(draw, below_minus, out=rows[0, :, :7])
+        torch.lt(draw, below_plus, out=rows[1, :, :7])
+        if sys.byteorder == "little":  # choose each bit's byte, then pack the 7 bytes: one word a message
+            if_zero, if_one = rows.view(torch.int64).view(2, batch)
+            mask = torch.index_select(self.codeword_bytes, 0, sent, out=take("mask", (batch,), torch.int64, device))
+            chosen = torch.bitwise_xor(if_zero, if_one, out=take("chosen", (batch,), torch.int64, device)).bitwise_and_(mask).bitwise_xor_(if_zero)
+            return chosen.mul_(self.pack).bitwise_right_shift_(56).bitwise_and_(127)
+        if_zero, if_one = _pack_bits(rows[..., :7].to(torch.uint8), 7)
         codeword = torch.index_select(self.codewords, 0, sent, out=take("codeword", (batch,), torch.int64, device))  # [B] 7 bits, MSB first
         return codeword.bitwise_and_(if_zero ^ if_one).bitwise_xor_(if_zero)
 

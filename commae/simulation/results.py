@@ -25,11 +25,12 @@ import torch
 
 from .._files import atomic_paths, csv_text, writing
 from ..channels import Channel
-from ..constellations import int_to_bits
-from ..schemas import IMPORTANCE_COLUMNS, RESULT_COLUMNS
+from ..constellations import entropy_bits, int_to_bits
+from ..schemas import IMPORTANCE_COLUMNS, RESULT_COLUMNS, SHAPING_COLUMNS
 from ..schemas import read_results as _read_results
 from ..snr import ebno_db_to_esno_db
-from ..system import System, system_no
+from ..system import System, at_ebno, system_no
+from .draws import message_probabilities
 from .statistics import clopper_pearson
 from .theory_columns import theory_rates
 
@@ -73,7 +74,16 @@ def result_row(name: str, system: System, ebno_db: float, c: np.ndarray, confide
     for unit in ("ber", "ser", "bler"):
         value = rates.get(unit, float("nan")) if rates else float("nan")
         row[f"{unit}_theory"] = value
-    return {key: row[key] for key in RESULT_COLUMNS}
+    return {key: row[key] for key in RESULT_COLUMNS} | _shaping(system)
+
+
+def _shaping(system: System) -> dict[str, Any]:
+    """The :data:`SHAPING_COLUMNS` of a system that draws its messages from probabilities of its own (none for an equiprobable one)."""
+    prior = message_probabilities(system)
+    if prior is None:
+        return {}
+    nu = getattr(system, "nu", None)  # a Maxwell-Boltzmann modem's
+    return {"entropy_bits_per_use": entropy_bits(prior) / system.n, "nu": "" if nu is None else float(nu)}
 
 
 def ml_reach(system: System, device: str | torch.device = "cpu") -> float | None:
@@ -127,12 +137,13 @@ def point_flags(rows: Sequence[Mapping[str, Any]], systems: Mapping[str, System]
     on a CPU) and a codebook of at most 4096 messages.
     """
     flags: list[dict[str, Any]] = []
-    reach: dict[str, float | None] = {}
+    reach: dict[int, float | None] = {}
     for row in rows:
         name = row["system"]
-        if name not in reach:
-            reach[name] = _generator_reach(systems[name], device)
-        for kind, note in (*_zero_below_theory(row, confidence), *_beyond_generator(row, systems[name], reach[name], device)):
+        system = at_ebno(systems[name], float(row["ebno_db"]))  # the system of this point (one tuned to the SNR differs from point to point)
+        if id(system) not in reach:
+            reach[id(system)] = _generator_reach(system, device)
+        for kind, note in (*_zero_below_theory(row, confidence), *_beyond_generator(row, system, reach[id(system)], device)):
             flags.append({"system": name, "ebno_db": float(row["ebno_db"]), "flag": kind, "note": note})
     return flags
 
@@ -177,6 +188,7 @@ def write_results(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, se
     """
     path = Path(path)
     columns = RESULT_COLUMNS + (IMPORTANCE_COLUMNS if any("estimator" in row for row in rows) else ())  # importance-sampled rows say so
+    columns += SHAPING_COLUMNS if any(SHAPING_COLUMNS[0] in row for row in rows) else ()  # and so do shaped ones
     text = csv_text(columns, [[row.get(c, "") for c in columns] for row in rows])
     json_path = path.with_suffix(".json")
     if json_path == path:

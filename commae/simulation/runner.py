@@ -108,21 +108,32 @@ class BatchRunner:
         world: int,
         priors: dict[bytes | None, torch.Tensor | None] | None = None,
     ) -> None:
-        self.named, self.groups, self.seed, self.device, self.rank, self.world = named, groups, seed, device, rank, world
+        self.named, self.groups, self.seed, self.device, self.rank, self.world, self.fast = named, groups, seed, device, rank, world, fast
         self.priors = {key: (None if p is None else p.to(device)) for key, p in (priors or {}).items()}
-
-        def state() -> tuple[dict[str, Counter | None], dict[tuple, Scratch]]:
-            return {name: (fast_counter(system) if fast else None) for name, system in named.items()}, {shape: Scratch() for shape in groups}
-
         # each worker's own counters (they keep per-batch tensors) and message tensors, lent to one batch at a time
-        first = state()
+        first = self._state()
         self.workers = _workers(threads, device, all(counter is not None for counter in first[0].values()))
         self.states: queue.SimpleQueue[tuple[dict[str, Counter | None], dict[tuple[int, int], Scratch]]] = queue.SimpleQueue()
         self.states.put(first)
         for _ in range(self.workers - 1):
-            self.states.put(state())
+            self.states.put(self._state())
         self.pool: ThreadPoolExecutor | None = None
         self.threads_before = torch.get_num_threads()
+
+    def _state(self) -> tuple[dict[str, Counter | None], dict[tuple, Scratch]]:
+        return {name: (fast_counter(system) if self.fast else None) for name, system in self.named.items()}, {shape: Scratch() for shape in self.groups}
+
+    def use(self, named: dict[str, System], groups: dict[tuple, list[str]], priors: dict[bytes | None, torch.Tensor | None]) -> None:
+        """Run these systems, groups and message distributions from the next point on (systems tuned to the SNR change from point to point).
+
+        Called between points, when no batch is in flight and every worker's state is back.
+        """
+        self.named, self.groups = named, groups
+        self.priors = {key: (None if p is None else p.to(self.device)) for key, p in priors.items()}
+        for _ in range(self.workers):
+            self.states.get_nowait()
+        for _ in range(self.workers):
+            self.states.put(self._state())
 
     def __enter__(self) -> BatchRunner:
         if self.workers > 1:
