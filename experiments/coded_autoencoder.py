@@ -199,12 +199,12 @@ def reliability_order(mapper: torch.nn.Module, coded_ebno_db: float, samples: in
     return [int(j) for j in torch.argsort(bce, stable=True)]
 
 
-def link(mapper: torch.nn.Module, name: str, interleaver: str, decoder: dict = DECODER, design_db: float = DESIGN_EBNO_DB) -> tuple[BICM, list[int] | None]:
-    """A coded link of ``mapper`` and, for the 5G NR interleaver, the label order its rows go to."""
+def link(mapper: torch.nn.Module, name: str, interleaver: str, decoder: dict = DECODER, design_db: float = DESIGN_EBNO_DB, samples: int = 200_000) -> tuple[BICM, list[int] | None]:
+    """A coded link of ``mapper`` and, for the 5G NR interleaver, the label order its rows go to (measured on ``samples`` symbols)."""
     code = LDPC5G(*CODE)
     bits = mapper.k
     code_bits = -(-code.n // bits) * bits
-    order = reliability_order(mapper, design_db) if interleaver == "nr" else None
+    order = reliability_order(mapper, design_db, samples) if interleaver == "nr" else None
     interleave = Interleaver.row_column(code_bits, bits, order) if order is not None else True
     return BICM(code, mapper, BPDecoder(code, **decoder), interleave=interleave, name=name), order
 
@@ -276,7 +276,7 @@ def tutorial(args, spec: dict) -> dict[str, bool]:
     mappers = {"qam64-ldpc": Modem(qam(64), demapping="app"), "ae64-ldpc": models["backprop"], "ae64-ldpc-modelfree": models["model-free"]}
     systems, orders = {}, {}
     for name, mapper in mappers.items():
-        systems[name], orders[name] = link(mapper, name, args.interleaver)
+        systems[name], orders[name] = link(mapper, name, args.interleaver, samples=20_000 if quick else 200_000)
     if args.interleaver == "nr":
         print("\n5G NR row-column interleaver: rows (the word's sixths, systematic first) to label positions " + "; ".join(f"{name} {orders[name]}" for name in systems))
     grid = [6.0, 6.5] if quick else list(GRID)
@@ -370,7 +370,7 @@ def beyond(args, spec: dict) -> dict[str, bool]:
     }
     systems, orders = {}, {}
     for name, (mapper, decoder, bits) in mappers.items():
-        systems[name], orders[name] = link(mapper, name, args.interleaver, decoder, DESIGN_EBNO_DB + shifts[bits])
+        systems[name], orders[name] = link(mapper, name, args.interleaver, decoder, DESIGN_EBNO_DB + shifts[bits], 20_000 if quick else 200_000)
     target = 20 if quick else 100
     budget = (lambda e: 200) if quick else (lambda e: BEYOND_CODEWORDS)
     rows = []
