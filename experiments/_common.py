@@ -27,10 +27,11 @@ def default_run():
         return result.model.eval(), run_dir
 
 
-def experiment_args(doc: str, from_csv: bool = False):
+def experiment_args(doc: str, from_csv: bool = False, options=None):
     """``--quick`` (a small run that asserts the direction of every claim, for CI) and ``--out`` (default figures/, or a temp dir when quick).
 
     ``from_csv`` adds ``--from-csv``: redraw the figures from the CSVs in ``--out`` without training or simulating.
+    ``options``, a callable taking the ``argparse`` parser, adds a script's own options.
     """
     import argparse
     import tempfile
@@ -40,6 +41,8 @@ def experiment_args(doc: str, from_csv: bool = False):
     parser.add_argument("--out", type=Path, default=None, help="directory for figures and CSVs [default: figures/, or a temp dir with --quick]")
     if from_csv:
         parser.add_argument("--from-csv", action="store_true", help="redraw the figures from the CSVs in --out without training or simulating")
+    if options is not None:
+        options(parser)
     args = parser.parse_args()
     import torch
 

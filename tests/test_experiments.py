@@ -24,7 +24,15 @@ OUTPUTS = {
     "bitwise_shaping": ("bitwise_shaping.csv", "bitwise_shaping.png", "bitwise_shaping_points.csv"),
     "training_dynamics": ("training_dynamics.csv", "training_dynamics.png", "sgd_convex.png", "training_mistakes.csv"),
     "deep_tails": ("deep_tails.csv", "deep_tails.json", "deep_tails_is.csv", "deep_tails_is.json", "deep_tails.png"),
-    "coded_autoencoder": ("coded_autoencoder.csv", "coded_autoencoder.json", "coded_autoencoder.png", "coded_autoencoder_gaps.csv"),
+    "coded_autoencoder": (
+        "coded_autoencoder.csv",
+        "coded_autoencoder.json",
+        "coded_autoencoder.png",
+        "coded_autoencoder_gaps.csv",
+        "coded_autoencoder_beyond.csv",
+        "coded_autoencoder_beyond.json",
+        "coded_autoencoder_beyond_gaps.csv",
+    ),
     "joint_shaping": ("joint_shaping.csv", "joint_shaping_curves.csv", "joint_shaping_points.csv", "joint_shaping.png", "joint_shaping_constellations.pdf"),
 }
 FIGURES = {
