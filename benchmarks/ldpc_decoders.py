@@ -37,6 +37,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -107,16 +108,45 @@ def cpu_ticks() -> dict[int, tuple[str, int]]:
     return ticks
 
 
-def others(before: dict, after: dict, seconds: float) -> str:
-    """The other processes that used the CPU between two cpu_ticks() (share of one core), busiest first."""
-    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    used = []
-    for pid, (cmd, ticks) in after.items():
-        if pid != os.getpid() and pid in before:
-            share = (ticks - before[pid][1]) / hz / seconds
-            if share >= 0.05:
-                used.append((share, f"{cmd[:60]} {share:.2f}"))
-    return "; ".join(text for _, text in sorted(used, reverse=True)[:6]) or "nothing above 5 % of a core"
+class Others:
+    """What else ran: samples every process's CPU ticks each second in a thread, new processes included, while in a ``with``."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.used: dict[str, float] = {}  # command -> CPU seconds
+        self._last = cpu_ticks()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        now = cpu_ticks()
+        hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        for pid, (cmd, ticks) in now.items():
+            if pid != os.getpid():
+                seconds = (ticks - self._last.get(pid, (cmd, 0))[1]) / hz  # a new process: all its ticks so far
+                self.used[cmd] = self.used.get(cmd, 0.0) + max(seconds, 0.0)
+        self._last = now
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> Others:
+        self.start = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = time.perf_counter() - self.start
+
+    def summary(self) -> str:
+        """The busiest other commands, as the share of one core each used meanwhile."""
+        busiest = sorted(((cpu / self.seconds, cmd) for cmd, cpu in self.used.items() if cpu / self.seconds >= 0.05), reverse=True)[:6]
+        total = sum(self.used.values()) / self.seconds
+        return f"{total:.2f} cores in all" + "".join(f"; {cmd[:70]} {share:.2f}" for share, cmd in busiest)
 
 
 def codes(which: list[str]) -> dict[str, object]:
@@ -221,10 +251,9 @@ def main() -> None:
             try:
                 time.sleep(1.0 if busy else 0.0)
                 print(f"\n{name}, {phase} ({describe().split(', ', 2)[-1]}):")
-                before, start = cpu_ticks(), time.perf_counter()
-                rates = measure(code, llr, args.repeats, pool)
-                elapsed = time.perf_counter() - start
-                print(f"  meanwhile ({elapsed:.0f} s; load average {os.getloadavg()[0]:.1f} at the end), other processes' CPU: {others(before, cpu_ticks(), elapsed)}")
+                with Others() as others:
+                    rates = measure(code, llr, args.repeats, pool)
+                print(f"  meanwhile ({others.seconds:.0f} s, load average {os.getloadavg()[0]:.1f} at the end) other processes used {others.summary()}")
             finally:
                 if busy is not None:
                     busy.kill()

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from commae.codes import KNOWN_LLR, LDPC5G, BPDecoder, BPResult, LinearCode, hamming74
-
-bp_numba = pytest.importorskip("commae.codes.bp_numba", reason="numba is not installed (pip install commae[fast])")
+from commae.codes import KNOWN_LLR, LDPC5G, BPDecoder, BPResult, LinearCode, bp_numba, hamming74
 
 DATA = Path(__file__).parent / "data" / "ldpc"
 RULES = [("min-sum", {}), ("normalized-min-sum", {"scale": 0.8}), ("offset-min-sum", {"offset": 0.3})]
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one intra-op thread unless a test sets more
+needs_numba = pytest.mark.skipif(not bp_numba.AVAILABLE, reason="numba is not installed (pip install commae[fast])")
 
 
 def _irregular() -> LinearCode:
@@ -67,6 +68,7 @@ def _both(code, algorithm, schedule, iterations, llr, **options) -> tuple[BPResu
     return kernel, reference
 
 
+@needs_numba
 @pytest.mark.parametrize("name", CODES)
 def test_the_kernel_is_the_torch_rule_bit_for_bit(name):
     """150 words (more than two lanes' worth: lanes restart), every min-sum rule, both schedules, caps of 1 to 20 iterations."""
@@ -85,6 +87,7 @@ def test_the_kernel_is_the_torch_rule_bit_for_bit(name):
     assert (kernel.iterations == 5).all()
 
 
+@needs_numba
 def test_the_kernel_in_float64_with_infinite_llrs():
     code = _irregular()
     llr = _llrs(code, 200, seed=3, dtype=torch.float64)
@@ -95,6 +98,7 @@ def test_the_kernel_in_float64_with_infinite_llrs():
             _assert_same(*_both(code, algorithm, schedule, 8, llr, **options))
 
 
+@needs_numba
 def test_threads_and_batches_do_not_change_a_result():
     code = LinearCode.from_alist(DATA / "WIMAX_288_576.alist")
     llr = _llrs(code, 300, seed=5)
@@ -112,6 +116,7 @@ def test_threads_and_batches_do_not_change_a_result():
     assert decoder.decode(llr[:0]).llr.shape == (0, code.n_graph)
 
 
+@needs_numba
 def test_the_backend_choice():
     code = hamming74()
     cpu = torch.device("cpu")
@@ -128,10 +133,16 @@ def test_the_backend_choice():
 
 
 def test_without_numba_auto_falls_back_and_numba_is_refused(monkeypatch):
-    """With numba unimportable (a None entry in sys.modules makes its import fail), auto runs torch and "numba" says what to install."""
+    """With numba unimportable (a None entry in sys.modules makes its import fail), the kernel's module still imports but
+    says it is not available; auto runs torch, and "numba" (the decoder or the kernel itself) says what to install.
+    Runs with or without numba installed, so this file always keeps a test in the default run."""
     monkeypatch.setitem(sys.modules, "numba", None)
-    monkeypatch.delitem(sys.modules, "commae.codes.bp_numba")
+    monkeypatch.delitem(sys.modules, "commae.codes.bp_numba")  # restored after the test, with the package's attribute
     monkeypatch.delattr(sys.modules["commae.codes"], "bp_numba")
+    without = importlib.import_module("commae.codes.bp_numba")
+    assert without is not bp_numba and not without.AVAILABLE
+    with pytest.raises(ImportError, match=r"the min-sum kernel needs numba: pip install 'commae\[fast\]'"):
+        without.decode(np.zeros((1, 3), np.float32), np.zeros(2, np.int64), np.array([0, 2]), layered=True, iterations=1, early_stop=True, scale=1.0, offset=0.0, cap=1e6)
     code = hamming74()
     decoder = BPDecoder(code, "normalized-min-sum", "layered", 5)
     assert decoder._kernel(torch.device("cpu")) is None
@@ -141,6 +152,7 @@ def test_without_numba_auto_falls_back_and_numba_is_refused(monkeypatch):
         BPDecoder(code, "min-sum", backend="numba")
 
 
+@needs_numba
 @pytest.mark.long
 @pytest.mark.parametrize("name", ["wimax", "5g"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

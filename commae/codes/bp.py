@@ -80,10 +80,11 @@ With ``early_stop=True`` (default) the decoder checks :math:`H\hat c = 0`
 before each iteration (so before the first, too) and a codeword whose
 syndrome is satisfied stops there: its decision, a-posteriori LLRs and
 iteration count are recorded and never touched again, while the others go
-on. The decoder works on a batch of ``chunk_size`` columns; when an eighth
+on. The torch path works on a batch of ``chunk_size`` columns; when an eighth
 of them hold stopped codewords these are dropped and, while the input lasts,
 the next codewords of the input join the batch, so the operations run on a
-nearly full batch until the input runs out. ``iterations`` counts the iterations a codeword ran (0 when the
+nearly full batch until the input runs out (the compiled kernel gives a
+stopped codeword's lane to the next codeword at once: Backends). ``iterations`` counts the iterations a codeword ran (0 when the
 channel's hard decisions already form a codeword).
 
 Backends
@@ -145,11 +146,9 @@ _BIG = 1e30  # min-sum's "no other input" (a check of degree 1): finite, so no i
 
 def _numba_kernel():
     """:mod:`commae.codes.bp_numba`, or None where numba does not import (imported on first use: numba takes 0.2 s to import)."""
-    try:
-        from . import bp_numba
-    except ImportError:
-        return None
-    return bp_numba
+    from . import bp_numba
+
+    return bp_numba if bp_numba.AVAILABLE else None
 
 
 class BPResult(NamedTuple):

@@ -2,8 +2,9 @@ r"""A compiled CPU kernel for min-sum belief propagation (numba): layered and fl
 
 :class:`~commae.codes.BPDecoder` runs its min-sum rules (``"min-sum"``,
 ``"normalized-min-sum"``, ``"offset-min-sum"``) through :func:`decode` on a
-CPU when numba imports (``pip install commae[fast]``); this module imports
-numba at its top, so ``commae.codes.bp`` imports it only when it is asked for.
+CPU when numba imports (``pip install commae[fast]``). Without numba this
+module still imports (``AVAILABLE`` is False) and :func:`decode` refuses;
+``commae.codes.bp`` imports it on first use (numba takes 0.2 s to import).
 
 Layout
 ------
@@ -41,16 +42,25 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 
-__all__ = ["LANES", "decode"]
+try:  # optional (the extra 'fast')
+    import numba
+except ImportError:
+    numba = None
 
+__all__ = ["AVAILABLE", "LANES", "decode"]
+
+AVAILABLE = numba is not None
 LANES = 64  # codewords a thread decodes side by side; below 64 LLVM leaves the lane loops partly scalar (measured: half the speed)
-_JIT = {"nogil": True, "cache": True, "boundscheck": False}
 
 
-@numba.njit(**_JIT)
+def _jit(function):
+    """Compiled without the GIL, cached on disk (the first call of a float type compiles for about 3 s); as is without numba."""
+    return numba.njit(nogil=True, cache=True, boundscheck=False)(function) if AVAILABLE else function
+
+
+@_jit
 def _start(llr, frame, lane, T, lam, flooding, hard, var, ptr):
     """Put codeword ``frame`` of ``llr`` into ``lane`` (lambda = 0 - L); whether its hard decisions satisfy every check."""
     zero = np.zeros(1, llr.dtype)[0]
@@ -69,7 +79,7 @@ def _start(llr, frame, lane, T, lam, flooding, hard, var, ptr):
     return True
 
 
-@numba.njit(**_JIT)
+@_jit
 def _finish(T, lane, frame, count, ok, app, iterations, satisfied):
     """Write the result of the codeword in ``lane``: a-posteriori LLRs in commae's sign, its iterations, its syndrome flag."""
     for i in range(T.shape[0]):
@@ -78,7 +88,7 @@ def _finish(T, lane, frame, count, ok, app, iterations, satisfied):
     satisfied[frame] = ok
 
 
-@numba.njit(**_JIT)
+@_jit
 def _decode_share(llr, lo, hi, var, ptr, layered, max_iterations, early_stop, scale, offset, cap, app, iterations, satisfied):
     """Decode codewords ``lo`` to ``hi`` of ``llr`` ``[B, n]`` (commae sign) into ``app``, ``iterations`` and ``satisfied``.
 
@@ -275,6 +285,8 @@ def decode(
     satisfied : numpy.ndarray, [B], bool
         Whether its decision satisfies every check.
     """
+    if not AVAILABLE:
+        raise ImportError("the min-sum kernel needs numba: pip install 'commae[fast]'")
     llr = np.ascontiguousarray(llr)
     B = llr.shape[0]
     dtype = llr.dtype.type
