@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import config
+from ..config import DB_LIMIT
 from .combinations import impairments as checked_impairments
 from .combinations import no_impairments
 from .launch import agreed, is_main, launch
@@ -110,7 +111,7 @@ CODED_BATCH = 1000
 @click.option(
     "--interleaver-ebno",
     "interleaver_ebno",
-    type=Finite(),
+    type=Finite(-DB_LIMIT, DB_LIMIT),
     default=None,
     metavar="DB",
     help="With --interleaver nr: the Eb/N0 in dB (per information bit) at which each system's label positions are ranked, by the BCE of its own bit LLRs  [default: the median of the points]",
