@@ -447,6 +447,7 @@ def plot_system_constellation(
     bits: bool = True,
     regions: bool = False,
     cloud_ebno_db: float | None = None,
+    regions_ebno_db: float | None = None,
     axes: Sequence[plt.Axes] | None = None,
     resolution: int = 300,
     cloud_size: int = 3000,
@@ -473,6 +474,11 @@ def plot_system_constellation(
     cloud_ebno_db : float, optional
         Add ``cloud_size`` received samples at this Eb/N0 (dB) at low alpha;
         with CSI they are equalised, :math:`y h^* / |h|^2`.
+    regions_ebno_db : float, optional
+        The Eb/N0 (dB) the regions are evaluated at. They depend on it where
+        the receiver does: one given the noise level (``noise_input``), or
+        the MAP decisions of a shaped modem [default: ``cloud_ebno_db``, else
+        7 dB].
     axes : sequence of Axes, optional
         Where to draw; otherwise a new figure of the current style.
     limit : float, optional
@@ -547,7 +553,8 @@ def plot_system_constellation(
     if regions:
         coords = torch.linspace(-span, span, resolution)
         grid = torch.complex(coords[None, :].expand(resolution, -1), coords[:, None].expand(-1, resolution)).reshape(-1)
-        scores = _decision_scores(system, grid, ebno_db_to_no(7.0, system.k, system.n))
+        at = regions_ebno_db if regions_ebno_db is not None else cloud_ebno_db if cloud_ebno_db is not None else 7.0
+        scores = _decision_scores(system, grid, ebno_db_to_no(at, system.k, system.n))
     for panel, ax in enumerate(axes):
         if regions:
             c = coords.numpy()
