@@ -32,6 +32,12 @@ Conventions
   the rate above counts. :attr:`BICM.padding` says how many.
 * **Interleaver and scrambler**: :mod:`commae.codes.interleaver` (how they
   are seeded, and why the results do not depend on how the engine batches).
+  ``interleave="random"`` (the default) is a seeded random permutation;
+  ``interleave="nr"`` is 5G NR's row-column interleaver (TS 38.212
+  §5.4.2.2) with its rows on the mapper's label positions from the most
+  reliable to the least, as :func:`reliability_order` measures them at the
+  link's ``design_ebno_db``. Any padding is the end of the word, so it sits
+  at the end of the last row, on the least reliable position.
 
 The all-zero-codeword shortcut is not used by :meth:`BICM.transmit`: the
 engine's random information bits are really encoded. It exists as one
@@ -49,22 +55,34 @@ Examples
 >>> link = BICM(code, Modem(qam(16)), BPDecoder(code, iterations=10), name="qam16-ldpc")
 >>> link.k, link.n, link.padding
 (100, 50, 0)
+>>> nr = BICM(code, Modem(qam(16)), BPDecoder(code, iterations=10), interleave="nr", design_ebno_db=4.0, reliability_samples=20_000)
+>>> nr.label_order  # the two sign bits (I and Q) first
+[0, 2, 1, 3]
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .channels import split_channel_output
+from .channels import seed_from_text, split_channel_output
 from .codes.base import BlockCode
 from .codes.interleaver import Interleaver, Scrambler
 from .constellations import int_to_bits
+from .snr import ebno_db_to_no
 
-__all__ = ["BICM", "AllZeroErrors"]
+__all__ = ["BICM", "AllZeroErrors", "INTERLEAVERS", "reliability_order"]
+
+#: What ``BICM(interleave=...)`` takes by name (and ``commae ber-curve --interleaver``): a seeded random permutation, or 5G NR's row-column interleaver with its rows ranked by label reliability.
+INTERLEAVERS = ("random", "nr")
+#: Symbols :func:`reliability_order` draws unless told (the reliability order of a link with ``interleave="nr"``).
+RELIABILITY_SAMPLES = 200_000
 
 
 class AllZeroErrors(NamedTuple):
@@ -78,6 +96,69 @@ def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def _on_cpu(mapper: nn.Module) -> nn.Module:
+    """``mapper`` itself when its tensors are on the CPU, else a CPU copy (so that a seed gives one order on every device)."""
+    if all(t.device.type == "cpu" for t in (*mapper.parameters(), *mapper.buffers())):
+        return mapper
+    return copy.deepcopy(mapper).cpu()
+
+
+@torch.no_grad()
+def reliability_order(mapper: nn.Module, no: float, *, samples: int = RELIABILITY_SAMPLES, seed: int = 0) -> list[int]:
+    r"""``mapper``'s label positions from the most reliable to the least, by the BCE of its own bit LLRs.
+
+    ``samples`` labels of ``mapper.k`` i.i.d. fair bits are sent through the
+    mapper's channel at linear N0 ``no``; position :math:`j` is scored by
+    the mean binary cross-entropy of its LLRs,
+    :math:`\overline{\mathrm{BCE}}_j`, which estimates
+    :math:`1 - I(C_j; Y)` in nats when the LLRs are exact (a Gray modem with
+    APP demapping) and the loss of the mapper's own demapper otherwise (a
+    learned receiver's logits): the bits its decoder will get. Positions
+    are sorted by ascending BCE, ties by position.
+
+    Parameters
+    ----------
+    mapper : nn.Module
+        A System with ``bit_llrs(y, no, h)`` (a :class:`~commae.baselines.Modem`
+        or an :class:`~commae.models.Autoencoder`), on its own channel.
+    no : float
+        Linear N0 of the design point (for a coded link's Eb/N0,
+        :func:`commae.snr.ebno_db_to_no` with the link's ``k`` and ``n``).
+    samples : int
+        Labels drawn [default: 200,000].
+    seed : int
+        The draws come from a CPU generator seeded by
+        ``seed_from_text(f"commae:{seed}:reliability")`` (labels, then the
+        channel's noise), on a CPU copy of a mapper held elsewhere: the same
+        seed gives the same order on every device.
+
+    Returns
+    -------
+    list of int
+        A permutation of ``range(mapper.k)``: what
+        :meth:`Interleaver.row_column <commae.codes.interleaver.Interleaver.row_column>`
+        takes as ``levels``.
+
+    Examples
+    --------
+    >>> from commae import Modem, qam
+    >>> reliability_order(Modem(qam(64)), no=0.05, samples=20_000)  # I bits 0-2, Q bits 3-5, the sign first
+    [0, 3, 4, 1, 2, 5]
+    """
+    samples = _positive_int(samples, "samples")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if not math.isfinite(float(no)) or float(no) <= 0:
+        raise ValueError(f"no must be a positive linear N0, got {no!r}")
+    mapper = _on_cpu(mapper)
+    bits = _positive_int(mapper.k, "mapper.k")
+    gen = torch.Generator().manual_seed(seed_from_text(f"commae:{seed}:reliability"))
+    labels = torch.randint(0, 2, (samples, bits), generator=gen).float()
+    y, h = split_channel_output(mapper.channel, mapper.channel(mapper.transmit(labels), no, generator=gen))
+    bce = F.binary_cross_entropy_with_logits(mapper.bit_llrs(y, no, h).float(), labels, reduction="none").mean(0)
+    return [int(j) for j in torch.argsort(bce, stable=True)]
 
 
 class BICM(nn.Module):
@@ -96,14 +177,28 @@ class BICM(nn.Module):
         Channel LLRs ``[B, code.n]`` to information bits ``[B, code.k]``,
         e.g. :class:`~commae.codes.bp.BPDecoder` ``(code, ...)``. When it
         has a ``code`` attribute, that code's ``(k, n)`` must be ``code``'s.
-    interleave : bool or Interleaver
-        Permute the (padded) code bits with :class:`~commae.codes.interleaver.Interleaver` ``(seed)``
-        (True), not at all (False), or with the interleaver given (of ``code_bits``
-        positions; e.g. :meth:`Interleaver.row_column <commae.codes.interleaver.Interleaver.row_column>`, 5G NR's).
+    interleave : {"random", "nr"}, bool or Interleaver
+        How the (padded) code bits are permuted: ``"random"`` (or True) with
+        :class:`~commae.codes.interleaver.Interleaver` ``(code_bits, seed)``;
+        ``"nr"`` with 5G NR's row-column interleaver
+        (:meth:`Interleaver.row_column <commae.codes.interleaver.Interleaver.row_column>`,
+        TS 38.212 §5.4.2.2), its rows (the word's consecutive ``1/b``-ths,
+        the systematic bits of a 5G word first) on the mapper's label
+        positions from the most reliable to the least, as
+        :func:`reliability_order` ranks them at ``design_ebno_db``; False: not
+        at all; an Interleaver (of ``code_bits`` positions): that one.
+    design_ebno_db : float, optional
+        With ``interleave="nr"`` (and only then; it is required there): the
+        Eb/N0 in dB at which the label positions are ranked, per information
+        bit of this link, as the engine counts it (N0 from
+        :func:`commae.snr.ebno_db_to_no` with the link's ``k`` and ``n``).
+    reliability_samples : int
+        With ``interleave="nr"``: symbols the ranking draws [default: 200,000].
     scramble : bool
         XOR the (padded) code bits with :class:`~commae.codes.interleaver.Scrambler` ``(seed)``'s fixed sequence.
     seed : int
-        Seeds the interleaver and the scrambler (independently of each other).
+        Seeds the interleaver and the scrambler (independently of each other),
+        and the ranking of ``interleave="nr"``.
     name : str, optional
         Name in tables and plots [default: the mapper's name + ``"-coded"``].
 
@@ -118,12 +213,17 @@ class BICM(nn.Module):
         Known zero bits added to each codeword (module notes).
     mapper_messages : int
         ``m``, mapper messages per codeword.
+    interleaving : str
+        ``"random"``, ``"nr"``, ``"none"`` or ``"given"`` (an Interleaver passed in).
+    label_order : list of int or None
+        With ``"nr"``: the label position each row went to (row ``j`` to ``label_order[j]``).
 
     Raises
     ------
     ValueError
-        If ``code`` is not a BlockCode, ``mapper`` has no ``bit_llrs``, or the
-        decoder's code does not match.
+        If ``code`` is not a BlockCode, ``mapper`` has no ``bit_llrs``, the
+        decoder's code does not match, or ``interleave`` and ``design_ebno_db``
+        do not go together.
     """
 
     def __init__(
@@ -132,7 +232,9 @@ class BICM(nn.Module):
         mapper: nn.Module,
         decoder: Callable[[torch.Tensor], torch.Tensor],
         *,
-        interleave: bool | Interleaver = True,
+        interleave: bool | Literal["random", "nr"] | Interleaver = True,
+        design_ebno_db: float | None = None,
+        reliability_samples: int = RELIABILITY_SAMPLES,
         scramble: bool = True,
         seed: int = 0,
         name: str | None = None,
@@ -159,12 +261,6 @@ class BICM(nn.Module):
         self.mapper_messages = -(-code.n // bits)
         self.code_bits = self.mapper_messages * bits
         self.padding = self.code_bits - code.n
-        if isinstance(interleave, Interleaver):
-            if interleave.n != self.code_bits:
-                raise ValueError(f"interleave permutes {interleave.n} bits, but a codeword takes {self.code_bits} ({code.n} code bits in {self.mapper_messages} labels of {bits})")
-            self.interleaver: Interleaver | None = interleave
-        else:
-            self.interleaver = Interleaver(self.code_bits, seed) if interleave else None
         self.scrambler = Scrambler(self.code_bits, seed)
         self.scramble = bool(scramble)
         self.seed = seed
@@ -173,9 +269,38 @@ class BICM(nn.Module):
         self.bits_per_symbol = self.k
         self.channel = mapper.channel
         self.name = name or f"{getattr(mapper, 'name', type(mapper).__name__.lower())}-coded"
+        self.interleaving, self.interleaver, self.label_order = self._interleaver(interleave, design_ebno_db, reliability_samples)
+        self.design_ebno_db = design_ebno_db
+        self.reliability_samples = reliability_samples if self.interleaving == "nr" else None
+
+    def _interleaver(self, interleave: Any, design_ebno_db: float | None, samples: int) -> tuple[str, Interleaver | None, list[int] | None]:
+        """What ``interleave`` asks for: its kind, the Interleaver (or None) and, for ``"nr"``, the label order of its rows."""
+        if isinstance(interleave, str) and interleave not in INTERLEAVERS:
+            raise ValueError(f"interleave must be one of {', '.join(INTERLEAVERS)}, a bool or an Interleaver, got {interleave!r}")
+        if (interleave == "nr") != (design_ebno_db is not None):
+            raise ValueError(
+                "interleave='nr' ranks the label positions at a design point: give design_ebno_db"
+                if interleave == "nr"
+                else f"design_ebno_db is the design point of interleave='nr', not of interleave={interleave!r}: leave it out"
+            )
+        if isinstance(interleave, Interleaver):
+            if interleave.n != self.code_bits:
+                raise ValueError(f"interleave permutes {interleave.n} bits, but a codeword takes {self.code_bits} ({self.code.n} code bits in {self.mapper_messages} labels of {self.mapper.k})")
+            return "given", interleave, None
+        if interleave == "nr":
+            if isinstance(design_ebno_db, bool) or not isinstance(design_ebno_db, (int, float)) or not math.isfinite(design_ebno_db):
+                raise ValueError(f"design_ebno_db must be a finite Eb/N0 in dB, got {design_ebno_db!r}")
+            order = reliability_order(self.mapper, ebno_db_to_no(float(design_ebno_db), k=self.k, n=self.n), samples=samples, seed=self.seed)
+            return "nr", Interleaver.row_column(self.code_bits, self.mapper.k, order), order
+        if interleave == "random" or interleave is True:
+            return "random", Interleaver(self.code_bits, self.seed), None
+        if interleave is False:
+            return "none", None, None
+        raise ValueError(f"interleave must be one of {', '.join(INTERLEAVERS)}, a bool or an Interleaver, got {interleave!r}")
 
     def extra_repr(self) -> str:
-        return f"name={self.name!r}, k={self.k}, n={self.n}, code_bits={self.code_bits}, padding={self.padding}, interleave={self.interleaver is not None}, scramble={self.scramble}, seed={self.seed}"
+        order = f", label_order={self.label_order}, design_ebno_db={self.design_ebno_db}" if self.label_order is not None else ""
+        return f"name={self.name!r}, k={self.k}, n={self.n}, code_bits={self.code_bits}, padding={self.padding}, interleave={self.interleaving!r}{order}, scramble={self.scramble}, seed={self.seed}"
 
     # --- the System protocol -------------------------------------------------------------
     def transmit(self, bits: torch.Tensor) -> torch.Tensor:

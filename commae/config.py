@@ -38,7 +38,8 @@ naming it (exit status 2) when the user gives it: ``--k-factor`` without
 ``--adc-bits``, ``--pa-*`` without ``--pa``, ``--exploration`` without
 ``--training model-free``, ``--momentum`` without sgd, ``--nesterov``
 without sgd and momentum, ``--points`` with ``--n`` > 1 or ``--real``,
-``--real`` off AWGN, ``--phase-noise`` with ``--real`` (and in ``ber-curve``
+``--real`` off AWGN, ``--phase-noise`` with ``--real``, ``--noise-input``
+with a single ``--snr`` value (and in ``ber-curve``
 the channel options without ``--baseline``: a run uses its own channel).
 "Given" means on the command line, or in a ``--config`` file with another
 value than the default; a value left at its default is never refused, so a
@@ -553,6 +554,16 @@ OPTIONS: tuple[Option, ...] = (
         "What the transmitter learns: geometric: the points (messages equiprobable); probabilistic: how often each message is sent, on fixed square QAM (--n 1, even --k); "
         "joint: both. A shaped run trains CE - H(X) (bce: sum of BCE - H(X)), the MI (BMD-rate) bound, under the average power constraint of its probabilities (--normalization batch).",
     ),
+    Option(
+        "noise_input",
+        "system",
+        Flag(),
+        False,
+        "Give the receiver the noise level: log10 N0 of each message is one more input beside y (as Sionna's neural demapper). Helps over a range of --snr (LOW:HIGH), "
+        "where a receiver without it learns outputs for an average noise level (bit LLRs too small at the high end, too large at the low); needs such a range.",
+        flags=("--noise-input/--no-noise-input",),
+        names_run=True,
+    ),
     # the optimiser and its schedule
     Option("optimizer", "train", OneOf(("sgd", "adam", "adamw")), "adam", "Optimiser.", names_run=True),
     Option(
@@ -935,6 +946,14 @@ RULES: tuple[Rule, ...] = (
         "shaping",
         lambda v: v["shaping"] != "geometric" and v["normalization"] not in (None, "batch"),
         "{shaping=} needs {normalization=batch}: under per-message or amplitude constraints every message has its energy whatever its probability",
+    ),
+    Rule(
+        "noise_input",
+        lambda v: v["noise_input"] and v["ebno_db"][0] == v["ebno_db"][1],
+        lambda v, s: (
+            f"{s.name('noise_input')} needs a training range ({s.name('ebno_db')} LOW:HIGH with LOW < HIGH): at one SNR the noise level is the same for every message and the receiver cannot learn from it"
+        ),
+        when_given=True,
     ),
     Rule("nesterov", lambda v: v["nesterov"] and not (v["optimizer"] == "sgd" and v["momentum"] > 0), "{nesterov} needs {optimizer=sgd} and {momentum} > 0"),
     Rule("output", lambda v: OUTPUT_OF_LOSS.get(v["loss"]) != v["output"], "{loss=} does not fit {output=}: ce goes with symbol, bce with bit"),

@@ -526,9 +526,14 @@ class Autoencoder(nn.Module):
         y, h = split_channel_output(self.channel, self.channel(x, no, generator=generator))
         return self.logits(y, h, no)
 
+    @property
+    def noise_input(self) -> bool:
+        """Whether the receiver takes the noise level as an input (``noise_input``): its outputs, and so its decisions, then depend on N0."""
+        return bool(getattr(self.receiver, "noise_input", False))
+
     def logits(self, y: torch.Tensor, h: torch.Tensor | None = None, no: float | torch.Tensor | None = None) -> torch.Tensor:
         """The receiver's logits for received ``y`` (and CSI ``h``): ``no`` goes to a receiver that takes the noise level (``noise_input``), not to one that does not (a receiver swapped in by the user keeps its ``forward(y, h)``)."""
-        if getattr(self.receiver, "noise_input", False):
+        if self.noise_input:
             return self.receiver(y, h, no)
         return self.receiver(y, h)
 
@@ -562,7 +567,7 @@ class Autoencoder(nn.Module):
 
     def extra_repr(self) -> str:
         shaping = "" if self.transmitter.shaping == "geometric" else f", shaping={self.transmitter.shaping!r}"
-        noise = ", noise_input=True" if getattr(self.receiver, "noise_input", False) else ""
+        noise = ", noise_input=True" if self.noise_input else ""
         return f"k={self.k}, n={self.n}, output={self.output!r}, real={self.real}{shaping}{noise}"
 
     def bit_llrs(self, y: torch.Tensor, no: float | torch.Tensor | None = None, h: torch.Tensor | None = None) -> torch.Tensor:
@@ -643,7 +648,7 @@ def make_channel(
 
 @dataclass_of("system")
 class SystemConfig:
-    """What an autoencoder is: sizes, channel, receiver output, widths, power constraint.
+    """What an autoencoder is: sizes, channel, receiver output and inputs (``noise_input``), widths, power constraint.
 
     ``build()`` makes the :class:`Autoencoder`; a run stores ``dataclasses.asdict``
     of it in ``config.json`` and rebuilds the model from it. Each field is an
@@ -673,6 +678,7 @@ class SystemConfig:
     pa_backoff: float = default("pa_backoff")
     rx_layers: int = default("rx_layers")
     shaping: str = default("shaping")
+    noise_input: bool = default("noise_input")
 
     def __post_init__(self) -> None:
         if self.normalization is None:  # as Autoencoder and commae train: per message where the receiver lacks a fading gain; the average under p when shaped
@@ -707,4 +713,5 @@ class SystemConfig:
             constellation=self.constellation,
             rx_layers=self.rx_layers,
             shaping=self.shaping,  # type: ignore[arg-type]
+            noise_input=self.noise_input,
         )

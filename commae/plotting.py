@@ -51,6 +51,7 @@ import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from ._files import atomic_paths, writing  # noqa: E402
+from ._names import maxwell_boltzmann_name  # noqa: E402
 from .baselines import is_baseline_name  # noqa: E402
 from .channels import split_channel_output  # noqa: E402
 from .constellations import draw_indices, int_to_bits  # noqa: E402
@@ -446,6 +447,7 @@ def plot_system_constellation(
     bits: bool = True,
     regions: bool = False,
     cloud_ebno_db: float | None = None,
+    regions_ebno_db: float | None = None,
     axes: Sequence[plt.Axes] | None = None,
     resolution: int = 300,
     cloud_size: int = 3000,
@@ -472,6 +474,11 @@ def plot_system_constellation(
     cloud_ebno_db : float, optional
         Add ``cloud_size`` received samples at this Eb/N0 (dB) at low alpha;
         with CSI they are equalised, :math:`y h^* / |h|^2`.
+    regions_ebno_db : float, optional
+        The Eb/N0 (dB) the regions are evaluated at. They depend on it where
+        the receiver does: one given the noise level (``noise_input``), or
+        the MAP decisions of a shaped modem [default: ``cloud_ebno_db``, else
+        7 dB].
     axes : sequence of Axes, optional
         Where to draw; otherwise a new figure of the current style.
     limit : float, optional
@@ -546,7 +553,8 @@ def plot_system_constellation(
     if regions:
         coords = torch.linspace(-span, span, resolution)
         grid = torch.complex(coords[None, :].expand(resolution, -1), coords[:, None].expand(-1, resolution)).reshape(-1)
-        scores = _decision_scores(system, grid, ebno_db_to_no(7.0, system.k, system.n))
+        at = regions_ebno_db if regions_ebno_db is not None else cloud_ebno_db if cloud_ebno_db is not None else 7.0
+        scores = _decision_scores(system, grid, ebno_db_to_no(at, system.k, system.n))
     for panel, ax in enumerate(axes):
         if regions:
             c = coords.numpy()
@@ -679,12 +687,25 @@ def canonical_name(name: str) -> str:
 def paper_name(name: str) -> str:
     """How a paper names a system: ``qam16`` -> ``16-QAM``, ``qam4`` -> ``QPSK``, ``psk8`` -> ``8-PSK``, a run ``k4-n7-...`` -> ``Autoencoder (7,4)``.
 
+    A Maxwell–Boltzmann baseline is named by its shaping (``qam64-mb`` ->
+    ``MB 64-QAM``, with ``(BMD)`` or ``(ν = NU)`` for the other two forms), and
+    a baseline coded with 5G NR LDPC (``ber-curve --code ldpc5g:K:N`` names it
+    ``NAME-ldpc``) by its modem and the code.
+
     >>> [paper_name(s) for s in ("qam16", "qam4", "psk8", "hamming74-soft", "uncoded-bpsk-4", "k4-n7-real-awgn-7dB", "mine")]
     ['16-QAM', 'QPSK', '8-PSK', 'Hamming (7,4), soft ML', 'Uncoded BPSK (4 bits)', 'Autoencoder (7,4)', 'mine']
+    >>> [paper_name(s) for s in ("qam64-mb", "qam16-mb-bmi", "qam256-mb:0.05", "qam64-ldpc", "qpsk-ldpc", "ae64-ldpc")]
+    ['MB 64-QAM', 'MB 16-QAM (BMD)', 'MB 256-QAM (ν = 0.05)', '64-QAM, 5G LDPC', 'QPSK, 5G LDPC', 'ae64-ldpc']
     """
     name = canonical_name(name)
     if name in _PAPER_NAMES:
         return _PAPER_NAMES[name]
+    shaped = maxwell_boltzmann_name(name)
+    if shaped is not None:
+        size, metric, nu = shaped
+        return f"MB {size}-QAM" + (f" (ν = {nu:g})" if metric == "fixed" else " (BMD)" if metric == "bmi" else "")
+    if name.endswith("-ldpc") and is_baseline_name(name[: -len("-ldpc")]):
+        return f"{paper_name(name[: -len('-ldpc')])}, 5G LDPC"
     for prefix, kind in (("qam", "QAM"), ("psk", "PSK"), ("pam", "PAM")):
         if name.startswith(prefix) and name[len(prefix) :].isdigit():
             return f"{name[len(prefix) :]}-{kind}"

@@ -219,6 +219,7 @@ CASES = [
     Case("train-batches-negative", ["train", "--batches-per-epoch", "-1"], U, "'--batches-per-epoch'"),
     Case("train-exploration-one", ["train", "--training", "model-free", "--exploration", "1"], U, "'--exploration'"),
     Case("train-exploration-without-model-free", ["train", "--exploration", "0.1", *TINY], U, "--exploration"),
+    Case("train-noise-input-one-snr", ["train", "--noise-input", "--snr", "7", *TINY], U, "--noise-input"),
     Case("train-seed-negative", ["train", "--seed", "-1"], U, "'--seed'"),
     Case("train-k-factor-without-rician", ["train", "--k-factor", "3", *TINY], U, "--k-factor"),
     Case("train-rician-without-k-factor", ["train", "--channel", "rician", *TINY], U, "--k-factor"),

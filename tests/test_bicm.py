@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from commae import Modem, qam
-from commae.bicm import BICM
+from commae import Modem, information, qam
+from commae.bicm import BICM, INTERLEAVERS, reliability_order
 from commae.codes.bp import BPDecoder
 from commae.codes.interleaver import Interleaver, Scrambler
 from commae.codes.ldpc5g import LDPC5G
@@ -91,6 +92,118 @@ def test_the_nr_row_column_interleaver_puts_row_j_on_label_position_levels_j():
         Interleaver.row_column(12, 3, levels=[0, 0, 1])
     with pytest.raises(ValueError, match="interleave permutes 12 bits, but a codeword takes 8"):
         BICM(hamming74(), Modem(qam(4)), hard_decision, interleave=pi)
+
+
+def test_the_row_column_interleaver_is_ts_38_212_5_4_2_2():
+    """TS 38.212 §5.4.2.2: for j < E/Qm, i < Qm: f[i + j·Qm] = e[i·E/Qm + j]. E = 12, Qm = 4 by hand:
+    symbol j carries e[j], e[3 + j], e[6 + j], e[9 + j] on label positions 0..3."""
+    pi = Interleaver.row_column(12, 4)
+    assert pi.interleave(torch.arange(12)).tolist() == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]
+    e, q = 1500, 6  # the definition, written out, at the tutorial's size; and a bijection for every order of the rows
+    assert Interleaver.row_column(e, q).permutation.tolist() == [i * (e // q) + j for j in range(e // q) for i in range(q)]
+    for levels in ([0, 3, 4, 1, 5, 2], [5, 4, 3, 2, 1, 0]):
+        pi = Interleaver.row_column(e, q, levels)
+        assert sorted(pi.permutation.tolist()) == list(range(e))
+        assert torch.equal(pi.inverse[pi.permutation], torch.arange(e))
+
+
+# --- the nr interleaver: label positions ranked by reliability ----------------------------------
+
+
+def exact_bit_information(modem: Modem, no: float, nodes: int = 24) -> np.ndarray:
+    """I(C_j; Y) in bits for every label position j of ``modem`` over complex AWGN of variance ``no``, exact bit posteriors,
+    by Gauss-Hermite quadrature (``nodes`` per real dimension) around every point: brute force, independent of the library."""
+    points = modem.constellation.points.detach().to(torch.complex128)
+    bits = modem.constellation.bit_labels.bool()  # [M, k]
+    t, w = (torch.from_numpy(a) for a in np.polynomial.hermite.hermgauss(nodes))
+    z = math.sqrt(no) * torch.complex(t[:, None].expand(nodes, nodes), t[None, :].expand(nodes, nodes)).reshape(-1)  # CN(0, no)
+    weight = (w[:, None] * w[None, :]).reshape(-1) / math.pi
+    y = points[:, None] + z[None, :]  # [M, Q]
+    log_p = -((y[:, :, None] - points[None, None, :]).abs() ** 2) / no  # [M sent, Q, M candidate]
+    total = log_p.logsumexp(-1)
+    info = []
+    for j in range(bits.shape[1]):
+        other = torch.where(bits[:, j][:, None] == bits[:, j][None, :], 0.0, -math.inf).to(log_p.dtype)  # the candidate has the sent bit
+        own = (log_p + other[:, None, :]).logsumexp(-1)
+        info.append(1 - float(((total - own) * weight).sum(-1).mean()) / math.log(2))
+    return np.array(info)
+
+
+@pytest.mark.parametrize(("points", "esno_db"), [(16, 8.0), (64, 12.0)])
+def test_reliability_order_of_gray_qam_is_the_exact_per_position_information_sign_bits_first(points, esno_db):
+    modem = Modem(qam(points))
+    no = 10 ** (-esno_db / 10)
+    order = reliability_order(modem, no, samples=20_000)
+    exact = exact_bit_information(modem, no)
+    k = modem.k
+    assert sorted(order[:2]) == [0, k // 2]  # the I and Q sign bits (commae labels: I bits first, MSB = sign)
+    ranked = exact[order]
+    assert np.all(np.diff(ranked) <= 1e-9), (order, exact)  # most informative first; exactly tied positions (I and Q) in any order
+    assert exact.sum() == pytest.approx(float(information.bmi(qam(points), esno_db)), abs=1e-4)  # the brute force adds up to the library's BMI
+
+
+def test_reliability_order_is_reproducible_by_seed_and_device(device):
+    modem = Modem(qam(16))
+    first = reliability_order(modem, 0.1, samples=5000, seed=3)
+    assert first == reliability_order(modem, 0.1, samples=5000, seed=3)
+    assert first == reliability_order(Modem(qam(16)).to(device), 0.1, samples=5000, seed=3)  # drawn on the CPU, wherever the mapper is
+    assert {tuple(sorted(reliability_order(modem, 0.1, samples=5000, seed=s)[:2])) for s in range(4)} == {(0, 2)}
+    with pytest.raises(ValueError, match="no must be a positive linear N0"):
+        reliability_order(modem, 0.0)
+
+
+def test_nr_link_puts_the_words_first_rows_on_the_most_reliable_positions():
+    code = LDPC5G(120, 240)
+    link = BICM(code, Modem(qam(16)), BPDecoder(code, iterations=5), interleave="nr", design_ebno_db=5.0, reliability_samples=20_000, seed=2)
+    order = reliability_order(Modem(qam(16)), system_no(link, 5.0), samples=20_000, seed=2)
+    assert (link.interleaving, link.label_order, link.design_ebno_db) == ("nr", order, 5.0)
+    assert torch.equal(link.interleaver.permutation, Interleaver.row_column(240, 4, order).permutation)
+    position = link.interleaver.inverse.view(1, -1).remainder(4).view(-1)  # label position of each (padded) code bit
+    assert position[:60].unique().tolist() == [order[0]] and position[180:].unique().tolist() == [order[3]]
+    assert INTERLEAVERS == ("random", "nr")
+    assert BICM(code, Modem(qam(16)), BPDecoder(code), interleave="random").interleaving == "random"
+    assert torch.equal(BICM(code, Modem(qam(16)), BPDecoder(code), interleave="random", seed=4).interleaver.permutation, Interleaver(240, 4).permutation)
+
+
+def test_nr_link_with_padding_sends_codewords_and_keeps_the_padding_on_the_last_row():
+    code = LDPC5G(60, 124)  # 124 bits on 256-QAM: 16 symbols, 4 padding bits
+    link = BICM(code, Modem(qam(256)), BPDecoder(code, iterations=5), interleave="nr", design_ebno_db=9.0, reliability_samples=2000)
+    assert (link.code_bits, link.padding) == (128, 4)
+    position = link.interleaver.inverse.remainder(8)
+    assert position[124:].unique().tolist() == [link.label_order[-1]]  # the padding, at the end of the word: the least reliable row
+    bits = Messages.draw(32, code.k, torch.Generator().manual_seed(1)).float_bits()
+    x = link.transmit(bits)
+    assert torch.equal((link.code_llrs(x, 1e-3) > 0).float(), code.encode(bits))  # noiseless: the code bits come back in order
+    assert torch.equal(link.receive(x, 1e-3), bits)
+
+
+def test_nr_interleaver_is_asked_for_with_its_design_point_or_refused():
+    code = hamming74()
+    with pytest.raises(ValueError, match="interleave='nr' ranks the label positions at a design point: give design_ebno_db"):
+        BICM(code, Modem(qam(4)), hard_decision, interleave="nr")
+    with pytest.raises(ValueError, match="design_ebno_db is the design point of interleave='nr', not of interleave='random'"):
+        BICM(code, Modem(qam(4)), hard_decision, interleave="random", design_ebno_db=5.0)
+    with pytest.raises(ValueError, match="interleave must be one of random, nr, a bool or an Interleaver, got 'row-column'"):
+        BICM(code, Modem(qam(4)), hard_decision, interleave="row-column")
+    with pytest.raises(ValueError, match="design_ebno_db must be a finite Eb/N0"):
+        BICM(code, Modem(qam(4)), hard_decision, interleave="nr", design_ebno_db=float("nan"))
+
+
+def test_nr_interleaver_beats_random_for_5g_ldpc_on_gray_64qam():
+    """Same bits and noise (same (k, n)), 500 codewords each at 6.5 dB: the row-column interleaver, systematic bits on the
+    sign bits, has fewer block errors than a random permutation (docs/coded.md: about 0.4 dB at the tutorial's size).
+    Measured at this seed: 84 against 176 of 500; pooled two-proportion z > 3.29 asked."""
+    code = LDPC5G(120, 240)
+    decoder = BPDecoder(code, iterations=20)
+    links = {
+        "random": BICM(code, Modem(qam(64)), decoder, interleave="random", name="random"),
+        "nr": BICM(code, Modem(qam(64)), decoder, interleave="nr", design_ebno_db=6.5, reliability_samples=20_000, name="nr"),
+    }
+    rows = {r["system"]: r for r in simulate(links, [6.5], theory=False, progress=False, target_errors=10**9, target_metric="block", max_bits=120 * 500, batch_size=500, seed=1)}
+    random, nr = rows["random"], rows["nr"]
+    assert random["blocks"] == nr["blocks"] == 500
+    z = two_proportion_z(random["block_errors"], random["blocks"], nr["block_errors"], nr["blocks"])
+    assert z > 3.29, (random["block_errors"], nr["block_errors"], z)
 
 
 def test_bad_lengths_and_shapes_are_refused():

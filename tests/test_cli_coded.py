@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
 from click.testing import CliRunner
 
+from commae.bicm import INTERLEAVERS
 from commae.cli import cli
 from commae.cli.ber_curve import DECODERS
+from commae.cli.ber_curve import INTERLEAVERS as CLI_INTERLEAVERS
 from commae.codes.alist import write_alist
 from commae.codes.bp import ALGORITHMS
 from commae.codes.linear import hamming74
@@ -29,6 +32,7 @@ def _one_error_line(result) -> str:
 
 def test_decoder_choices_are_the_decoders_algorithms():
     assert DECODERS == ALGORITHMS
+    assert CLI_INTERLEAVERS == INTERLEAVERS
 
 
 def test_a_coded_baseline_end_to_end(tmp_path):
@@ -54,6 +58,7 @@ def test_a_coded_baseline_end_to_end(tmp_path):
         "schedule": "flooding",
         "early_stop": True,
         "demapper": "app",
+        "interleaver": "random",
         "interleaver_seed": 0,
         "scrambler_seed": 0,
     }
@@ -84,6 +89,11 @@ def test_a_trained_run_is_coded_with_its_matching_baseline(tmp_path):
     rows = {r["system"]: r for r in read_results(out)}
     assert set(rows) == {"ae-ldpc", "qam4-ldpc"}  # the matching baseline of k = 2, n = 1, coded too
     assert all(r["block_errors"] >= 20 and r["bits"] == 60 * r["blocks"] for r in rows.values())
+    nr = tmp_path / "nr.csv"  # the nr interleaver ranks the run's label positions by its own receiver's LLRs
+    result = _run(str(run), "--code", "ldpc5g:60:120", "--iterations", "10", "--ebno", "3", "--target-errors", "20", "--interleaver", "nr", "--out", str(nr), "--quiet")
+    assert result.exit_code == 0, result.output
+    orders = json.loads(nr.with_suffix(".json").read_text())["code"]["label_orders"]
+    assert set(orders) == {"ae-ldpc", "qam4-ldpc"} and all(sorted(order) == [0, 1] for order in orders.values())
 
 
 @pytest.mark.parametrize(
@@ -117,8 +127,56 @@ def test_an_unreadable_alist_is_one_line_and_exit_2(tmp_path):
         (["--baseline", "hamming74-hard", "--code", "ldpc5g:100:200"], "gives no bit LLRs"),
         (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--importance-sampling", "--is-method", "shift"], "--is-method shift"),
         (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--decoder", "bp"], "'--decoder'"),
+        (["--baseline", "qam16", "--interleaver", "nr"], "--interleaver applies to coded links: add --code FILE.alist or --code ldpc5g:K:N"),
+        (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--interleaver-ebno", "6"], "--interleaver-ebno is the design point of --interleaver nr (valid: random, nr"),
+        (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--interleaver", "random", "--interleaver-ebno", "6"], "add --interleaver nr"),
+        (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--interleaver", "row-column"], "'--interleaver': 'row-column' is not one of 'random', 'nr'"),
+        (["--baseline", "qam16", "--code", "ldpc5g:100:200", "--interleaver", "nr", "--interleaver-ebno", "inf"], "'--interleaver-ebno'"),
     ],
 )
 def test_coded_options_out_of_place_are_refused(tmp_path, args, says):
     line = _one_error_line(_run(*args, "--out", str(tmp_path / "x.csv")))
     assert says in line, line
+
+
+_NR_RUN = ("--baseline", "qam16", "--code", "ldpc5g:100:200", "--iterations", "10", "--target-errors", "10", "--max-bits", "2e4", "--quiet")
+
+
+def test_the_nr_interleaver_is_built_recorded_and_reproducible_by_seed(tmp_path):
+    """--interleaver nr: each link's rows on its label positions ranked at the median Eb/N0 (the I and Q signs of Gray
+    16-QAM first), recorded in the JSON; the same --seed gives the same CSV byte for byte."""
+    from commae import Modem, qam
+    from commae.bicm import reliability_order
+    from commae.snr import ebno_db_to_no
+
+    outs = [tmp_path / f"{name}.csv" for name in ("a", "b")]
+    for out in outs:
+        result = _run(*_NR_RUN, "--interleaver", "nr", "--ebno", "4,4.5,6", "--seed", "7", "--out", str(out))
+        assert result.exit_code == 0, result.output
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    code = json.loads(outs[0].with_suffix(".json").read_text())["code"]
+    order = reliability_order(Modem(qam(16)), ebno_db_to_no(4.5, k=100, n=50), seed=0)  # 100 bits in 50 uses
+    assert sorted(order[:2]) == [0, 2]
+    assert {key: code[key] for key in ("interleaver", "interleaver_ebno_db", "label_orders", "reliability_samples", "reliability_seed")} == {
+        "interleaver": "nr",
+        "interleaver_ebno_db": 4.5,
+        "label_orders": {"qam16-ldpc": order},
+        "reliability_samples": 200_000,
+        "reliability_seed": 0,
+    }
+    assert "interleaver_seed" not in code
+    random = tmp_path / "random.csv"
+    assert _run(*_NR_RUN, "--interleaver", "random", "--ebno", "4,4.5,6", "--seed", "7", "--out", str(random)).exit_code == 0
+    assert random.read_bytes() != outs[0].read_bytes()  # another interleaver, another link
+
+
+def test_the_nr_design_point_is_given_or_read_from_es_n0_points(tmp_path):
+    out = tmp_path / "given.csv"
+    result = _run(*_NR_RUN[:-1], "--interleaver", "nr", "--interleaver-ebno", "5.25", "--ebno", "4", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "interleaver nr (5G NR row-column), rows to label positions ranked at Eb/N0 5.25 dB: qam16-ldpc [" in result.output
+    assert json.loads(out.with_suffix(".json").read_text())["code"]["interleaver_ebno_db"] == 5.25
+    out = tmp_path / "esno.csv"
+    assert _run(*_NR_RUN, "--interleaver", "nr", "--esno", "7,9", "--out", str(out)).exit_code == 0
+    design = json.loads(out.with_suffix(".json").read_text())["code"]["interleaver_ebno_db"]
+    assert design == pytest.approx(8.0 - 10 * math.log10(2))  # the median Es/N0, as Eb/N0 of 2 information bits a use

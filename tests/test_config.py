@@ -47,7 +47,7 @@ def test_the_dataclasses_are_the_table_in_config_json_order():
     assert json.dumps(dataclasses.asdict(SystemConfig())) == (
         '{"k": 4, "n": 1, "real": false, "channel": "awgn", "fading": "fast", "csi": true, "output": "symbol", "hidden": 128, "normalization": "batch", '
         '"constellation": false, "k_factor": null, "phase_noise": 0.0, "phase_noise_model": "iid", "adc_bits": null, "adc_clip": 1.5, "pa": null, '
-        '"pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0, "rx_layers": 2, "shaping": "geometric"}'
+        '"pa_smoothness": 3.0, "pa_saturation": 1.0, "pa_backoff": 0.0, "rx_layers": 2, "shaping": "geometric", "noise_input": false}'
     )
     assert json.dumps(dataclasses.asdict(TrainConfig())) == (
         '{"ebno_db": [7.0, 7.0], "loss": "ce", "optimizer": "adam", "lr": 0.003, "momentum": 0.0, "nesterov": false, "weight_decay": 0.0, '
@@ -105,7 +105,7 @@ def test_the_policy_sets_of_the_cli_are_the_table_s():
 
     assert naming.OPERATIONAL == {"device", "quiet", "out", "force", "resume", "dry_run", "tensorboard", "threads", "config"}
     assert resume.RESUMABLE == naming.OPERATIONAL | {"epochs"}
-    assert naming.NAMED == {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "normalization", "hidden", "optimizer", "lr", "seed"}
+    assert naming.NAMED == {"k", "n", "real", "channel", "fading", "csi", "snr", "esno", "loss", "points", "noise_input", "normalization", "hidden", "optimizer", "lr", "seed"}
     assert config.IMPAIRMENTS == ("k_factor", "phase_noise", "phase_noise_model", "adc_bits", "adc_clip", "pa", "pa_smoothness", "pa_saturation", "pa_backoff")
 
 

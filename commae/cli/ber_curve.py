@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import config
+from ..config import DB_LIMIT
 from .combinations import impairments as checked_impairments
 from .combinations import no_impairments
 from .launch import agreed, is_main, launch
@@ -14,10 +15,12 @@ from .options import force_option, impairment_options, out_file_option, out_pare
 from .report import ber_table
 from .types import Finite, LimitedPath, ebno_points, known_baselines, positive_count, run_names
 
-__all__ = ["ber_curve", "parse_code", "DECODERS", "CODED_BATCH"]
+__all__ = ["ber_curve", "parse_code", "DECODERS", "INTERLEAVERS", "CODED_BATCH"]
 
 #: The BP check-node rules --decoder takes (commae.codes.bp.ALGORITHMS, listed here so that --help needs no torch).
 DECODERS = ("sum-product", "min-sum", "normalized-min-sum", "offset-min-sum")
+#: The interleavers --interleaver takes (commae.bicm.INTERLEAVERS, listed here so that --help needs no torch).
+INTERLEAVERS = ("random", "nr")
 #: Codewords per batch of a coded run unless --batch-size says.
 CODED_BATCH = 1000
 
@@ -98,6 +101,21 @@ CODED_BATCH = 1000
     default=None,
     help="With --code: the baselines' bit LLRs, exact a-posteriori (app) or max-log; a run's LLRs are its receiver's  [default: app]",
 )
+@click.option(
+    "--interleaver",
+    "interleaver",
+    type=click.Choice(list(INTERLEAVERS)),
+    default=None,
+    help="With --code: the bit interleaver, a seeded random permutation (random) or 5G NR's row-column interleaver (TS 38.212 5.4.2.2) with its rows, the word's consecutive 1/b-ths (a 5G word's systematic bits first), on each system's b label positions from the most reliable to the least (nr)  [default: random]",
+)
+@click.option(
+    "--interleaver-ebno",
+    "interleaver_ebno",
+    type=Finite(-DB_LIMIT, DB_LIMIT),
+    default=None,
+    metavar="DB",
+    help="With --interleaver nr: the Eb/N0 in dB (per information bit) at which each system's label positions are ranked, by the BCE of its own bit LLRs  [default: the median of the points]",
+)
 @threads_option
 @click.pass_context
 def ber_curve(
@@ -129,6 +147,8 @@ def ber_curve(
     iterations,
     bp_schedule,
     demapper,
+    interleaver,
+    interleaver_ebno,
     **impairment_opts,
 ) -> None:
     """Monte-Carlo BER/SER/BLER curves of trained runs and baselines, on the same noise.
@@ -157,7 +177,7 @@ def ber_curve(
     impairments = checked_impairments(ctx, impairment_opts)
     _refuse_unused_channel(ctx, baselines, impairments)
     importance = _importance(importance_sampling, relative_precision, is_method, precision)
-    coding = _coding(ctx, code_spec, decoder_name, iterations, bp_schedule, demapper, precision)
+    coding = _coding(ctx, code_spec, decoder_name, iterations, bp_schedule, demapper, interleaver, interleaver_ebno, precision)
     if coding is not None:
         if ctx.get_parameter_source("target_metric") != click.core.ParameterSource.COMMANDLINE:
             target_metric = "block"
@@ -192,10 +212,10 @@ def ber_curve(
         for model in learned.values():
             for base in matching_baselines(model.k, model.n, model.channel):
                 compared.setdefault(base.name, base)
-    if coding is not None:
-        learned, compared = coding.wrap(learned), coding.wrap(compared)
-    if esno is not None:
-        ebno = _esno_to_ebno(esno, {**learned, **compared})
+    if esno is not None:  # the coded links' rates convert them: links with the random interleaver say (they are cheap)
+        ebno = _esno_to_ebno(esno, {**learned, **compared} if coding is None else {**coding.wrap(learned), **coding.wrap(compared)})
+    if coding is not None:  # nr: each link ranks its label positions at the design point, which may be read from the points
+        learned, compared = coding.wrap(learned, ebno), coding.wrap(compared, ebno)
     checks = _reduced_precision(learned, precision, ebno, batch_size, seed, dev, confidence, quiet or not main) if precision != "fp32" else None
     systems = {**learned, **compared}
     if importance is not None:
@@ -257,7 +277,7 @@ def ber_curve(
     if importance is not None:  # the estimator, recorded beside the stopping rule it replaces, and the scale variance scaling took at each point
         settings["importance_sampling"] = importance_settings(importance, rows)
     if coding is not None:
-        settings["code"] = coding.settings()
+        settings["code"] = coding.settings(ebno)
     if esno is not None:  # the points as given, after their Eb/N0
         keys = list(settings)
         keys.insert(keys.index("ebno_db") + 1, "esno_db")
@@ -268,24 +288,39 @@ def ber_curve(
         if importance is not None:
             _importance_note(rows, confidence, target_metric)
         if coding is not None:
-            _coded_note(rows, confidence)
+            _coded_note(rows, confidence, coding, ebno)
         _shaping_note(rows)
     flagged = f" ({len(flags)} flagged: see 'flags' in the JSON)" if flags else ""
     click.echo(f"wrote {csv_path} and {json_path}{flagged}")
 
 
 class _Coding:
-    """What --code and its options ask for: the code, the BP decoder's settings, the baselines' demapping; wraps systems into coded links."""
+    """What --code and its options ask for: the code, the BP decoder's settings, the baselines' demapping, the interleaver; wraps systems into coded links."""
 
-    def __init__(self, spec: str, code, decoder: str, iterations: int, schedule: str, demapper: str) -> None:
+    def __init__(self, spec: str, code, decoder: str, iterations: int, schedule: str, demapper: str, interleaver: str, interleaver_ebno: float | None) -> None:
         self.spec, self.code, self.decoder, self.iterations, self.schedule, self.demapper = spec, code, decoder, iterations, schedule, demapper
+        self.interleaver, self.interleaver_ebno = interleaver, interleaver_ebno
         self.tag = "ldpc" if spec.lower().startswith("ldpc5g:") else Path(spec).stem
+        self.label_orders: dict[str, list[int]] = {}
 
-    def wrap(self, systems: dict) -> dict:
-        """Each system as a BICM link named ``NAME-TAG`` (``qam64-ldpc``); a system without bit LLRs is refused."""
+    def design_ebno(self, ebno: list[float]) -> float:
+        """The nr interleaver's design point: --interleaver-ebno, or the median of the Eb/N0 points."""
+        import statistics
+
+        return self.interleaver_ebno if self.interleaver_ebno is not None else float(statistics.median(ebno))
+
+    def wrap(self, systems: dict, ebno: list[float] | None = None) -> dict:
+        """Each system as a BICM link named ``NAME-TAG`` (``qam64-ldpc``); a system without bit LLRs is refused.
+
+        With ``ebno`` (the points, in Eb/N0 dB) the links get the interleaver
+        asked for, and :attr:`label_orders` records the nr interleaver's rows;
+        without, the random one (for their rates alone).
+        """
         from ..bicm import BICM
         from ..codes.bp import BPDecoder
 
+        nr = ebno is not None and self.interleaver == "nr"
+        interleave = {"interleave": "nr", "design_ebno_db": self.design_ebno(ebno)} if nr else {"interleave": "random"}
         coded = {}
         for name, system in systems.items():
             if not callable(getattr(system, "bit_llrs", None)):
@@ -295,13 +330,27 @@ class _Coding:
             decoder = BPDecoder(self.code, self.decoder, self.schedule, self.iterations)
             coded_name = f"{name}-{self.tag}"
             try:
-                coded[coded_name] = BICM(self.code, system, decoder, name=coded_name)
+                coded[coded_name] = link = BICM(self.code, system, decoder, name=coded_name, **interleave)
             except ValueError as exc:  # e.g. a shaped modem, whose distribution a BICM link cannot send
                 raise click.UsageError(f"--code: {exc}") from None
+            if nr:
+                self.label_orders[coded_name] = link.label_order
         return coded
 
-    def settings(self) -> dict:
-        """The ``code`` entry of the settings JSON."""
+    def settings(self, ebno: list[float]) -> dict:
+        """The ``code`` entry of the settings JSON: the interleaver and what made it (the random one's seed; the nr one's design point and rows)."""
+        if self.interleaver == "nr":
+            from ..bicm import RELIABILITY_SAMPLES
+
+            interleaver = {
+                "interleaver": "nr",
+                "interleaver_ebno_db": self.design_ebno(ebno),
+                "label_orders": dict(self.label_orders),
+                "reliability_samples": RELIABILITY_SAMPLES,
+                "reliability_seed": 0,
+            }
+        else:
+            interleaver = {"interleaver": "random", "interleaver_seed": 0}
         return {
             "code": self.spec,
             "k": self.code.k,
@@ -311,7 +360,7 @@ class _Coding:
             "schedule": self.schedule,
             "early_stop": True,
             "demapper": self.demapper,
-            "interleaver_seed": 0,
+            **interleaver,
             "scrambler_seed": 0,
         }
 
@@ -341,21 +390,38 @@ def parse_code(spec: str):
         raise click.BadParameter(str(exc) if spec in str(exc) else f"{spec}: {exc}", param_hint="'--code'") from None
 
 
-def _coding(ctx: click.Context, spec: str | None, decoder: str | None, iterations: int | None, schedule: str | None, demapper: str | None, precision: str) -> _Coding | None:
+def _coding(
+    ctx: click.Context,
+    spec: str | None,
+    decoder: str | None,
+    iterations: int | None,
+    schedule: str | None,
+    demapper: str | None,
+    interleaver: str | None,
+    interleaver_ebno: float | None,
+    precision: str,
+) -> _Coding | None:
     """The coded-link settings of --code, or None; its options without it, or beside what a coded link cannot do, are refused."""
+    if interleaver_ebno is not None and interleaver != "nr":
+        raise click.UsageError(f"--interleaver-ebno is the design point of --interleaver nr (valid: {', '.join(INTERLEAVERS)}; random has none): add --interleaver nr, or leave --interleaver-ebno out")
     if spec is None:
-        for given, flag in ((decoder, "--decoder"), (iterations, "--iterations"), (schedule, "--schedule"), (demapper, "--demapper")):
+        for given, flag in ((decoder, "--decoder"), (iterations, "--iterations"), (schedule, "--schedule"), (demapper, "--demapper"), (interleaver, "--interleaver")):
             if given is not None:
                 raise click.UsageError(f"{flag} applies to coded links: add --code FILE.alist or --code ldpc5g:K:N, or leave {flag} out")
         return None
     if precision != "fp32":
         raise click.UsageError("--code runs the receivers in fp32: leave --precision out")
     code = parse_code(spec)
-    return _Coding(spec, code, decoder or "sum-product", iterations or 20, schedule or "flooding", demapper or "app")
+    return _Coding(spec, code, decoder or "sum-product", iterations or 20, schedule or "flooding", demapper or "app", interleaver or "random", interleaver_ebno)
 
 
-def _coded_note(rows: list, confidence: float) -> None:
-    """Under the table of a coded run: block errors and the BLER interval of each row (the SER column is the BLER); importance-sampled rows say what their counts are."""
+def _coded_note(rows: list, confidence: float, coding: _Coding, ebno: list[float]) -> None:
+    """Under the table of a coded run: the interleaver, then block errors and the BLER interval of each row (the SER column is the BLER); importance-sampled rows say what their counts are."""
+    if coding.interleaver == "nr":
+        orders = "; ".join(f"{name} {order}" for name, order in coding.label_orders.items())
+        click.echo(f"interleaver nr (5G NR row-column), rows to label positions ranked at Eb/N0 {coding.design_ebno(ebno):g} dB: {orders}")
+    else:
+        click.echo("interleaver random (seed 0)")
     weighted = any("estimator" in row for row in rows)
     interval = "normal interval from the weighted codewords" if weighted else "Clopper-Pearson interval"
     counted = "codewords in error / drawn, under the biased noise" if weighted else "codewords in error / simulated"

@@ -52,8 +52,12 @@ def plot_constellation_cmd(run_dir, bits, regions, cloud, projection, style_name
         raise click.UsageError("--regions needs a run with n=1 complex channel use (with several uses the receiver decides jointly)")
     if cloud is not None and projection == "tsne" and (model.n > 2 or (model.n > 1 and not model.real)):
         raise click.UsageError("--cloud cannot be drawn with --projection tsne (t-SNE places the codewords only); use --projection pca")
+    # the regions at --cloud's Eb/N0, else in the middle of the training range: a receiver given N0 decides by it, and the title says where
+    regions_at = cloud if cloud is not None else round(sum(train_cfg.ebno_db) / 2, 2)
+    if title is None:
+        title = trained_at(train_cfg) + (f", regions at $E_b/N_0$ = {regions_at:g} dB" if regions and model.noise_input else "")
     with style(style_name):
-        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud, projection=projection, title=trained_at(train_cfg) if title is None else title)
+        axes = plot_system_constellation(model, bits=bits, regions=regions, cloud_ebno_db=cloud, regions_ebno_db=regions_at, projection=projection, title=title)
         _save(axes[0].figure, base, formats)
 
 

@@ -16,6 +16,8 @@ Examples
 'runs/k4-n7-real-awgn-7dB'
 >>> default_run_dir({"channel": "rayleigh", "csi": False, "device": "cuda"})  # the device names nothing
 'runs/k4-n1-rayleigh-fast-nocsi-7dB'
+>>> default_run_dir({"loss": "bce", "snr": (4.0, 8.0), "points": True, "noise_input": True})
+'runs/k4-n1-awgn-4to8dB-bce-points-noisein'
 >>> default_run_dir({"batch_size": 2048})  # not spelt out: a hash of its value
 'runs/k4-n1-awgn-7dB-xbef35582'
 """
@@ -71,6 +73,7 @@ def default_run_dir(options: Mapping[str, Any]) -> str:
     parts += ["esno"] if opts["esno"] else []
     parts += [opts["loss"]] if "loss" in differ else []
     parts += ["points"] if opts["points"] else []
+    parts += ["noisein"] if opts["noise_input"] else []
     parts += ["msgnorm"] if opts["normalization"] == "message" else []
     parts += [f"h{opts['hidden']}"] if "hidden" in differ else []
     parts += [opts["optimizer"]] if "optimizer" in differ else []

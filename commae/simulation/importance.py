@@ -35,7 +35,11 @@ finite variance whatever the system does.
   covered a long plain Monte-Carlo reference 45 times in 100, the estimates
   averaging 0.916 ± 0.008 of it (``benchmarks/deep_tails.py --learned 100``).
   ``"auto"`` therefore translates only where the receiver is a known decision
-  rule. Needs :math:`k \le 12`.
+  rule. For a BPSK-like codebook (Hamming (7,4), uncoded BPSK blocks) the
+  shifts go instead to the corners of the receiver's smallest sign-flip
+  error patterns, which the receiver is asked for at each point's own
+  :math:`N_0` (a receiver given the noise level, ``noise_input``, may decide
+  otherwise at another). Needs :math:`k \le 12`.
   :math:`L(w) = 1 / \big(\alpha_0 + \sum_j \alpha_j e^{(w\cdot\mu_{ij} - |\mu_{ij}|^2/2)/\sigma^2}\big)`.
 * **Variance scaling** (``"scale"``): the other component widens the noise
   by :math:`s` in the directions that carry signal,
@@ -234,6 +238,18 @@ def _real_dims(x: torch.Tensor) -> torch.Tensor:
     return (torch.view_as_real(x) if x.is_complex() else x).reshape(x.shape[0], -1)
 
 
+@dataclass(frozen=True)
+class _Aim:
+    """Mean translation's components at one N0: ``shifts`` ``[M, J, D]`` float64 (and float32), mixture weights ``[M, 1 + J]`` (the defensive one first) and their cumulative sums, ``|shift|^2 / 2`` ``[M, J]``."""
+
+    name: str  # "corners" or "midpoints"
+    shifts: torch.Tensor
+    shifts32: torch.Tensor
+    alphas: torch.Tensor
+    cumulative: torch.Tensor
+    half_norms: torch.Tensor
+
+
 class BiasedNoise:
     """The biased noise density of one system: draws noise and its log-likelihood ratio ``log p(w)/q(w)``.
 
@@ -266,24 +282,42 @@ class BiasedNoise:
         if method == "shift" and codebook is None:
             raise ValueError(f"mean translation needs the codebook of a system of at most {_MAX_CODEBOOK_BITS} bits a message, got k={system.k}; use method='scale'")
         self.method = method
-        if method == "shift":
-            corners = _corner_shifts(system, codebook)
-            if corners is not None:
-                self.shifts, chosen = corners
-                self.aim = "corners"
-            else:
-                nearest = distance.min(-1, keepdim=True).values  # [M, 1]
-                count = min(settings.max_neighbours, codebook.shape[0] - 1)
-                order = distance.argsort(-1)[:, :count]  # [M, J] nearest first
-                chosen = distance.gather(-1, order) <= nearest * settings.neighbour_ratio * (1 + 1e-9)  # [M, J]
-                self.shifts = ((codebook[order] - codebook[:, None, :]) / 2) * chosen[..., None]  # [M, J, D]; 0 where not chosen
-                self.aim = "midpoints"
-            share = (1.0 - self.alpha0) / chosen.sum(-1, keepdim=True)  # [M, 1]
-            self.alphas = torch.cat([torch.full((codebook.shape[0], 1), self.alpha0, dtype=torch.float64, device=device), share * chosen], -1)  # [M, 1 + J]
-            columns = torch.arange(self.alphas.shape[1], device=device)
-            self.cumulative = self.alphas.cumsum(-1).masked_fill_(columns[None, :] >= chosen.sum(-1, keepdim=True), 1.0)  # 1 from the last neighbour on
-            self.shifts32 = self.shifts.to(torch.float32)
-            self.half_norms = 0.5 * self.shifts.pow(2).sum(-1)  # [M, J]
+        self._system, self._codebook, self._distance = system, codebook, distance if codebook is not None else None
+        self._aims: dict[float, _Aim] = {}  # mean translation's components, by N0: corners are found by the receiver's decisions there
+
+    def aim(self, no: float) -> _Aim:
+        """Mean translation's components at ``no`` (made once per N0, as the receiver decides there).
+
+        The corners of the sign-flip error patterns (:func:`_corner_shifts`)
+        are found by asking the receiver at ``no``, the N0 it is simulated
+        at: a receiver given the noise level (``noise_input``) may decide
+        differently at another. Where there are none, the midpoints to the
+        nearest neighbours, which the codebook alone fixes.
+        """
+        key = float(no)
+        if key not in self._aims:
+            self._aims[key] = self._make_aim(key)
+        return self._aims[key]
+
+    def _make_aim(self, no: float) -> _Aim:
+        codebook, settings, device = self._codebook, self.settings, self.device
+        corners = _corner_shifts(self._system, codebook, no)
+        if corners is not None:
+            shifts, chosen = corners
+            name = "corners"
+        else:
+            distance = self._distance
+            nearest = distance.min(-1, keepdim=True).values  # [M, 1]
+            count = min(settings.max_neighbours, codebook.shape[0] - 1)
+            order = distance.argsort(-1)[:, :count]  # [M, J] nearest first
+            chosen = distance.gather(-1, order) <= nearest * settings.neighbour_ratio * (1 + 1e-9)  # [M, J]
+            shifts = ((codebook[order] - codebook[:, None, :]) / 2) * chosen[..., None]  # [M, J, D]; 0 where not chosen
+            name = "midpoints"
+        share = (1.0 - self.alpha0) / chosen.sum(-1, keepdim=True)  # [M, 1]
+        alphas = torch.cat([torch.full((codebook.shape[0], 1), self.alpha0, dtype=torch.float64, device=device), share * chosen], -1)  # [M, 1 + J]
+        columns = torch.arange(alphas.shape[1], device=device)
+        cumulative = alphas.cumsum(-1).masked_fill_(columns[None, :] >= chosen.sum(-1, keepdim=True), 1.0)  # 1 from the last neighbour on
+        return _Aim(name, shifts, shifts.to(torch.float32), alphas, cumulative, 0.5 * shifts.pow(2).sum(-1))
 
     def scaled_dims(self, dims: int) -> int:
         """How many of the ``dims`` real noise dimensions a message variance scaling scales (those that carry signal)."""
@@ -308,14 +342,15 @@ class BiasedNoise:
         z = gaussian((batch, dims), generator, device=like.device)  # [B, D] float32, uncapped
         u = torch.rand(batch, dtype=torch.float64, device=like.device, generator=generator)
         if self.method == "shift":
-            component = (u[:, None] >= self.cumulative[labels]).sum(-1).clamp_(max=self.cumulative.shape[1] - 1)  # [B] in 0..J
+            aim = self.aim(no)
+            component = (u[:, None] >= aim.cumulative[labels]).sum(-1).clamp_(max=aim.cumulative.shape[1] - 1)  # [B] in 0..J
             w = z.mul_(sigma)
             shifted = component > 0
             index = (component - 1).clamp_(min=0)
-            w += self.shifts32[labels, index] * shifted[:, None]
+            w += aim.shifts32[labels, index] * shifted[:, None]
             w64 = w.to(torch.float64)
-            exponents = (torch.einsum("bd,bjd->bj", w64, self.shifts[labels]) - self.half_norms[labels]) / (sigma * sigma)  # [B, J]
-            terms = torch.cat([torch.zeros(batch, 1, dtype=torch.float64, device=like.device), exponents], -1) + self.alphas[labels].log()  # log alpha_j + ...; -inf where alpha_j = 0
+            exponents = (torch.einsum("bd,bjd->bj", w64, aim.shifts[labels]) - aim.half_norms[labels]) / (sigma * sigma)  # [B, J]
+            terms = torch.cat([torch.zeros(batch, 1, dtype=torch.float64, device=like.device), exponents], -1) + aim.alphas[labels].log()  # log alpha_j + ...; -inf where alpha_j = 0
             log_q_over_p = torch.logsumexp(terms, -1)
             defensive = component == 0
         else:
@@ -415,51 +450,67 @@ def relative_variance(scale: float, dims: int, distance: float) -> float:
     return math.exp(_log_second_moment(scale, dims, distance) - 2 * float(norm.logsf(distance))) - 1.0
 
 
-def _corner_shifts(system: System, codebook: torch.Tensor, most: int = 3) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Shifts to the corners of the receiver's smallest sign-flip error patterns, for a BPSK-like codebook; None otherwise.
+def _corner_shifts(system: System, codebook: torch.Tensor, no: float, most: int = 3) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Shifts to the corners of the receiver's smallest sign-flip error patterns at ``no``, for a BPSK-like codebook; None otherwise.
 
     A codebook is BPSK-like when every message uses the same real dimensions,
     each at the same amplitude (BPSK, uncoded BPSK blocks, Hamming (7,4)). For
     each message and each set ``F`` of at most ``most`` of those dimensions,
-    the receiver is asked to decide the signal with the coordinates in ``F``
-    moved just across zero; the minimal sets that make it err (no smaller one
-    does) are the error events, and their dominating points put the noise at
-    ``-x`` on ``F``, exactly at the sign thresholds: single bits for uncoded
-    BPSK, the 21 pairs for hard Hamming (7,4), its 7 triples (the midpoints)
-    for soft decoding. Returns shifts ``[M, J, D]`` and which are used ``[M, J]``.
+    the receiver is asked, at ``no`` (the N0 it is simulated at: a receiver
+    given the noise level decides by it), to decide the signal with the
+    coordinates in ``F`` moved just across zero; the minimal sets that make
+    it err (no smaller one does) are the error events, and their dominating
+    points put the noise at ``-x`` on ``F``, exactly at the sign thresholds:
+    single bits for uncoded BPSK, the 21 pairs for hard Hamming (7,4), its 7
+    triples (the midpoints) for soft decoding. A set that holds an error event
+    already found is not asked about. Returns shifts ``[M, J, D]`` and which
+    are used ``[M, J]``.
     """
     active = codebook.abs() > 1e-6  # [M, D]
     if not bool((active == active[:1]).all()):
         return None
-    dims = torch.nonzero(active[0]).view(-1).tolist()
+    dims = torch.nonzero(active[0]).view(-1)
     amplitude = codebook[:, dims].abs()
-    if not dims or float((amplitude - amplitude[0, 0]).abs().max()) > 1e-5 * float(amplitude[0, 0]):
+    if not len(dims) or float((amplitude - amplitude[0, 0]).abs().max()) > 1e-5 * float(amplitude[0, 0]):
         return None
     M, D = codebook.shape
-    bits = _all_bits(system.k, codebook.device)
-    found: list[list[tuple[int, ...]]] = [[] for _ in range(M)]
+    device = codebook.device
+    bits = _all_bits(system.k, device)
+    events: list[torch.Tensor] = []  # the error events found, as the dimensions (of dims) they flip: [E, L] bool
+    owners: list[torch.Tensor] = []  # whose they are: [E] message indices
     for size in range(1, min(most, len(dims)) + 1):
-        patterns = [p for p in itertools.combinations(range(len(dims)), size)]
-        mask = torch.zeros(len(patterns), D, dtype=torch.bool, device=codebook.device)
-        for row, pattern in enumerate(patterns):
-            mask[row, [dims[j] for j in pattern]] = True
-        y = torch.where(mask[None], -1e-3 * codebook[:, None, :], codebook[:, None, :])  # [M, P, D]
+        flips = torch.tensor(list(itertools.combinations(range(len(dims)), size)), device=device)  # [P, size]
+        members = torch.zeros(len(flips), len(dims), dtype=torch.bool, device=device).scatter_(1, flips, True)  # [P, L]
+        ask = torch.ones(M, len(flips), dtype=torch.bool, device=device)
+        if events:  # a pattern that holds an event already found is not minimal
+            inside = (torch.cat(events).double() @ (~members).double().T) == 0  # [E, P]: the event lies within the pattern
+            ask = torch.zeros(M, len(flips), dtype=torch.int64, device=device).index_add_(0, torch.cat(owners), inside.long()) == 0
+        message, pattern = torch.nonzero(ask, as_tuple=True)  # row-major: each message's patterns in order
+        if not len(message):
+            continue
+        mask = torch.zeros(len(message), D, dtype=torch.bool, device=device)
+        mask[:, dims] = members[pattern]
+        y = torch.where(mask, -1e-3 * codebook[message], codebook[message])  # [R, D]
         with torch.inference_mode():
-            decided = system.receive(_from_real_dims(y.reshape(M * len(patterns), D).to(torch.float32), system), 1.0, None)
-        wrong = (decided != bits.repeat_interleave(len(patterns), 0)).any(-1).view(M, len(patterns)).tolist()
-        for i in range(M):
-            smaller = [set(f) for f in found[i]]
-            found[i] += [p for j, p in enumerate(patterns) if wrong[i][j] and not any(s <= set(p) for s in smaller)]
-    if any(not f for f in found):
+            decided = system.receive(_from_real_dims(y.to(torch.float32), system), no, None)
+        wrong = (decided != bits[message]).any(-1)
+        events.append(members[pattern[wrong]])
+        owners.append(message[wrong])
+    owner = torch.cat(owners) if owners else torch.zeros(0, dtype=torch.int64, device=device)
+    counts = torch.bincount(owner, minlength=M)
+    if bool((counts == 0).any()):
         return None
-    width = max(len(f) for f in found)
-    shifts = torch.zeros(M, width, D, dtype=torch.float64, device=codebook.device)
-    chosen = torch.zeros(M, width, dtype=torch.bool, device=codebook.device)
-    for i, patterns in enumerate(found):
-        for j, pattern in enumerate(patterns):
-            index = [dims[d] for d in pattern]
-            shifts[i, j, index] = -codebook[i, index]
-            chosen[i, j] = True
+    found = torch.cat(events)
+    order = torch.sort(owner, stable=True).indices  # by message, each message's events by size, then pattern
+    owner, found = owner[order], found[order]
+    slot = torch.arange(len(owner), device=device) - (torch.cumsum(counts, 0) - counts)[owner]  # [E]: its place among its message's
+    width = int(counts.max())
+    shifts = torch.zeros(M, width, D, dtype=torch.float64, device=device)
+    chosen = torch.zeros(M, width, dtype=torch.bool, device=device)
+    flipped = torch.zeros(len(owner), D, dtype=torch.bool, device=device)
+    flipped[:, dims] = found
+    shifts[owner, slot] = torch.where(flipped, -codebook[owner], 0.0)
+    chosen[owner, slot] = True
     return shifts, chosen
 
 
