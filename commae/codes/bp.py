@@ -80,11 +80,25 @@ With ``early_stop=True`` (default) the decoder checks :math:`H\hat c = 0`
 before each iteration (so before the first, too) and a codeword whose
 syndrome is satisfied stops there: its decision, a-posteriori LLRs and
 iteration count are recorded and never touched again, while the others go
-on. The decoder works on a batch of ``chunk_size`` columns; when an eighth
+on. The torch path works on a batch of ``chunk_size`` columns; when an eighth
 of them hold stopped codewords these are dropped and, while the input lasts,
 the next codewords of the input join the batch, so the operations run on a
-nearly full batch until the input runs out. ``iterations`` counts the iterations a codeword ran (0 when the
+nearly full batch until the input runs out (the compiled kernel gives a
+stopped codeword's lane to the next codeword at once: Backends). ``iterations`` counts the iterations a codeword ran (0 when the
 channel's hard decisions already form a codeword).
+
+Backends
+--------
+The min-sum rules run on a CPU through a compiled kernel when numba imports
+(:mod:`commae.codes.bp_numba`, ``pip install commae[fast]``): 64 codewords
+side by side in SIMD lanes, one contiguous share of the batch a thread
+(``torch.get_num_threads()`` threads), each lane taking the next codeword as
+soon as its own stops. It performs the torch rule's float operations in the
+same order, so decisions, a-posteriori LLRs and iteration counts are the
+torch path's bit for bit (tested). ``backend="auto"`` (default) takes it
+where it applies (CPU input, a min-sum rule); ``"torch"`` never,
+``"numba"`` always on a CPU (it refuses sum-product, and fails where numba is
+missing). Other devices always run the torch path, and so does sum-product.
 
 Layout
 ------
@@ -113,12 +127,14 @@ from torch import nn
 
 from .base import BlockCode
 
-__all__ = ["BPDecoder", "BPResult", "ALGORITHMS", "SCHEDULES"]
+__all__ = ["BPDecoder", "BPResult", "ALGORITHMS", "SCHEDULES", "BACKENDS"]
 
 Algorithm = Literal["sum-product", "min-sum", "offset-min-sum", "normalized-min-sum"]
 Schedule = Literal["flooding", "layered"]
+Backend = Literal["auto", "torch", "numba"]
 ALGORITHMS: tuple[str, ...] = ("sum-product", "min-sum", "normalized-min-sum", "offset-min-sum")
 SCHEDULES: tuple[str, ...] = ("flooding", "layered")
+BACKENDS: tuple[str, ...] = ("auto", "torch", "numba")
 _DEFAULT_SCALE = 0.75
 _DEFAULT_OFFSET = 0.5
 # sum-product's largest input magnitude: 2 / expm1(cap) = 2 e^-cap stays a normal number (2^-126 = e^-87.3 in float32,
@@ -126,6 +142,13 @@ _DEFAULT_OFFSET = 0.5
 _SUM_PRODUCT_CAP = {torch.float32: 87.0, torch.float64: 700.0}
 _MIN_SUM_CAP = 1e6  # largest min-sum check message (and sum-product's at degree 2): their magnitudes grow without bound
 _BIG = 1e30  # min-sum's "no other input" (a check of degree 1): finite, so no inf - inf ever
+
+
+def _numba_kernel():
+    """:mod:`commae.codes.bp_numba`, or None where numba does not import (imported on first use: numba takes 0.2 s to import)."""
+    from . import bp_numba
+
+    return bp_numba if bp_numba.AVAILABLE else None
 
 
 class BPResult(NamedTuple):
@@ -194,6 +217,8 @@ class _Graph:
             self.layers.append((layer_start, start, blocks))
         self.num_edges = start
         self.largest_layer = max(end - first for first, end, _ in self.layers)
+        # where each check's edges start (and the end), checks in the schedule's order: the compiled kernel's layout
+        self.check_start = torch.tensor([0] + [b.start + (r + 1) * b.degree for _, _, blocks in self.layers for b in blocks for r in range(b.rows)])
         self.var_of_edge = torch.cat(edges).to(device)
         # the syndrome's own layout: every check, grouped by degree only (few blocks, whatever the layers)
         self.check_blocks: list[_Block] = []
@@ -341,8 +366,14 @@ class BPDecoder(nn.Module):
         Offset of ``"offset-min-sum"`` in LLR units, >= 0; default 0.5.
     early_stop : bool
         Stop each codeword as soon as its decision satisfies every check (module notes).
+    backend : {"auto", "torch", "numba"}
+        Who runs a min-sum rule on a CPU: the compiled kernel where numba
+        imports (``"auto"``), the torch operators (``"torch"``), or the kernel
+        without fallback (``"numba"``: sum-product refused, numba required).
+        On any other device the torch operators run. The results are equal
+        either way (module notes).
     chunk_size : int, optional
-        Codewords decoded together; a larger batch is decoded chunk by chunk.
+        Torch backend: codewords decoded together; a larger batch is decoded chunk by chunk.
         By default: on a CPU, flooding takes about :math:`2^{20}/E` codewords
         for ``E`` edges (its messages stay in the cache: 574 for WiMAX
         (576,288)) and layered 4096 (fewer, larger operations); on an
@@ -369,6 +400,7 @@ class BPDecoder(nn.Module):
         scale: float | None = None,
         offset: float | None = None,
         early_stop: bool = True,
+        backend: Backend = "auto",
         chunk_size: int | None = None,
     ) -> None:
         super().__init__()
@@ -390,6 +422,12 @@ class BPDecoder(nn.Module):
             raise ValueError(f"scale must lie in (0, 1], got {scale!r}")
         if not 0.0 <= float(offset) < float("inf"):
             raise ValueError(f"offset must be >= 0 and finite, got {offset!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        if backend == "numba" and algorithm == "sum-product":
+            raise ValueError("backend 'numba' runs the min-sum rules (min-sum, normalized-min-sum, offset-min-sum), not 'sum-product'; use backend 'auto' or 'torch'")
+        if backend == "numba" and _numba_kernel() is None:
+            raise ImportError("backend 'numba' needs numba: pip install 'commae[fast]' (or backend 'auto' falls back to torch)")
         if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
             raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
         H = code.parity_check
@@ -404,13 +442,14 @@ class BPDecoder(nn.Module):
         self.scale = float(scale)
         self.offset = float(offset)
         self.early_stop = bool(early_stop)
+        self.backend = backend
         self.chunk_size = chunk_size
         self._graphs: dict[torch.device, _Graph] = {}
         self._graph(torch.device("cpu"))  # build (and validate) once
 
     def extra_repr(self) -> str:
         extra = f", scale={self.scale}" if self.algorithm == "normalized-min-sum" else f", offset={self.offset}" if self.algorithm == "offset-min-sum" else ""
-        return f"algorithm={self.algorithm!r}, schedule={self.schedule!r}, iterations={self.iterations}{extra}, early_stop={self.early_stop}"
+        return f"algorithm={self.algorithm!r}, schedule={self.schedule!r}, iterations={self.iterations}{extra}, early_stop={self.early_stop}, backend={self.backend!r}"
 
     def _graph(self, device: torch.device) -> _Graph:
         if device not in self._graphs:
@@ -443,13 +482,35 @@ class BPDecoder(nn.Module):
         graph_llr = self.code.graph_llrs(llr)
         graph = self._graph(llr.device)
         B = graph_llr.shape[0]
-        app = graph_llr.new_empty(B, self.code.n_graph)
-        iterations = torch.full((B,), self.iterations, dtype=torch.int64, device=llr.device)
-        satisfied = torch.zeros(B, dtype=torch.bool, device=llr.device)
-        if B:
-            self._decode_all(graph, graph_llr, app, iterations, satisfied)
+        kernel = self._kernel(llr.device)
+        if kernel is not None and B:
+            out, count, ok = kernel.decode(
+                graph_llr.detach().numpy(),
+                graph.var_of_edge.numpy(),
+                graph.check_start.numpy(),
+                layered=self.schedule == "layered",
+                iterations=self.iterations,
+                early_stop=self.early_stop,
+                scale=self.scale,
+                offset=self.offset,
+                cap=_MIN_SUM_CAP,
+                threads=torch.get_num_threads(),
+            )
+            app, iterations, satisfied = torch.from_numpy(out), torch.from_numpy(count), torch.from_numpy(ok)
+        else:
+            app = graph_llr.new_empty(B, self.code.n_graph)
+            iterations = torch.full((B,), self.iterations, dtype=torch.int64, device=llr.device)
+            satisfied = torch.zeros(B, dtype=torch.bool, device=llr.device)
+            if B:
+                self._decode_all(graph, graph_llr, app, iterations, satisfied)
         word = torch.gt(app, 0, out=torch.empty_like(app))  # 1 where the a-posteriori LLR is > 0
         return BPResult(self.code.info_bits(word), word, app, iterations, satisfied)
+
+    def _kernel(self, device: torch.device):
+        """The compiled min-sum kernel's module where it runs this decoder on ``device``, else None (module notes, Backends)."""
+        if device.type != "cpu" or self.backend == "torch" or self.algorithm == "sum-product":
+            return None
+        return _numba_kernel()
 
     def _default_chunk(self, graph: _Graph, device: torch.device) -> int:
         if device.type != "cpu":
