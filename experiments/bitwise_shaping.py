@@ -61,17 +61,14 @@ def gray_fraction(constellation) -> float:
 def train(k: int, spec: dict):
     """Train the bit-wise autoencoder, its points started from Gray QAM with message m on the point labelled m.
 
-    (The library starts a trainable constellation with message m on point index
-    m, which for Gray QAM is not label m: a bit-wise system would have to undo
-    that permutation first.) The loop is the library's ``fit`` with the
+    (The library's trainable constellation starts so; a start on QAM point
+    *index* m, which is not label m, would make a bit-wise system undo that
+    permutation first.) The loop is the library's ``fit`` with the
     ``commae train`` defaults: Adam 3e-3, cosine schedule.
     """
     spec = dict(spec)
     torch.manual_seed(0)
-    model = SystemConfig(k=k, output="bit", constellation=True, hidden=spec.pop("hidden")).build()
-    points = model.transmitter.constellation
-    with torch.no_grad():
-        points.weight.copy_(points.weight[points.index_of_label].clone())  # message m -> the point whose Gray label is m
+    model = SystemConfig(k=k, output="bit", constellation=True, hidden=spec.pop("hidden")).build()  # message m on the Gray point labelled m
     ebno = esno_db_to_ebno_db(TRAIN_ESNO_DB[k], k)
     loss_fn = make_loss("bce", k)
     train_batches = MessageBatches(k, 1, spec["batch_size"], spec.get("batches_per_epoch", 100), ebno, derive_seed(0, "train"))
