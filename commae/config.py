@@ -541,7 +541,7 @@ OPTIONS: tuple[Option, ...] = (
         "system",
         Flag(),
         False,
-        "Learn the constellation points directly (n=1 complex; starts from QAM or PSK) instead of a transmitter MLP.",
+        "Learn the constellation points directly (n=1 complex; starts from Gray QAM or PSK, message m on the point labelled m) instead of a transmitter MLP.",
         flags=("--points",),
         param="points",
         names_run=True,

@@ -248,6 +248,33 @@ class Constellation(nn.Module):
         """Bits ``[..., m*k]`` to complex symbols ``[..., m]`` (complex64)."""
         return self.indices_to_points(self.bits_to_indices(bits))
 
+    def by_label(self) -> Constellation:
+        """The same points in label order: point ``i`` of the result is the point labelled ``i``, and its labels are ``0 … M-1``.
+
+        A transmitter that sends message ``m`` as point ``m`` starts from this
+        so that message ``m`` carries the bits of its label (Gray QAM's
+        ``qam(M).by_label()``, as :class:`~commae.models.Transmitter` does
+        with ``constellation=True``). A trainable constellation keeps its raw
+        weights and a fixed one its points, reordered bit for bit;
+        probabilities follow their points.
+        The slicer's geometry is in point order, so the result is
+        ``"custom"`` unless the labels were ``0 … M-1`` already.
+
+        Examples
+        --------
+        >>> c = qam(16)
+        >>> ordered = c.by_label()
+        >>> bool(torch.equal(ordered.points, c.map(int_to_bits(torch.arange(16), 4)).flatten())), ordered.labels[:4].tolist()
+        (True, [0, 1, 2, 3])
+        """
+        in_order = bool(torch.equal(self.labels, torch.arange(self.num_points, device=self.labels.device)))
+        weight = self.weight.detach()[self.index_of_label].clone()
+        prior = None if self.point_probabilities is None else self.point_probabilities[self.index_of_label]
+        ordered = Constellation(weight, trainable=self.trainable, kind=self.kind if in_order else "custom", probabilities=prior)
+        if not self.trainable:
+            ordered.weight = weight  # of unit energy already: the same numbers, not normalised twice
+        return ordered
+
     def min_distance(self) -> float:
         """Smallest distance between two distinct points."""
         pts = self().detach()

@@ -85,8 +85,11 @@ class Transmitter(nn.Module):
         counted with the peak energy 1 (a peak-power SNR).
     constellation : bool
         ``n = 1`` only: learn the points directly (a trainable
-        :class:`~commae.constellations.Constellation`, started from QAM or
-        PSK) instead of an MLP. Incompatible with ``real``.
+        :class:`~commae.constellations.Constellation`) instead of an MLP,
+        started from Gray square QAM (even ``k``) or Gray PSK (odd ``k``) with
+        message ``m`` on the point labelled ``m``
+        (:meth:`~commae.constellations.Constellation.by_label`), so a
+        bit-wise system starts Gray-labelled. Incompatible with ``real``.
     shaping : {"geometric", "probabilistic", "joint"}
         What is learned: the points (``"geometric"``, the default: messages
         equiprobable), how often each message is sent with the points fixed
@@ -138,8 +141,9 @@ class Transmitter(nn.Module):
         self.normalization: Normalization = normalization
         self.shaping: Shaping = shaping
         self.constellation: Constellation | None = None
-        if constellation:  # start from the classic geometry: square QAM for even k, PSK for odd k
-            self.constellation = (qam if self.k % 2 == 0 else psk)(self.num_messages, trainable=True)
+        if constellation:  # start from the classic geometry, square QAM for even k and PSK for odd k, message m on the Gray point labelled m
+            self.constellation = (qam if self.k % 2 == 0 else psk)(self.num_messages, trainable=True).by_label()
+            self.constellation.register_load_state_dict_pre_hook(_points_labelled_by_message)
         dims = self.n if self.real else 2 * self.n
         fixed = shaping == "probabilistic"
         self.embedding = None if constellation or fixed else nn.Sequential(nn.Embedding(self.num_messages, hidden), nn.ReLU(), nn.Linear(hidden, dims))
@@ -225,6 +229,19 @@ class Transmitter(nn.Module):
 
     def _device(self) -> torch.device:
         return next(self.parameters()).device
+
+
+def _points_labelled_by_message(module: Constellation, state_dict: dict, prefix: str, *args: object) -> None:
+    """Load a transmitter's points with their messages as labels (point ``m`` is message ``m``, whose bits are ``m``).
+
+    Runs saved before the Gray start (message ``m`` then started on QAM/PSK
+    point *index* ``m``) stored that order's labels beside the points; their
+    weights are the points of messages ``0 … M-1`` as now, and their labels
+    are not what the transmitter sends, so they are not taken.
+    """
+    for name in ("labels", "index_of_label"):
+        if prefix + name in state_dict:
+            state_dict[prefix + name] = getattr(module, name).clone()
 
 
 def _unit_energy_points(w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -444,7 +461,7 @@ class Autoencoder(nn.Module):
         where the receiver lacks a fading gain, ``"batch"`` otherwise, as
         ``commae train`` and :class:`SystemConfig` choose].
     constellation : bool
-        Learn the ``n = 1`` constellation points directly.
+        Learn the ``n = 1`` constellation points directly, from Gray QAM or PSK (see :class:`Transmitter`).
     shaping : {"geometric", "probabilistic", "joint"}
         Learn the points, the message probabilities, or both (see
         :class:`Transmitter`); needs ``normalization="batch"``, which it

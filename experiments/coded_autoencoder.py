@@ -129,11 +129,10 @@ SHIFT_DB = {4: -2.5, 6: 0.0, 8: 2.5}
 def train(bits: int, training: str, spec: dict, coded_range: tuple[float, float], runs) -> Autoencoder:
     """The bit-wise ``2**bits``-point autoencoder with an N0 input, its points started on Gray QAM with message m on the point labelled m.
 
-    (The library starts a trainable constellation with message m on point
-    *index* m, which is not Gray label m: a bit-wise system would first have
-    to undo that permutation, and from there training ends below Gray QAM's
-    BMI. The tutorial starts from Gray QAM, as bitwise_shaping.py does.) The
-    receiver takes log10 N0 as an input, as the tutorial's demapper does. The
+    (The library's trainable constellation starts so, as the tutorial's starts
+    on Gray QAM. A start with message m on QAM point *index* m, which is not
+    Gray label m, makes a bit-wise system first undo that permutation, and
+    from there training ended below Gray QAM's BMI.) The receiver takes log10 N0 as an input, as the tutorial's demapper does. The
     loop is the library's ``fit``: Adam with a cosine schedule, BCE, the
     Eb/N0 of each example uniform in ``coded_range`` (coded, per information
     bit); model-free training is :class:`~commae.training.ModelFree`
@@ -145,10 +144,7 @@ def train(bits: int, training: str, spec: dict, coded_range: tuple[float, float]
     path = runs / f"coded-ae{1 << bits}-{training}.pt"
     key = {"bits": bits, "training": training, **spec, "ebno_db": ebno, "start": "gray", "noise_input": True}
     torch.manual_seed(0)
-    model = Autoencoder(bits, 1, output="bit", constellation=True, hidden=spec.pop("hidden"), noise_input=True)
-    points = model.transmitter.constellation
-    with torch.no_grad():
-        points.weight.copy_(points.weight[points.index_of_label].clone())  # message m -> the point whose Gray label is m
+    model = Autoencoder(bits, 1, output="bit", constellation=True, hidden=spec.pop("hidden"), noise_input=True)  # message m on the Gray point labelled m
     if path.is_file():
         saved = torch.load(path, weights_only=True)
         if saved["key"] == key:

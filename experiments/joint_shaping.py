@@ -95,10 +95,6 @@ def train(k: int, esno_db: float, shaping: str, spec: dict, runs, seed: int = 0)
         model.load_state_dict(saved["state"])
         print(f"loaded {shaping} {2**k} points at Es/N0 {esno_db:g} dB from {cache}", flush=True)
         return model.eval(), float(saved["bound"])
-    points = model.transmitter.constellation
-    if points is not None:  # the trainable constellation starts with message m on point index m; put it on label m
-        with torch.no_grad():
-            points.weight.copy_(points.weight[points.index_of_label].clone())
     ebno = float(esno_db_to_ebno_db(esno_db, k))
     loss_fn = make_loss("ce", k)
     if model.transmitter.shaped:

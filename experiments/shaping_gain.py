@@ -1,11 +1,11 @@
 """Geometric shaping gain: MI of learned 16- and 64-point constellations against square QAM and the AWGN capacity.
 
 Each learned constellation is a trainable set of points (``--points``: started
-from QAM, normalised to unit average energy) with a neural receiver, trained
-with symbol-wise cross-entropy at ONE Es/N0 — each grid point of TRAIN_ESNO_DB
-gets its own training run — and its mutual information is then computed by
-Gauss–Hermite quadrature on the learned points (not by the receiver) at that
-Es/N0. QAM and capacity curves are drawn over 0–25 dB.
+from Gray QAM with message m on the point labelled m, normalised to unit
+average energy) with a neural receiver, trained with symbol-wise cross-entropy
+at ONE Es/N0 — each grid point of TRAIN_ESNO_DB gets its own training run —
+and its mutual information is then computed by Gauss–Hermite quadrature on the
+learned points (not by the receiver) at that Es/N0. QAM and capacity curves are drawn over 0–25 dB.
 
 Writes figures/shaping_gain.{pdf,png}, figures/shaping_gain.csv (the learned
 points' MI) and figures/shaping_gain_curves.csv (QAM and capacity), prints the table.

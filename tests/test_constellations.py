@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from commae import Constellation, bits_to_int, gray_code, int_to_bits, pam, psk, qam
+from commae import Constellation, apsk, bits_to_int, gray_code, int_to_bits, maxwell_boltzmann, pam, psk, qam
 
 ALL = [("qam", m) for m in (4, 16, 64, 256)] + [("psk", m) for m in (2, 4, 8, 16)] + [("pam", m) for m in (2, 4, 8)]
 MAKERS = {"qam": qam, "psk": psk, "pam": pam}
@@ -97,6 +97,21 @@ def test_trainable_constellation_normalises_inside_forward():
     c.zero_grad()
     c()[0].real.backward()
     assert float(c.weight.grad.abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("kind, M", [*ALL, ("apsk", 16), ("mb", 16), ("trainable", 64)])
+def test_by_label_puts_point_i_on_label_i_and_maps_bits_as_before(kind, M):
+    """``by_label()``: point i is the point labelled i, the same bits map to the same points bit for bit (probabilities with them); the slicer's kind only where the order did not change."""
+    c = {"apsk": lambda m: apsk(m), "mb": lambda m: maxwell_boltzmann(qam(m), 0.5), "trainable": lambda m: qam(m, trainable=True)}.get(kind, MAKERS.get(kind))(M)
+    ordered = c.by_label()
+    labels = torch.arange(M)
+    bits = int_to_bits(labels, c.k)
+    assert torch.equal(ordered.labels, labels) and torch.equal(ordered.points, c.map(bits).flatten())
+    assert torch.equal(ordered.map(bits), c.map(bits)) and ordered.trainable == c.trainable
+    assert torch.equal(ordered.label_probabilities, c.label_probabilities)
+    assert ordered.kind == (c.kind if torch.equal(c.labels, labels) else "custom")
+    if c.trainable:
+        assert isinstance(ordered.weight, torch.nn.Parameter) and torch.equal(ordered.weight, c.weight[c.index_of_label])
 
 
 def test_constellation_moves_with_the_module(device):
