@@ -157,10 +157,10 @@ def test_without_numba_auto_falls_back_and_numba_is_refused(monkeypatch):
 @pytest.mark.parametrize("name", ["wimax", "5g"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_the_kernel_is_the_torch_rule_on_large_batches(name, dtype):
-    """1000 words a run, every rule and schedule, 10 and 50 iterations, both float types."""
+    """1000 words a run, every rule and schedule, both float types; 10 and 50 iterations in float32, 10 in float64 (the same code path)."""
     code = CODES[name]()
     llr = _llrs(code, 1000, seed=7, dtype=dtype)
     for algorithm, options in RULES:
         for schedule in ("layered", "flooding"):
-            for iterations in (10, 50):
+            for iterations in (10, 50) if dtype == torch.float32 else (10,):
                 _assert_same(*_both(code, algorithm, schedule, iterations, llr, **options))
