@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -164,3 +165,31 @@ def test_the_kernel_is_the_torch_rule_on_large_batches(name, dtype):
         for schedule in ("layered", "flooding"):
             for iterations in (10, 50) if dtype == torch.float32 else (10,):
                 _assert_same(*_both(code, algorithm, schedule, iterations, llr, **options))
+
+
+@needs_numba
+@pytest.mark.long
+def test_where_numba_has_nowhere_to_cache_the_kernel_compiles_without_a_cache():
+    """A read-only install and home leave numba no cache locator ("cannot cache function ...: no locator available",
+    raised when the module is imported); the kernel then compiles in the process and decodes as before. numba's
+    NUMBA_CACHE_LOCATOR_CLASSES=ZipCacheLocator (a locator only for sources inside zip files) makes that situation here."""
+    import subprocess
+
+    import numba
+
+    if not hasattr(numba.config, "CACHE_LOCATOR_CLASSES"):
+        pytest.skip("this numba has no NUMBA_CACHE_LOCATOR_CLASSES")
+    script = (
+        "import torch\n"
+        "from commae.codes import BPDecoder, hamming74, bp_numba\n"
+        "torch.manual_seed(0)\n"
+        "llr = 3 * torch.randn(200, 7)\n"
+        "kernel = BPDecoder(hamming74(), 'normalized-min-sum', 'layered', 5, backend='numba').decode(llr)\n"
+        "plain = BPDecoder(hamming74(), 'normalized-min-sum', 'layered', 5, backend='torch').decode(llr)\n"
+        "assert bp_numba._decode_share._cache.__class__.__name__ == 'NullCache', bp_numba._decode_share._cache\n"
+        "assert torch.equal(kernel.llr, plain.llr) and torch.equal(kernel.iterations, plain.iterations)\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "ZipCacheLocator"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

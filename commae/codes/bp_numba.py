@@ -56,8 +56,17 @@ LANES = 64  # codewords a thread decodes side by side; below 64 LLVM leaves the 
 
 
 def _jit(function):
-    """Compiled without the GIL, cached on disk (the first call of a float type compiles for about 3 s); as is without numba."""
-    return numba.njit(nogil=True, cache=True, boundscheck=False)(function) if AVAILABLE else function
+    """Compiled without the GIL, cached on disk (the first call of a float type compiles for about 3 s); as is without numba.
+
+    Where numba finds no writable place for its cache (a read-only install and
+    home), the function is compiled without one, in each process that calls it.
+    """
+    if not AVAILABLE:
+        return function
+    try:
+        return numba.njit(nogil=True, cache=True, boundscheck=False)(function)
+    except RuntimeError:  # numba's "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True, boundscheck=False)(function)
 
 
 @_jit
