@@ -151,7 +151,7 @@ def test_ber_curve_code_with_importance_sampling_writes_marked_rows(tmp_path, mo
 
 
 @pytest.mark.long
-@pytest.mark.parametrize(("ebno", "errors"), [(7.5, 1000), (8.5, 400)])
+@pytest.mark.parametrize(("ebno", "errors"), [(7.5, 1000), (8.5, 200)])
 def test_coded_importance_sampling_agrees_with_plain_monte_carlo_at_1e_4_to_1e_5(ebno, errors):
     rate = agree(bpsk_link(hamming74()), ebno, errors=errors, max_bits=4e8)
     assert 1e-6 < rate < 3e-4, rate
