@@ -275,7 +275,7 @@ class BICM(nn.Module):
 
     def _interleaver(self, interleave: Any, design_ebno_db: float | None, samples: int) -> tuple[str, Interleaver | None, list[int] | None]:
         """What ``interleave`` asks for: its kind, the Interleaver (or None) and, for ``"nr"``, the label order of its rows."""
-        if isinstance(interleave, str) and interleave not in INTERLEAVERS:
+        if not (isinstance(interleave, (bool, Interleaver)) or (isinstance(interleave, str) and interleave in INTERLEAVERS)):
             raise ValueError(f"interleave must be one of {', '.join(INTERLEAVERS)}, a bool or an Interleaver, got {interleave!r}")
         if (interleave == "nr") != (design_ebno_db is not None):
             raise ValueError(
@@ -292,11 +292,9 @@ class BICM(nn.Module):
                 raise ValueError(f"design_ebno_db must be a finite Eb/N0 in dB, got {design_ebno_db!r}")
             order = reliability_order(self.mapper, ebno_db_to_no(float(design_ebno_db), k=self.k, n=self.n), samples=samples, seed=self.seed)
             return "nr", Interleaver.row_column(self.code_bits, self.mapper.k, order), order
-        if interleave == "random" or interleave is True:
-            return "random", Interleaver(self.code_bits, self.seed), None
         if interleave is False:
             return "none", None, None
-        raise ValueError(f"interleave must be one of {', '.join(INTERLEAVERS)}, a bool or an Interleaver, got {interleave!r}")
+        return "random", Interleaver(self.code_bits, self.seed), None  # "random" or True
 
     def extra_repr(self) -> str:
         order = f", label_order={self.label_order}, design_ebno_db={self.design_ebno_db}" if self.label_order is not None else ""
